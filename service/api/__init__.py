@@ -1,0 +1,1 @@
+"""Where protobuf meets the domain: names, conversions, page tokens, errors, servicers."""

@@ -1,0 +1,118 @@
+"""Validating AccountService requests into domain commands."""
+
+import uuid
+from dataclasses import dataclass
+
+from finance.v1 import account_service_pb2
+from google.type import money_pb2
+
+from service.api import names
+from service.api.convert import ACCOUNT_TYPES
+from service.api.masks import mask_paths
+from service.api.money import parse_currency, to_minor_units
+from service.api.validation import Violations, parse_etag, parse_request_id, require_text
+from service.domain.errors import InvalidArgument
+from service.domain.models import AccountChanges, AccountKey, Money, NewAccount, UserKey
+
+UPDATABLE = ("display_name", "credit_limit")
+_TYPES_BY_PROTO = {proto: domain for domain, proto in ACCOUNT_TYPES.items()}
+
+
+@dataclass(frozen=True)
+class CreateAccount:
+    """A validated CreateAccount request."""
+
+    owner: UserKey
+    new: NewAccount
+    request_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class UpdateAccount:
+    """A validated UpdateAccount request."""
+
+    key: AccountKey
+    changes: AccountChanges
+    expected_revision: int | None
+
+
+def _credit_limit(money: money_pb2.Money, currency: str) -> int:
+    limit = to_minor_units(money, currency, "account.credit_limit")
+    if limit < 0:
+        raise InvalidArgument.single("account.credit_limit", "must not be negative")
+    return limit
+
+
+def parse_create(request: account_service_pb2.CreateAccountRequest) -> CreateAccount:
+    """The owner, new account and request id of a CreateAccount request."""
+    violations = Violations()
+    owner = violations.check(lambda: names.parse_user_name(request.parent, "parent"))
+    if not request.HasField("account"):
+        violations.add("account", "is required")
+    account = request.account
+    display_name = violations.check(
+        lambda: require_text(account.display_name, "account.display_name")
+    )
+    account_type = _TYPES_BY_PROTO.get(account.type)
+    if account_type is None:
+        violations.add(
+            "account.type",
+            "is required: one of "
+            + ", ".join(account_service_pb2.Account.Type.Name(t) for t in _TYPES_BY_PROTO),
+        )
+    currency = violations.check(
+        lambda: parse_currency(account.currency_code, "account.currency_code")
+    )
+    opening = limit = None
+    if currency is not None:
+        if account.HasField("opening_balance"):
+            opening = violations.check(
+                lambda: to_minor_units(account.opening_balance, currency, "account.opening_balance")
+            )
+        if account.HasField("credit_limit"):
+            limit = violations.check(lambda: _credit_limit(account.credit_limit, currency))
+    request_id = violations.check(lambda: parse_request_id(request.request_id))
+    violations.raise_if_any()
+    assert owner is not None
+    assert display_name is not None
+    assert account_type is not None
+    assert currency is not None
+    new = NewAccount(display_name, account_type, currency, opening or 0, limit)
+    return CreateAccount(owner, new, request_id)
+
+
+def _new_credit_limit(money: money_pb2.Money) -> Money:
+    # The account's currency is not known before it is read: the amount must say its own.
+    field = "account.credit_limit.currency_code"
+    currency = parse_currency(money.currency_code, field)
+    return Money(_credit_limit(money, currency), currency)
+
+
+def parse_update(request: account_service_pb2.UpdateAccountRequest) -> UpdateAccount:
+    """The key, changes and expected revision of an UpdateAccount request."""
+    violations = Violations()
+    key = violations.check(lambda: names.parse_account_name(request.account.name, "account.name"))
+    paths = (
+        violations.check(
+            lambda: mask_paths(
+                request.update_mask, UPDATABLE, present=request.HasField("update_mask")
+            )
+        )
+        or frozenset()
+    )
+    account = request.account
+    display_name = None
+    if "display_name" in paths:
+        display_name = violations.check(
+            lambda: require_text(account.display_name, "account.display_name")
+        )
+    limit = None
+    if "credit_limit" in paths and account.HasField("credit_limit"):
+        limit = violations.check(lambda: _new_credit_limit(account.credit_limit))
+    revision = violations.check(lambda: parse_etag(account.etag, "account.etag"))
+    violations.raise_if_any()
+    assert key is not None
+    changes = AccountChanges(
+        display_name=display_name, change_credit_limit="credit_limit" in paths, credit_limit=limit
+    )
+    return UpdateAccount(key, changes, revision)

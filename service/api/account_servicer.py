@@ -1,0 +1,93 @@
+"""AccountService: each RPC validates, calls the repository once and converts the result."""
+
+from typing import Any
+
+import grpc
+from finance.v1 import account_service_pb2, account_service_pb2_grpc
+from google.protobuf import empty_pb2
+
+from service.api import account_requests, names, pagination
+from service.api.convert import account_to_proto
+from service.api.validation import parse_etag
+from service.domain.models import AccountState
+from service.repositories.accounts import AccountRepository
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
+    """The finance.v1.AccountService API over an AccountRepository."""
+
+    def __init__(self, accounts: AccountRepository) -> None:
+        self._accounts = accounts
+
+    async def CreateAccount(
+        self, request: account_service_pb2.CreateAccountRequest, context: Context
+    ) -> account_service_pb2.Account:
+        create = account_requests.parse_create(request)
+        account = await self._accounts.create(
+            create.owner, create.new, request_id=create.request_id
+        )
+        return account_to_proto(account)
+
+    async def GetAccount(
+        self, request: account_service_pb2.GetAccountRequest, context: Context
+    ) -> account_service_pb2.Account:
+        return account_to_proto(await self._accounts.get(names.parse_account_name(request.name)))
+
+    async def ListAccounts(
+        self, request: account_service_pb2.ListAccountsRequest, context: Context
+    ) -> account_service_pb2.ListAccountsResponse:
+        owner = names.parse_user_name(request.parent, "parent")
+        binding = {"filter_text": request.filter, "order_by": request.order_by}
+        query = pagination.list_query(
+            page_size=request.page_size,
+            page_token=request.page_token,
+            scope=request.parent,
+            **binding,
+        )
+        page = await self._accounts.list(owner, query)
+        return account_service_pb2.ListAccountsResponse(
+            accounts=[account_to_proto(a) for a in page.items],
+            next_page_token=pagination.next_page_token(
+                page.next_cursor, scope=request.parent, **binding
+            ),
+        )
+
+    async def UpdateAccount(
+        self, request: account_service_pb2.UpdateAccountRequest, context: Context
+    ) -> account_service_pb2.Account:
+        update = account_requests.parse_update(request)
+        account = await self._accounts.update(
+            update.key, update.changes, expected_revision=update.expected_revision
+        )
+        return account_to_proto(account)
+
+    async def DeleteAccount(
+        self, request: account_service_pb2.DeleteAccountRequest, context: Context
+    ) -> empty_pb2.Empty:
+        key = names.parse_account_name(request.name)
+        await self._accounts.delete(key, expected_revision=parse_etag(request.etag))
+        return empty_pb2.Empty()
+
+    async def ArchiveAccount(
+        self, request: account_service_pb2.ArchiveAccountRequest, context: Context
+    ) -> account_service_pb2.Account:
+        return await self._set_state(request, AccountState.ARCHIVED)
+
+    async def UnarchiveAccount(
+        self, request: account_service_pb2.UnarchiveAccountRequest, context: Context
+    ) -> account_service_pb2.Account:
+        return await self._set_state(request, AccountState.ACTIVE)
+
+    async def _set_state(
+        self,
+        request: account_service_pb2.ArchiveAccountRequest
+        | account_service_pb2.UnarchiveAccountRequest,
+        state: AccountState,
+    ) -> account_service_pb2.Account:
+        key = names.parse_account_name(request.name)
+        account = await self._accounts.set_state(
+            key, state, expected_revision=parse_etag(request.etag)
+        )
+        return account_to_proto(account)

@@ -1,0 +1,78 @@
+"""One interceptor around every unary RPC: deadline, error mapping and a log line."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from grpc_status import rpc_status
+
+from service.api import errors
+from service.domain.errors import DomainError
+
+log = logging.getLogger("service.rpc")
+
+Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+
+
+class RpcInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Runs each unary RPC within its deadline, maps domain errors to a status with details,
+    hides unexpected errors behind INTERNAL and logs method, status code and duration."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        return grpc.unary_unary_rpc_method_handler(
+            _wrap(handler_call_details.method, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def _wrap(method: str, behavior: Handler) -> Handler:
+    async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        start = time.perf_counter()
+        code = grpc.StatusCode.OK
+        try:
+            # A query must not outlive the RPC: at the deadline the handler is cancelled, and
+            # asyncpg cancels the statement on the server.
+            async with asyncio.timeout(context.time_remaining()):
+                return await behavior(request, context)
+        except DomainError as error:
+            status = errors.to_status(error)
+            code = errors.grpc_code(status)
+            await context.abort_with_status(rpc_status.to_status(status))
+        except TimeoutError:
+            code = grpc.StatusCode.DEADLINE_EXCEEDED
+            await context.abort(code, "deadline exceeded")
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED
+            raise
+        except grpc.aio.AbortError:
+            code = context.code() or grpc.StatusCode.UNKNOWN
+            raise
+        except Exception:
+            code = grpc.StatusCode.INTERNAL
+            log.exception("unexpected error in %s", method)
+            await context.abort(code, "internal error")
+        finally:
+            log.info(
+                "rpc %s %s",
+                method,
+                code.name,
+                extra={
+                    "method": method,
+                    "code": code.name,
+                    "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                    "peer": context.peer(),
+                },
+            )
+
+    return run

@@ -1,0 +1,92 @@
+"""Page sizes and opaque page tokens (AIP-158) over keyset cursors."""
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from service.api.validation import Violations
+from service.domain.errors import InvalidArgument
+from service.domain.filtering import parse_filter
+from service.domain.listing import Cursor, ListQuery, parse_order_by
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+
+def list_query(
+    *, page_size: int, page_token: str, filter_text: str, order_by: str, scope: str = ""
+) -> ListQuery:
+    """Validate the paging fields of a List request; InvalidArgument names each bad field.
+
+    `scope` (the parent) with the filter and order is what a page token is bound to: a token
+    is rejected if any of them differs from the request that issued it.
+    """
+    violations = Violations()
+    if page_size < 0:
+        violations.add("page_size", "must not be negative")
+    expression = violations.check(lambda: parse_filter(filter_text))
+    order = violations.check(lambda: parse_order_by(order_by))
+    after = violations.check(
+        lambda: decode_token(page_token, _binding(scope, filter_text, order_by))
+    )
+    violations.raise_if_any()
+    return ListQuery(
+        page_size=min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+        filter=expression,
+        order_by=order or (),
+        after=after,
+    )
+
+
+def next_page_token(
+    cursor: Cursor | None, *, filter_text: str, order_by: str, scope: str = ""
+) -> str:
+    """The token for the page after `cursor`; empty when there is no next page."""
+    if cursor is None:
+        return ""
+    payload = {"b": _binding(scope, filter_text, order_by), "c": [_encode(v) for v in cursor]}
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str, binding: str) -> Cursor | None:
+    """The cursor inside a page token; None for an empty token."""
+    if not token:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = tuple(_decode(v) for v in payload["c"])
+        bound = payload["b"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise InvalidArgument.single(
+            "page_token", "is not a page token this service issued"
+        ) from None
+    if bound != binding:
+        raise InvalidArgument.single(
+            "page_token", "was issued for a request with another parent, filter or order_by"
+        )
+    return values
+
+
+def _binding(scope: str, filter_text: str, order_by: str) -> str:
+    digest = hashlib.sha256(json.dumps([scope, filter_text, order_by]).encode()).hexdigest()
+    return digest[:16]
+
+
+def _encode(value: object) -> Any:
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"cannot put {type(value).__name__} in a page token")
+
+
+def _decode(value: Any) -> object:
+    if isinstance(value, dict):
+        return datetime.fromisoformat(value["t"])
+    if isinstance(value, str):
+        return value
+    raise ValueError("unexpected value in page token")

@@ -1,0 +1,61 @@
+"""UserService: each RPC validates, calls the repository once and converts the result."""
+
+from typing import Any
+
+import grpc
+from finance.v1 import user_service_pb2, user_service_pb2_grpc
+from google.protobuf import empty_pb2
+
+from service.api import names, pagination, user_requests
+from service.api.convert import user_to_proto
+from service.api.validation import parse_etag
+from service.repositories.users import UserRepository
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class UserServicer(user_service_pb2_grpc.UserServiceServicer):
+    """The finance.v1.UserService API over a UserRepository."""
+
+    def __init__(self, users: UserRepository) -> None:
+        self._users = users
+
+    async def CreateUser(
+        self, request: user_service_pb2.CreateUserRequest, context: Context
+    ) -> user_service_pb2.User:
+        create = user_requests.parse_create(request)
+        return user_to_proto(await self._users.create(create.new, request_id=create.request_id))
+
+    async def GetUser(
+        self, request: user_service_pb2.GetUserRequest, context: Context
+    ) -> user_service_pb2.User:
+        return user_to_proto(await self._users.get(names.parse_user_name(request.name)))
+
+    async def ListUsers(
+        self, request: user_service_pb2.ListUsersRequest, context: Context
+    ) -> user_service_pb2.ListUsersResponse:
+        binding = {"filter_text": request.filter, "order_by": request.order_by}
+        query = pagination.list_query(
+            page_size=request.page_size, page_token=request.page_token, **binding
+        )
+        page = await self._users.list(query)
+        return user_service_pb2.ListUsersResponse(
+            users=[user_to_proto(u) for u in page.items],
+            next_page_token=pagination.next_page_token(page.next_cursor, **binding),
+        )
+
+    async def UpdateUser(
+        self, request: user_service_pb2.UpdateUserRequest, context: Context
+    ) -> user_service_pb2.User:
+        update = user_requests.parse_update(request)
+        user = await self._users.update(
+            update.key, update.changes, expected_revision=update.expected_revision
+        )
+        return user_to_proto(user)
+
+    async def DeleteUser(
+        self, request: user_service_pb2.DeleteUserRequest, context: Context
+    ) -> empty_pb2.Empty:
+        key = names.parse_user_name(request.name)
+        await self._users.delete(key, expected_revision=parse_etag(request.etag))
+        return empty_pb2.Empty()

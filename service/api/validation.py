@@ -1,0 +1,67 @@
+"""Collecting every invalid field of a request before rejecting it."""
+
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from service.domain.errors import FieldViolation, InvalidArgument
+
+T = TypeVar("T")
+
+
+class Violations:
+    """Gathers field violations so one response can name every invalid field at once."""
+
+    def __init__(self) -> None:
+        self._found: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        """Record that `field` is invalid."""
+        self._found.append(FieldViolation(field, description))
+
+    def check(self, parse: Callable[[], T]) -> T | None:
+        """Run `parse`; on InvalidArgument, keep its violations and return None."""
+        try:
+            return parse()
+        except InvalidArgument as error:
+            self._found.extend(error.violations)
+            return None
+
+    def raise_if_any(self) -> None:
+        """Raise InvalidArgument naming every violation recorded."""
+        if self._found:
+            raise InvalidArgument(self._found)
+
+
+def require_text(value: str, field: str, *, max_length: int = 200) -> str:
+    """`value` stripped of surrounding spaces; it must be 1 to `max_length` characters."""
+    text = value.strip()
+    if not text:
+        raise InvalidArgument.single(field, "is required")
+    if len(text) > max_length:
+        raise InvalidArgument.single(field, f"must be at most {max_length} characters")
+    return text
+
+
+def parse_request_id(value: str) -> uuid.UUID | None:
+    """The request id as a UUID, None when empty (AIP-155)."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidArgument.single("request_id", "must be a UUID") from None
+
+
+def parse_etag(value: str, field: str = "etag") -> int | None:
+    """The revision an etag stands for; None when empty."""
+    if not value:
+        return None
+    if not (value.startswith('"') and value.endswith('"') and value[1:-1].isdigit()):
+        raise InvalidArgument.single(field, "is not an etag this service issued")
+    return int(value[1:-1])
+
+
+def format_etag(revision: int) -> str:
+    """The etag of a resource at `revision` (a quoted string, as in HTTP)."""
+    return f'"{revision}"'

@@ -1,0 +1,1 @@
+"""PostgreSQL access: the connection pool, migrations and the embedded server."""

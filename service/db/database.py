@@ -1,0 +1,94 @@
+"""The asyncpg pool the server owns, with connection and transaction scopes."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from service.domain.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+# Failures that mean the database cannot be reached, as opposed to a bad query.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+)
+
+
+class Database:
+    """An asyncpg pool created at server start and closed at shutdown.
+
+    Repositories get a `Database` explicitly and take connections through `connection()` or
+    `transaction()`; nothing holds a connection beyond one such scope.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(
+        cls,
+        dsn: str,
+        *,
+        min_size: int = 2,
+        max_size: int = 10,
+        statement_timeout_seconds: float = 30.0,
+    ) -> "Database":
+        """Open a pool to `dsn`. Raises Unavailable when the database cannot be reached."""
+        try:
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                command_timeout=statement_timeout_seconds,
+                server_settings={
+                    "statement_timeout": str(int(statement_timeout_seconds * 1000)),
+                    "application_name": "finance-tracker",
+                },
+            )
+        except CONNECTION_ERRORS as error:
+            raise Unavailable(f"cannot connect to the database: {error}") from error
+        return cls(pool)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection for the duration of the block."""
+        try:
+            async with self._pool.acquire() as connection:
+                yield connection
+        except CONNECTION_ERRORS as error:
+            raise Unavailable("the database is unavailable") from error
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection in a transaction, committed when the block ends normally and
+        rolled back when it raises (or is cancelled)."""
+        async with self.connection() as connection, connection.transaction():
+            yield connection
+
+    async def ping(self, *, timeout: float) -> bool:
+        """Whether the database answers a trivial query within `timeout` seconds."""
+        try:
+            async with asyncio.timeout(timeout), self._pool.acquire() as connection:
+                await connection.fetchval("SELECT 1")
+        except (TimeoutError, Unavailable, *CONNECTION_ERRORS, asyncpg.PostgresError):
+            return False
+        return True
+
+    async def close(self, *, timeout: float = 5.0) -> None:
+        """Close the pool, waiting at most `timeout` seconds for connections in use.
+
+        `Pool.close()` waits for every acquired connection and can hang on a frozen server, so
+        after the timeout the pool is terminated.
+        """
+        try:
+            await asyncio.wait_for(self._pool.close(), timeout)
+        except TimeoutError:
+            log.warning("database pool did not close in %.1fs; terminating it", timeout)
+            self._pool.terminate()

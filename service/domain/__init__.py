@@ -1,0 +1,1 @@
+"""Domain objects and rules, free of gRPC and SQL."""

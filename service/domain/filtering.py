@@ -1,0 +1,147 @@
+"""A parser for AIP-160 filter expressions, producing a small syntax tree.
+
+Supported: comparisons (`=`, `!=`, `<`, `<=`, `>`, `>=`, `:`), `AND`, `OR`, `NOT`/`-` and
+parentheses. As AIP-160 says, `OR` binds tighter than `AND`: `a AND b OR c` is `a AND (b OR c)`.
+What a field name means and which values it takes is for the query compiler to decide.
+"""
+
+import re
+from dataclasses import dataclass
+
+from service.domain.errors import InvalidArgument
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`field op value`; `quoted` tells a string literal from a bare word such as an enum."""
+
+    field: str
+    op: str
+    value: str
+    quoted: bool
+
+
+@dataclass(frozen=True)
+class And:
+    """All of `terms` hold."""
+
+    terms: tuple["Expression", ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    """Any of `terms` holds."""
+
+    terms: tuple["Expression", ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """`term` does not hold."""
+
+    term: "Expression"
+
+
+Expression = Comparison | And | Or | Not
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+      | (?P<op><=|>=|!=|=|<|>|:)
+      | (?P<paren>[()])
+      | (?P<word>[^\s()"'<>=!:]+)
+    )""",
+    re.VERBOSE,
+)
+_KEYWORDS = {"AND", "OR", "NOT"}
+
+
+def _tokenize(text: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.lastgroup is None:
+            raise _error(f"unexpected character at position {position}")
+        kind, value = match.lastgroup, match.group(match.lastgroup)
+        if kind == "word" and value in _KEYWORDS:
+            kind = value
+        tokens.append((kind, value))
+        position = match.end()
+    return tokens
+
+
+def _error(description: str) -> InvalidArgument:
+    return InvalidArgument.single("filter", f"invalid filter: {description}")
+
+
+def _unquote(literal: str) -> str:
+    return re.sub(r"\\(.)", r"\1", literal[1:-1])
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+        self._tokens = tokens
+        self._index = 0
+
+    def _peek(self) -> str | None:
+        return self._tokens[self._index][0] if self._index < len(self._tokens) else None
+
+    def _take(self, *kinds: str) -> tuple[str, str]:
+        kind = self._peek()
+        if kind not in kinds:
+            found = "end of filter" if kind is None else repr(self._tokens[self._index][1])
+            raise _error(f"expected {' or '.join(kinds)}, found {found}")
+        self._index += 1
+        return self._tokens[self._index - 1]
+
+    def parse(self) -> Expression:
+        expression = self._expression()
+        if self._peek() is not None:
+            raise _error(f"unexpected {self._tokens[self._index][1]!r}; join terms with AND/OR")
+        return expression
+
+    def _expression(self) -> Expression:
+        terms = [self._sequence()]
+        while self._peek() == "AND":
+            self._take("AND")
+            terms.append(self._sequence())
+        return terms[0] if len(terms) == 1 else And(tuple(terms))
+
+    def _sequence(self) -> Expression:
+        terms = [self._factor()]
+        while self._peek() == "OR":
+            self._take("OR")
+            terms.append(self._factor())
+        return terms[0] if len(terms) == 1 else Or(tuple(terms))
+
+    def _factor(self) -> Expression:
+        if self._peek() == "NOT" or (self._peek() == "word" and self._current() == "-"):
+            self._index += 1
+            return Not(self._factor())
+        if self._peek() == "paren" and self._current() == "(":
+            self._index += 1
+            expression = self._expression()
+            if self._take("paren")[1] != ")":
+                raise _error("expected ')'")
+            return expression
+        return self._comparison()
+
+    def _current(self) -> str:
+        return self._tokens[self._index][1]
+
+    def _comparison(self) -> Comparison:
+        field = self._take("word")[1]
+        op = self._take("op")[1]
+        kind, value = self._take("string", "word")
+        if kind == "string":
+            return Comparison(field, op, _unquote(value), quoted=True)
+        return Comparison(field, op, value, quoted=False)
+
+
+def parse_filter(text: str) -> Expression | None:
+    """Parse an AIP-160 filter; None for an empty one. Raises InvalidArgument on `filter`."""
+    if not text.strip():
+        return None
+    return _Parser(_tokenize(text)).parse()

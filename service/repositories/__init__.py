@@ -1,0 +1,1 @@
+"""Repositories: all SQL of the service, mapping rows to domain objects."""

@@ -1,0 +1,188 @@
+"""Accounts: where a user's money is held, owed, earned or spent."""
+
+import uuid
+
+import asyncpg
+
+from service.domain.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PreconditionViolation,
+)
+from service.domain.listing import ListQuery, OrderKey, Page
+from service.domain.models import (
+    Account,
+    AccountChanges,
+    AccountKey,
+    AccountState,
+    AccountType,
+    NewAccount,
+    UserKey,
+)
+from service.repositories.base import BaseRepository, fingerprint, maybe
+from service.repositories.querying import Field, Kind, Listing
+
+_COLUMNS = (
+    "user_id, account_id, display_name, type, currency_code, balance, opening_balance,"
+    " credit_limit, state, revision, create_time, update_time"
+)
+
+_INSERT = f"""
+INSERT INTO accounts (user_id, display_name, type, currency_code, balance, opening_balance,
+                      credit_limit, create_request_id, create_request_hash)
+VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)
+ON CONFLICT (user_id, create_request_id) DO NOTHING
+RETURNING {_COLUMNS}
+"""
+
+_BY_REQUEST_ID = (
+    f"SELECT {_COLUMNS}, create_request_hash FROM accounts"
+    " WHERE user_id = $1 AND create_request_id = $2"
+)
+
+_USER_EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)"
+
+_LISTING = Listing(
+    fields={
+        "display_name": Field("display_name", Kind.TEXT),
+        "currency_code": Field("currency_code", Kind.TEXT),
+        "type": Field("type", Kind.ENUM, {f"TYPE_{t.name}": t.value for t in AccountType}),
+        "state": Field("state", Kind.ENUM, {f"STATE_{s.name}": s.value for s in AccountState}),
+        "create_time": Field("create_time", Kind.TIMESTAMP),
+        "update_time": Field("update_time", Kind.TIMESTAMP),
+    },
+    id_column="account_id",
+    default_order=(OrderKey("create_time"),),
+)
+
+
+class AccountRepository(BaseRepository[Account]):
+    """Reads and writes accounts."""
+
+    table = "accounts"
+    columns = _COLUMNS
+    key_columns = ("user_id", "account_id")
+    resource_type = "Account"
+    listing = _LISTING
+
+    def _from_row(self, row: asyncpg.Record) -> Account:
+        return Account(
+            user_id=row["user_id"],
+            account_id=row["account_id"],
+            display_name=row["display_name"],
+            type=AccountType(row["type"]),
+            currency_code=row["currency_code"],
+            balance=row["balance"],
+            opening_balance=row["opening_balance"],
+            credit_limit=row["credit_limit"],
+            state=AccountState(row["state"]),
+            revision=row["revision"],
+            create_time=row["create_time"],
+            update_time=row["update_time"],
+        )
+
+    def _name(self, key: tuple[str, ...]) -> str:
+        return f"users/{key[0]}/accounts/{key[1]}"
+
+    async def create(
+        self, owner: UserKey, new: NewAccount, *, request_id: uuid.UUID | None = None
+    ) -> Account:
+        """Create an account whose balance starts at its opening balance; with a `request_id`,
+        a retry returns the account first created. Raises NotFound if the owner does not exist.
+        """
+        request_hash = fingerprint(owner, new)
+        async with self._db.connection() as connection:
+            try:
+                row = await connection.fetchrow(
+                    _INSERT,
+                    owner.user_id,
+                    new.display_name,
+                    new.type.value,
+                    new.currency_code,
+                    new.opening_balance,
+                    new.credit_limit,
+                    request_id,
+                    request_hash,
+                )
+            except asyncpg.ForeignKeyViolationError:
+                raise NotFound("User", f"users/{owner.user_id}") from None
+            return await self._created(
+                connection, row, _BY_REQUEST_ID, (owner.user_id, request_id), request_hash
+            )
+
+    async def get(self, key: AccountKey) -> Account:
+        """The account of `key`. Raises NotFound."""
+        async with self._db.connection() as connection:
+            return await self._get(connection, (key.user_id, key.account_id))
+
+    async def list(self, owner: UserKey, query: ListQuery) -> Page[Account]:
+        """One page of the owner's accounts. Raises NotFound if the owner does not exist."""
+        async with self._db.connection() as connection:
+            page = await self._list(connection, query, {"user_id": owner.user_id})
+            if not page.items and not await connection.fetchval(_USER_EXISTS, owner.user_id):
+                raise NotFound("User", f"users/{owner.user_id}")
+            return page
+
+    async def update(
+        self, key: AccountKey, changes: AccountChanges, *, expected_revision: int | None = None
+    ) -> Account:
+        """Apply `changes` to an account. Raises NotFound, or EtagMismatch if its revision is
+        not `expected_revision`."""
+        assignments: dict[str, object] = {}
+        if changes.display_name is not None:
+            assignments["display_name"] = changes.display_name
+        if changes.change_credit_limit:
+            assignments["credit_limit"] = maybe(changes.credit_limit, lambda m: m.amount)
+        async with self._db.transaction() as connection:
+            account = await self._lock_checked(
+                connection, (key.user_id, key.account_id), expected_revision
+            )
+            limit = changes.credit_limit
+            if limit is not None and limit.currency_code != account.currency_code:
+                raise InvalidArgument.single(
+                    "account.credit_limit.currency_code",
+                    f"must be the account's currency {account.currency_code}",
+                )
+            return await self._update(connection, (key.user_id, key.account_id), assignments, None)
+
+    async def set_state(
+        self, key: AccountKey, state: AccountState, *, expected_revision: int | None = None
+    ) -> Account:
+        """Archive or reactivate an account; a no-op if it is in `state` already."""
+        async with self._db.transaction() as connection:
+            account = await self._lock_checked(
+                connection, (key.user_id, key.account_id), expected_revision
+            )
+            if account.state is state:
+                return account
+            return await self._update(
+                connection, (key.user_id, key.account_id), {"state": state.value}, None
+            )
+
+    async def delete(self, key: AccountKey, *, expected_revision: int | None = None) -> None:
+        """Delete an account with a zero balance that nothing refers to. Raises NotFound,
+        EtagMismatch or FailedPrecondition."""
+        name = self._name((key.user_id, key.account_id))
+        async with self._db.transaction() as connection:
+            account = await self._lock_checked(
+                connection, (key.user_id, key.account_id), expected_revision
+            )
+            if account.balance != 0:
+                raise FailedPrecondition(
+                    PreconditionViolation(
+                        "ACCOUNT_BALANCE_NOT_ZERO",
+                        name,
+                        "the account's balance is not zero; archive it instead",
+                    )
+                )
+            try:
+                await self._delete(connection, (key.user_id, key.account_id))
+            except asyncpg.ForeignKeyViolationError:
+                raise FailedPrecondition(
+                    PreconditionViolation(
+                        "ACCOUNT_IN_USE",
+                        name,
+                        "other records refer to the account; archive it instead",
+                    )
+                ) from None

@@ -1,0 +1,163 @@
+"""SQL for List calls: AIP-160 filters and keyset pagination over whitelisted columns.
+
+Only column names declared in a `Listing` ever reach the SQL text; every value is a parameter.
+"""
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from service.domain.errors import InvalidArgument
+from service.domain.filtering import And, Comparison, Expression, Not, Or
+from service.domain.listing import Cursor, ListQuery, OrderKey
+
+
+class Kind(enum.Enum):
+    """How a field's filter values are read and compared."""
+
+    TEXT = "text"
+    TIMESTAMP = "timestamp"
+    ENUM = "enum"
+
+
+_SQL_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field a List call can filter or order on; ENUM fields map API names to stored values."""
+
+    column: str
+    kind: Kind
+    enum_values: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The filterable and sortable fields of one collection, and its unique tiebreak column."""
+
+    fields: Mapping[str, Field]
+    id_column: str
+    default_order: tuple[OrderKey, ...]
+
+    def sql(self, query: ListQuery, params: list[Any]) -> tuple[str, str]:
+        """The WHERE conditions (joined with AND, may be empty) and ORDER BY for `query`.
+
+        Appends the parameters the conditions use to `params`.
+        """
+        conditions = []
+        if query.filter is not None:
+            conditions.append(_Compiler(self.fields, params).compile(query.filter))
+        order = self._order(query.order_by)
+        if query.after is not None:
+            conditions.append(self._after(order, query.after, params))
+        order_sql = ", ".join(f"{column} {'DESC' if desc else 'ASC'}" for column, _, desc in order)
+        return " AND ".join(conditions), order_sql
+
+    def cursor(self, query: ListQuery, row: Mapping[str, Any]) -> Cursor:
+        """The cursor that starts the page after `row`."""
+        return tuple(row[column] for column, _, _ in self._order(query.order_by))
+
+    def _order(self, keys: tuple[OrderKey, ...]) -> list[tuple[str, Kind, bool]]:
+        order = []
+        for key in keys or self.default_order:
+            spec = self.fields.get(key.field)
+            if spec is None or spec.kind is Kind.ENUM:
+                raise InvalidArgument.single(
+                    "order_by", f"cannot order by {key.field!r}; use one of {self._sortable()}"
+                )
+            order.append((spec.column, spec.kind, key.descending))
+        order.append((self.id_column, Kind.TEXT, False))
+        return order
+
+    def _sortable(self) -> str:
+        return ", ".join(name for name, spec in self.fields.items() if spec.kind is not Kind.ENUM)
+
+    def _after(self, order: list[tuple[str, Kind, bool]], after: Cursor, params: list[Any]) -> str:
+        """Rows strictly after `after` in `order`: (a > x) OR (a = x AND b > y) OR ..."""
+        if len(after) != len(order) or not all(
+            _valid_cursor_value(kind, value)
+            for (_, kind, _), value in zip(order, after, strict=False)
+        ):
+            raise InvalidArgument.single("page_token", "page token is malformed")
+        placeholders = []
+        for value in after:
+            params.append(value)
+            placeholders.append(f"${len(params)}")
+        alternatives = []
+        for i, (column, _, descending) in enumerate(order):
+            equal = [f"{order[j][0]} = {placeholders[j]}" for j in range(i)]
+            comparison = f"{column} {'<' if descending else '>'} {placeholders[i]}"
+            alternatives.append("(" + " AND ".join([*equal, comparison]) + ")")
+        return "(" + " OR ".join(alternatives) + ")"
+
+
+def _valid_cursor_value(kind: Kind, value: object) -> bool:
+    return isinstance(value, datetime) if kind is Kind.TIMESTAMP else isinstance(value, str)
+
+
+class _Compiler:
+    """Turns a filter syntax tree into SQL over the declared fields."""
+
+    def __init__(self, fields: Mapping[str, Field], params: list[Any]) -> None:
+        self._fields = fields
+        self._params = params
+
+    def compile(self, expression: Expression) -> str:
+        match expression:
+            case And(terms):
+                return "(" + " AND ".join(self.compile(t) for t in terms) + ")"
+            case Or(terms):
+                return "(" + " OR ".join(self.compile(t) for t in terms) + ")"
+            case Not(term):
+                return f"(NOT {self.compile(term)})"
+            case Comparison():
+                return self._comparison(expression)
+
+    def _param(self, value: object) -> str:
+        self._params.append(value)
+        return f"${len(self._params)}"
+
+    def _comparison(self, c: Comparison) -> str:
+        spec = self._fields.get(c.field)
+        if spec is None:
+            known = ", ".join(self._fields)
+            raise _invalid(f"unknown field {c.field!r}; filter on one of {known}")
+        if spec.kind is Kind.ENUM:
+            return self._enum(spec, c)
+        if c.op == ":":
+            if spec.kind is not Kind.TEXT:
+                raise _invalid(f"':' applies to text fields, not {c.field!r}")
+            escaped = c.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            return f"{spec.column} ILIKE {self._param('%' + escaped + '%')}"
+        value: object = c.value
+        if spec.kind is Kind.TIMESTAMP:
+            value = _timestamp(c)
+        return f"{spec.column} {_SQL_OPS[c.op]} {self._param(value)}"
+
+    def _enum(self, spec: Field, c: Comparison) -> str:
+        if c.op not in ("=", "!="):
+            raise _invalid(f"{c.field!r} takes only = and !=")
+        stored = spec.enum_values.get(c.value)
+        if stored is None:
+            allowed = ", ".join(spec.enum_values)
+            raise _invalid(f"{c.value!r} is not a value of {c.field!r}; use one of {allowed}")
+        return f"{spec.column} {_SQL_OPS[c.op]} {self._param(stored)}"
+
+
+def _timestamp(c: Comparison) -> datetime:
+    try:
+        value = datetime.fromisoformat(c.value)
+    except ValueError:
+        raise _invalid(
+            f'{c.field!r} takes an RFC 3339 timestamp such as "2024-01-31T00:00:00Z"'
+        ) from None
+    if value.tzinfo is None:
+        raise _invalid(f"timestamp for {c.field!r} needs a time zone offset, such as Z")
+    return value
+
+
+def _invalid(description: str) -> InvalidArgument:
+    return InvalidArgument.single("filter", f"invalid filter: {description}")

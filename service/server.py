@@ -1,0 +1,125 @@
+"""The composition root: builds the server from settings and runs it until a signal."""
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+import grpc
+from finance.v1 import (
+    account_service_pb2,
+    account_service_pb2_grpc,
+    user_service_pb2,
+    user_service_pb2_grpc,
+)
+from grpc_health.v1 import health, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from service.api.account_servicer import AccountServicer
+from service.api.interceptor import RpcInterceptor
+from service.api.user_servicer import UserServicer
+from service.db.database import Database
+from service.db.embedded import start_embedded_postgres
+from service.db.migrate import apply_migrations
+from service.health import DatabaseHealthMonitor
+from service.repositories.accounts import AccountRepository
+from service.repositories.users import UserRepository
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
+    account_service_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
+)
+
+
+@dataclass
+class App:
+    """A built server with what it owns besides the database: health and its monitor."""
+
+    server: grpc.aio.Server
+    port: int
+    health: health.HealthServicer
+    monitor: DatabaseHealthMonitor
+
+    async def start(self) -> None:
+        """Start serving; health reflects the database from the first call on."""
+        await self.monitor.start()
+        await self.server.start()
+
+    async def stop(self, grace: float) -> None:
+        """Report NOT_SERVING, refuse new RPCs and let in-flight ones run for up to `grace`
+        seconds."""
+        await self.monitor.stop()
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+
+def build_app(settings: Settings, database: Database) -> App:
+    """Assemble servicers, health, reflection and the interceptor over `database`, and bind
+    the port (`settings.port` 0 picks a free one)."""
+    server = grpc.aio.server(interceptors=[RpcInterceptor()])
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(
+        UserServicer(UserRepository(database)), server
+    )
+    account_service_pb2_grpc.add_AccountServiceServicer_to_server(
+        AccountServicer(AccountRepository(database)), server
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(settings.address)
+    if port == 0:
+        raise OSError(f"cannot listen on {settings.address}")
+    monitor = DatabaseHealthMonitor(
+        database, health_servicer, SERVICE_NAMES, interval=settings.health_check_interval_seconds
+    )
+    return App(server, port, health_servicer, monitor)
+
+
+async def open_database(settings: Settings) -> Database:
+    """Connect to the configured PostgreSQL, or to an embedded one when none is configured."""
+    if settings.database_url is None:
+        dsn = await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+    else:
+        dsn = str(settings.database_url)
+    return await Database.connect(
+        dsn,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        statement_timeout_seconds=settings.db_statement_timeout_seconds,
+    )
+
+
+async def migrate(settings: Settings) -> list[int]:
+    """Apply pending migrations to the configured database; returns their versions."""
+    database = await open_database(settings)
+    try:
+        async with database.connection() as connection:
+            return await apply_migrations(connection)
+    finally:
+        await database.close()
+
+
+async def serve(settings: Settings) -> None:
+    """Run the server until SIGTERM or SIGINT, then drain in-flight RPCs and close the pool."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    database = await open_database(settings)
+    try:
+        async with database.connection() as connection:
+            await apply_migrations(connection)
+        app = build_app(settings, database)
+        await app.start()
+        log.info("serving", extra={"address": f"{settings.host}:{app.port}"})
+        await stop.wait()
+        log.info("shutting down; in-flight RPCs have %.1fs", settings.shutdown_grace_seconds)
+        await app.stop(settings.shutdown_grace_seconds)
+    finally:
+        await database.close()
+    log.info("stopped")
