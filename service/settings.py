@@ -4,7 +4,9 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PostgresDsn
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,8 +28,9 @@ class Settings(BaseSettings):
 
     host: str = Field(default="0.0.0.0", description="Address the gRPC server binds to.")  # noqa: S104
     port: int = Field(default=50051, ge=0, le=65535, description="gRPC port; 0 picks a free one.")
-    database_url: PostgresDsn | None = Field(
-        default=None, description="PostgreSQL to use; when unset, an embedded one is started."
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://...); when unset, an embedded one is started.",
     )
     data_dir: Path = Field(
         default_factory=default_data_dir, description="Data directory of the embedded PostgreSQL."
@@ -43,6 +46,17 @@ class Settings(BaseSettings):
     health_check_interval_seconds: float = Field(default=2.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        # Unix-socket URLs (postgresql:///db?host=/run/postgresql) have no host, so pydantic's
+        # PostgresDsn would reject them; only the scheme is checked here, asyncpg does the rest.
+        if value is None or value == "":
+            return None
+        if urlsplit(value).scheme not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql:// URL")
+        return value
 
     @property
     def address(self) -> str:

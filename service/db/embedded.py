@@ -1,9 +1,14 @@
 """An embedded PostgreSQL server for running with no configuration."""
 
 import logging
+import warnings
 from pathlib import Path
 
-import pgserver
+with warnings.catch_warnings():
+    # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI); pgserver
+    # then uses /tmp for its socket lock, which is fine.
+    warnings.simplefilter("ignore")
+    import pgserver
 
 log = logging.getLogger(__name__)
 

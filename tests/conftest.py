@@ -1,0 +1,124 @@
+"""Fixtures: one real PostgreSQL per test run, one server on a free port, a fresh user per test.
+
+The database comes from FINANCE_TRACKER_TEST_DATABASE_URL when set, otherwise from an embedded
+PostgreSQL in a temporary directory. Either way the run gets a database of its own, created
+empty, migrated, and dropped at the end.
+"""
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import grpc
+import pytest
+from finance.v1 import (
+    account_service_pb2_grpc,
+    user_service_pb2,
+    user_service_pb2_grpc,
+)
+from grpc_health.v1 import health_pb2_grpc
+
+from service.db.database import Database
+from service.db.embedded import pgserver
+from service.db.migrate import apply_migrations
+from service.server import App, build_app
+from service.settings import Settings
+
+
+def with_database(url: str, name: str) -> str:
+    """`url` pointing at database `name` instead of its own."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A PostgreSQL server for the run: the configured one, or an embedded one."""
+    configured = os.environ.get("FINANCE_TRACKER_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    with tempfile.TemporaryDirectory(prefix="finance-tracker-test-") as tmp:
+        server = pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
+        yield server.get_uri()
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    """An empty database of this run's own on the test server, dropped afterwards."""
+    name = f"finance_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield with_database(server_url, name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """The pool over the migrated test database."""
+    db = await Database.connect(database_url, min_size=1, max_size=10)
+    async with db.connection() as connection:
+        await apply_migrations(connection)
+    yield db
+    await db.close()
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for a server on a free local port over the test database."""
+    values: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "database_url": database_url,
+        "health_check_interval_seconds": 0.2,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+async def app(database: Database, database_url: str) -> AsyncIterator[App]:
+    """A running server, shared by the tests that only call RPCs."""
+    built = build_app(make_settings(database_url), database)
+    await built.start()
+    yield built
+    await built.stop(grace=1)
+
+
+@pytest.fixture(scope="session")
+async def channel(app: App) -> AsyncIterator[grpc.aio.Channel]:
+    """A real gRPC channel to the shared server."""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as ch:
+        yield ch
+
+
+@pytest.fixture(scope="session")
+def users(channel: grpc.aio.Channel) -> user_service_pb2_grpc.UserServiceStub:
+    """A UserService client."""
+    return user_service_pb2_grpc.UserServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def accounts(channel: grpc.aio.Channel) -> account_service_pb2_grpc.AccountServiceStub:
+    """An AccountService client."""
+    return account_service_pb2_grpc.AccountServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def health_stub(channel: grpc.aio.Channel) -> health_pb2_grpc.HealthStub:
+    """A health service client."""
+    return health_pb2_grpc.HealthStub(channel)
+
+
+@pytest.fixture
+async def user(users: user_service_pb2_grpc.UserServiceStub) -> user_service_pb2.User:
+    """A fresh user: the tenant key keeps each test's data apart from the others'."""
+    request = user_service_pb2.CreateUserRequest(user=user_service_pb2.User(display_name="Test"))
+    return await users.CreateUser(request)
