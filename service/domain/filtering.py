@@ -49,6 +49,7 @@ _TOKEN = re.compile(
         (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
       | (?P<op><=|>=|!=|=|<|>|:)
       | (?P<paren>[()])
+      | (?P<minus>-(?=[A-Za-z_(]))
       | (?P<word>[^\s()"'<>=!:]+)
     )""",
     re.VERBOSE,
@@ -117,7 +118,7 @@ class _Parser:
         return terms[0] if len(terms) == 1 else Or(tuple(terms))
 
     def _factor(self) -> Expression:
-        if self._peek() == "NOT" or (self._peek() == "word" and self._current() == "-"):
+        if self._peek() in ("NOT", "minus"):
             self._index += 1
             return Not(self._factor())
         if self._peek() == "paren" and self._current() == "(":
