@@ -1,0 +1,97 @@
+"""The server as outside tools see it: reflection via the real grpcurl binary, and the CLI."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+async def grpcurl(
+    port: int, *positional: str, data: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `grpcurl -plaintext [-d data] address positional...` against the test server, in a
+    thread because the server shares this event loop."""
+    flags = ["-plaintext", *(["-d", data] if data is not None else [])]
+    return await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "grpcurl"), *flags, f"127.0.0.1:{port}", *positional],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+class TestGrpcurl:
+    async def test_lists_services_through_reflection(self, app):
+        result = await grpcurl(app.port, "list")
+        assert result.returncode == 0, result.stderr
+        assert set(result.stdout.split()) >= {
+            "finance.v1.UserService",
+            "finance.v1.AccountService",
+            "grpc.health.v1.Health",
+        }
+
+    async def test_describes_a_service_without_proto_files(self, app):
+        result = await grpcurl(app.port, "describe", "finance.v1.AccountService")
+        assert result.returncode == 0, result.stderr
+        assert "rpc CreateAccount" in result.stdout
+
+    async def test_creates_a_user_and_an_account(self, app):
+        made = await grpcurl(
+            app.port, "finance.v1.UserService/CreateUser", data='{"user": {"display_name": "G"}}'
+        )
+        assert made.returncode == 0, made.stderr
+        user = json.loads(made.stdout)
+        request = {
+            "parent": user["name"],
+            "account": {
+                "display_name": "Wallet",
+                "type": "TYPE_ASSET",
+                "currency_code": "USD",
+                "opening_balance": {"units": "20", "nanos": 500000000},
+            },
+        }
+        made = await grpcurl(
+            app.port, "finance.v1.AccountService/CreateAccount", data=json.dumps(request)
+        )
+        assert made.returncode == 0, made.stderr
+        account = json.loads(made.stdout)
+        balance = account["balance"]
+        assert (balance["units"], balance["nanos"]) == ("20", 500000000)
+
+    async def test_shows_field_violations_of_a_bad_request(self, app):
+        result = await grpcurl(
+            app.port, "finance.v1.UserService/CreateUser", data='{"user": {"display_name": ""}}'
+        )
+        assert result.returncode != 0
+        assert "InvalidArgument" in result.stderr
+        assert "google.rpc.BadRequest" in result.stderr
+        assert '"field":"user.display_name"' in result.stderr.replace(" ", "")
+
+
+class TestCommandLine:
+    def test_bad_setting_is_named_in_a_clear_message(self):
+        env = {**os.environ, "FINANCE_TRACKER_PORT": "not-a-port"}
+        result = subprocess.run(
+            [str(BIN / "finance-tracker"), "serve"],
+            capture_output=True, text=True, timeout=30, env=env,
+        )
+        assert result.returncode != 0
+        assert "FINANCE_TRACKER_PORT" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    @pytest.mark.parametrize("url", ["mysql://localhost/db", "not a url"])
+    def test_database_url_must_be_postgresql(self, url):
+        env = {**os.environ, "FINANCE_TRACKER_DATABASE_URL": url}
+        result = subprocess.run(
+            [str(BIN / "finance-tracker"), "migrate"],
+            capture_output=True, text=True, timeout=30, env=env,
+        )
+        assert result.returncode != 0
+        assert "FINANCE_TRACKER_DATABASE_URL" in result.stderr
