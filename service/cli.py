@@ -27,7 +27,9 @@ def _health(address: str, timeout: float) -> int:
 
     with grpc.insecure_channel(address) as channel:
         try:
-            response = health_pb2_grpc.HealthStub(channel).Check(
+            stub = health_pb2_grpc.HealthStub(channel)
+            # The stub sets Check in __init__; types-grpcio-health-checking does not declare it.
+            response = stub.Check(  # type: ignore[attr-defined]
                 health_pb2.HealthCheckRequest(), timeout=timeout
             )
         except grpc.RpcError as error:

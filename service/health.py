@@ -22,7 +22,7 @@ class DatabaseHealthMonitor:
     def __init__(
         self,
         database: Database,
-        servicer: health.HealthServicer,
+        servicer: health.aio.HealthServicer,
         services: Iterable[str],
         *,
         interval: float,

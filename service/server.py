@@ -40,7 +40,7 @@ class App:
 
     server: grpc.aio.Server
     port: int
-    health: health.HealthServicer
+    health: health.aio.HealthServicer
     monitor: DatabaseHealthMonitor
 
     async def start(self) -> None:

@@ -3,7 +3,6 @@
 import os
 from pathlib import Path
 from typing import Literal
-
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator

@@ -10,6 +10,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -71,9 +72,9 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     await db.close()
 
 
-def make_settings(database_url: str, **overrides: object) -> Settings:
+def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings for a server on a free local port over the test database."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "host": "127.0.0.1",
         "port": 0,
         "database_url": database_url,
@@ -100,13 +101,13 @@ async def channel(app: App) -> AsyncIterator[grpc.aio.Channel]:
 
 
 @pytest.fixture(scope="session")
-def users(channel: grpc.aio.Channel) -> user_service_pb2_grpc.UserServiceStub:
+def users(channel: grpc.aio.Channel) -> "user_service_pb2_grpc.UserServiceAsyncStub":
     """A UserService client."""
     return user_service_pb2_grpc.UserServiceStub(channel)
 
 
 @pytest.fixture(scope="session")
-def accounts(channel: grpc.aio.Channel) -> account_service_pb2_grpc.AccountServiceStub:
+def accounts(channel: grpc.aio.Channel) -> "account_service_pb2_grpc.AccountServiceAsyncStub":
     """An AccountService client."""
     return account_service_pb2_grpc.AccountServiceStub(channel)
 
@@ -118,7 +119,7 @@ def health_stub(channel: grpc.aio.Channel) -> health_pb2_grpc.HealthStub:
 
 
 @pytest.fixture
-async def user(users: user_service_pb2_grpc.UserServiceStub) -> user_service_pb2.User:
+async def user(users: "user_service_pb2_grpc.UserServiceAsyncStub") -> user_service_pb2.User:
     """A fresh user: the tenant key keeps each test's data apart from the others'."""
     request = user_service_pb2.CreateUserRequest(user=user_service_pb2.User(display_name="Test"))
     return await users.CreateUser(request)

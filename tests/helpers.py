@@ -1,10 +1,11 @@
 """Assertions on gRPC errors and their google.rpc details."""
 
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import pytest
+from google.protobuf.descriptor import Descriptor
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -19,7 +20,9 @@ async def rpc_error(call: Awaitable[Any], code: grpc.StatusCode) -> grpc.aio.Aio
 
 def details(error: grpc.aio.AioRpcError) -> status_pb2.Status:
     """The google.rpc.Status a server sent with `error`."""
-    status = rpc_status.from_call(error)
+    # AioRpcError has the code(), details() and trailing_metadata() that from_call reads; the
+    # stub asks for a grpc.Call and returns an untyped value.
+    status: status_pb2.Status | None = rpc_status.from_call(cast(grpc.Call, error))
     assert status is not None, "the error carries no google.rpc.Status"
     return status
 
@@ -27,7 +30,8 @@ def details(error: grpc.aio.AioRpcError) -> status_pb2.Status:
 def field_violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
     """The BadRequest field violations of `error`, field -> description."""
     for detail in details(error).details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+        # types-protobuf types DESCRIPTOR as a union that Any.Is does not accept.
+        if detail.Is(cast(Descriptor, error_details_pb2.BadRequest.DESCRIPTOR)):
             bad_request = error_details_pb2.BadRequest()
             detail.Unpack(bad_request)
             return {v.field: v.description for v in bad_request.field_violations}

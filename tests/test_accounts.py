@@ -2,10 +2,11 @@
 
 import asyncio
 import uuid
+from typing import Any
 
 import grpc
 import pytest
-from finance.v1 import account_service_pb2
+from finance.v1 import account_service_pb2, account_service_pb2_grpc
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from google.type import money_pb2
@@ -20,8 +21,8 @@ def eur(units: int, nanos: int = 0, currency: str = "EUR") -> money_pb2.Money:
     return money_pb2.Money(currency_code=currency, units=units, nanos=nanos)
 
 
-def new_account(**fields: object) -> A.Account:
-    values: dict[str, object] = {
+def new_account(**fields: Any) -> A.Account:
+    values: dict[str, Any] = {
         "display_name": "Checking",
         "type": Account.TYPE_ASSET,
         "currency_code": "EUR",
@@ -30,7 +31,9 @@ def new_account(**fields: object) -> A.Account:
     return A.Account(**values)
 
 
-async def create(accounts, parent: str, **fields: object) -> A.Account:
+async def create(
+    accounts: "account_service_pb2_grpc.AccountServiceAsyncStub", parent: str, **fields: Any
+) -> A.Account:
     return await accounts.CreateAccount(
         A.CreateAccountRequest(parent=parent, account=new_account(**fields))
     )
@@ -53,7 +56,9 @@ class TestCreateAccount:
         assert account.balance == money_pb2.Money(currency_code="JPY")
 
     async def test_amounts_follow_the_currency_minor_unit(self, accounts, user):
-        jpy = await create(accounts, user.name, currency_code="JPY", opening_balance=eur(500, 0, "JPY"))
+        jpy = await create(
+            accounts, user.name, currency_code="JPY", opening_balance=eur(500, 0, "JPY")
+        )
         assert jpy.balance.units == 500
         kwd = await create(
             accounts, user.name, currency_code="KWD", opening_balance=eur(-1, -5000000, "KWD")
@@ -96,9 +101,7 @@ class TestCreateAccount:
         assert "request_id" in violations
 
     async def test_unknown_parent_is_not_found(self, accounts):
-        error = await rpc_error(
-            create(accounts, "users/nobody-here"), grpc.StatusCode.NOT_FOUND
-        )
+        error = await rpc_error(create(accounts, "users/nobody-here"), grpc.StatusCode.NOT_FOUND)
         assert unpack(error, error_details_pb2.ResourceInfo).resource_name == "users/nobody-here"
 
     async def test_reports_every_invalid_field(self, accounts):

@@ -29,7 +29,9 @@ def test_not_and_minus_negate():
     assert parse_filter("-a != x") == expected
 
 
-@pytest.mark.parametrize("text", ["a", "a =", "= 1", "(a = 1", "a = 1)", 'a = "open', "a = 1 b = 2"])
+@pytest.mark.parametrize(
+    "text", ["a", "a =", "= 1", "(a = 1", "a = 1)", 'a = "open', "a = 1 b = 2"]
+)
 def test_malformed_filters_are_invalid_arguments_on_filter(text):
     with pytest.raises(InvalidArgument) as caught:
         parse_filter(text)

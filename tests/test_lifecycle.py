@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-
 import grpc
 import pytest
 from finance.v1 import user_service_pb2, user_service_pb2_grpc
@@ -31,10 +30,15 @@ def rename(user: user_service_pb2.User, display_name: str) -> user_service_pb2.U
     )
 
 
-async def wait_for_status(stub: health_pb2_grpc.HealthStub, expected: int, service: str = "") -> None:
+async def wait_for_status(
+    stub: health_pb2_grpc.HealthStub, expected: int, service: str = ""
+) -> None:
     async with asyncio.timeout(15):
         while True:
-            response = await stub.Check(health_pb2.HealthCheckRequest(service=service))
+            # The stub sets Check in __init__; types-grpcio-health-checking does not declare it.
+            response = await stub.Check(  # type: ignore[attr-defined]
+                health_pb2.HealthCheckRequest(service=service)
+            )
             if response.status == expected:
                 return
             await asyncio.sleep(0.1)
@@ -63,10 +67,11 @@ async def wait_for_blocked(database: Database, *, blocked: bool) -> None:
 
 async def blocked_queries(database: Database) -> int:
     async with database.connection() as connection:
-        return await connection.fetchval(
+        count: int = await connection.fetchval(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE application_name = 'finance-tracker' AND wait_event_type = 'Lock'"
         )
+        return count
 
 
 class TestHealth:
@@ -91,8 +96,10 @@ class TestHealth:
                     await wait_for_status(health, SERVING)
 
                     await asyncio.to_thread(
-                        pgserver.pg_ctl, ["-w", "-m", "fast", "stop"],
-                        pgdata=server.pgdata, user=server.system_user,
+                        pgserver.pg_ctl,  # type: ignore[attr-defined]  # pgserver defines it at import
+                        ["-w", "-m", "fast", "stop"],
+                        pgdata=server.pgdata,
+                        user=server.system_user,
                     )
                     await wait_for_status(health, NOT_SERVING)
                     await wait_for_status(health, NOT_SERVING, "finance.v1.UserService")
@@ -153,5 +160,3 @@ class TestDeadlines:
             await wait_for_blocked(database, blocked=False)
         current = await users.GetUser(user_service_pb2.GetUserRequest(name=user.name))
         assert current.display_name == user.display_name
-
-

@@ -52,7 +52,8 @@ class TestPagination:
         assert len(seen) == len(set(seen))
         assert {a.display_name for a in first_batch} <= set(seen)
         assert seen == sorted(seen)
-        assert "B15" in seen and "Z9" in seen
+        assert "B15" in seen
+        assert "Z9" in seen
         assert "A0" not in seen  # it sorts before the cursor: the next listing shows it
         assert len(late) == 3
 
@@ -119,9 +120,11 @@ class TestFilter:
             ("type = TYPE_ASSET AND state = STATE_ACTIVE", {"Savings"}),
             ('display_name:"sav" OR display_name:"cas"', {"Savings", "Cash"}),
             ('NOT currency_code = "EUR"', {"Cash"}),
-            ('-type = TYPE_ASSET', {"Visa"}),
-            ('type = TYPE_ASSET AND (currency_code = "USD" OR display_name = "Savings")',
-             {"Savings", "Cash"}),
+            ("-type = TYPE_ASSET", {"Visa"}),
+            (
+                'type = TYPE_ASSET AND (currency_code = "USD" OR display_name = "Savings")',
+                {"Savings", "Cash"},
+            ),
             ('create_time > "2000-01-01T00:00:00Z"', {"Savings", "Visa", "Cash"}),
             ('display_name:"100%"', set()),
         ],
@@ -172,7 +175,9 @@ class TestListUsers:
         while True:
             page = await users.ListUsers(
                 user_service_pb2.ListUsersRequest(
-                    page_size=2, page_token=token, filter=f'display_name:"{tag}"',
+                    page_size=2,
+                    page_token=token,
+                    filter=f'display_name:"{tag}"',
                     order_by="display_name desc",
                 )
             )

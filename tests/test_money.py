@@ -26,8 +26,11 @@ def test_round_trips_exactly(currency, units, nanos, minor):
 
 
 @pytest.mark.parametrize(
-    ("units", "nanos"), [(1, 1), (0, 5_000_000), (1, -10_000_000), (92_233_720_368_547_758, 80_000_000)]
+    ("units", "nanos"),
+    [(1, 1), (0, 5_000_000), (1, -10_000_000), (92_233_720_368_547_758, 80_000_000)],
 )
 def test_rejects_inexact_mixed_sign_or_overflowing_amounts(units, nanos):
     with pytest.raises(InvalidArgument):
-        to_minor_units(money_pb2.Money(currency_code="EUR", units=units, nanos=nanos), "EUR", "amount")
+        to_minor_units(
+            money_pb2.Money(currency_code="EUR", units=units, nanos=nanos), "EUR", "amount"
+        )

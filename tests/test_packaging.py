@@ -37,7 +37,11 @@ def differences(left: Path, right: Path) -> list[str]:
 def test_generated_code_is_current(tmp_path):
     subprocess.run(
         ["buf", "generate", "--output", str(tmp_path)],
-        cwd=ROOT, env=tool_env(), check=True, capture_output=True, timeout=120,
+        cwd=ROOT,
+        env=tool_env(),
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     stale = differences(ROOT / "generated", tmp_path / "generated")
     assert not stale, f"generated/ is stale; run `uv run buf generate`: {stale}"
@@ -67,7 +71,8 @@ def wait_until_serving(cli: Path, address: str, process: subprocess.Popen[str]) 
         assert process.poll() is None, process.communicate()[1]
         check = subprocess.run(
             [str(cli), "health", "--address", address, "--timeout", "1"],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if check.returncode == 0:
             return
@@ -81,14 +86,20 @@ def test_wheel_runs_in_a_clean_venv_without_dev_dependencies(tmp_path, empty_dat
     assert uv, "uv is needed to build the wheel"
     subprocess.run(
         [uv, "build", "--wheel", "--out-dir", str(tmp_path / "dist"), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     wheel = next((tmp_path / "dist").glob("finance_tracker-*.whl"))
     venv = tmp_path / "venv"
-    subprocess.run([uv, "venv", "--python", sys.executable, str(venv)], check=True, capture_output=True)
+    subprocess.run(
+        [uv, "venv", "--python", sys.executable, str(venv)], check=True, capture_output=True
+    )
     subprocess.run(
         [uv, "pip", "install", "--python", str(venv / "bin" / "python"), str(wheel)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     python = venv / "bin" / "python"
     for dev_only in ("pytest", "grpc_tools", "mypy"):
@@ -111,9 +122,17 @@ def test_wheel_runs_in_a_clean_venv_without_dev_dependencies(tmp_path, empty_dat
     try:
         wait_until_serving(cli, f"127.0.0.1:{port}", process)
         created = subprocess.run(
-            [str(BIN / "grpcurl"), "-plaintext", "-d", '{"user":{"display_name":"Wheel"}}',
-             f"127.0.0.1:{port}", "finance.v1.UserService/CreateUser"],
-            capture_output=True, text=True, timeout=30,
+            [
+                str(BIN / "grpcurl"),
+                "-plaintext",
+                "-d",
+                '{"user":{"display_name":"Wheel"}}',
+                f"127.0.0.1:{port}",
+                "finance.v1.UserService/CreateUser",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         assert created.returncode == 0, created.stderr
         process.send_signal(signal.SIGTERM)

@@ -80,7 +80,10 @@ class TestCommandLine:
         env = {**os.environ, "FINANCE_TRACKER_PORT": "not-a-port"}
         result = subprocess.run(
             [str(BIN / "finance-tracker"), "serve"],
-            capture_output=True, text=True, timeout=30, env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=env,
         )
         assert result.returncode != 0
         assert "FINANCE_TRACKER_PORT" in result.stderr
@@ -91,7 +94,10 @@ class TestCommandLine:
         env = {**os.environ, "FINANCE_TRACKER_DATABASE_URL": url}
         result = subprocess.run(
             [str(BIN / "finance-tracker"), "migrate"],
-            capture_output=True, text=True, timeout=30, env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=env,
         )
         assert result.returncode != 0
         assert "FINANCE_TRACKER_DATABASE_URL" in result.stderr

@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from typing import Any
 
 import grpc
 from finance.v1 import account_service_pb2, user_service_pb2
@@ -13,13 +14,15 @@ from tests.helpers import invalid_fields, rpc_error, unpack
 U = user_service_pb2
 
 
-def new_user(display_name: str = "Ada Lovelace", **fields: str) -> U.User:
+def new_user(display_name: str = "Ada Lovelace", **fields: Any) -> U.User:
     return U.User(display_name=display_name, **fields)
 
 
 class TestCreateUser:
     async def test_creates_user_with_assigned_id(self, users):
-        created = await users.CreateUser(U.CreateUserRequest(user=new_user(email="ada@example.org")))
+        created = await users.CreateUser(
+            U.CreateUserRequest(user=new_user(email="ada@example.org"))
+        )
         assert created.name.startswith("users/")
         uuid.UUID(created.name.removeprefix("users/"))
         assert created.display_name == "Ada Lovelace"
@@ -76,7 +79,9 @@ class TestCreateUser:
         assert "user" in violations
 
     async def test_rejects_too_long_display_name(self, users):
-        violations = await invalid_fields(users.CreateUser(U.CreateUserRequest(user=new_user("x" * 201))))
+        violations = await invalid_fields(
+            users.CreateUser(U.CreateUserRequest(user=new_user("x" * 201)))
+        )
         assert "at most 200" in violations["user.display_name"]
 
 
@@ -138,7 +143,9 @@ class TestUpdateUser:
     async def test_stale_etag_is_aborted_and_changes_nothing(self, users, user):
         mask = field_mask_pb2.FieldMask(paths=["display_name"])
         await users.UpdateUser(
-            U.UpdateUserRequest(user=U.User(name=user.name, display_name="First", etag=user.etag), update_mask=mask)
+            U.UpdateUserRequest(
+                user=U.User(name=user.name, display_name="First", etag=user.etag), update_mask=mask
+            )
         )
         await rpc_error(
             users.UpdateUser(

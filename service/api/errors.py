@@ -45,12 +45,12 @@ def to_status(error: DomainError) -> status_pb2.Status:
             )
             return _status(code_pb2.INVALID_ARGUMENT, str(error), bad_request)
         case NotFound() | AlreadyExists():
-            info = error_details_pb2.ResourceInfo(
+            resource = error_details_pb2.ResourceInfo(
                 resource_type=_resource_type(error.resource_type),
                 resource_name=error.resource_name,
             )
             code = code_pb2.NOT_FOUND if isinstance(error, NotFound) else code_pb2.ALREADY_EXISTS
-            return _status(code, str(error), info)
+            return _status(code, str(error), resource)
         case FailedPrecondition(violation=v):
             failure = error_details_pb2.PreconditionFailure(
                 violations=[

@@ -4,7 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from grpc_status import rpc_status
@@ -14,30 +14,36 @@ from service.domain.errors import DomainError
 
 log = logging.getLogger("service.rpc")
 
-Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
-class RpcInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class RpcInterceptor(grpc.aio.ServerInterceptor):
     """Runs each unary RPC within its deadline, maps domain errors to a status with details,
     hides unexpected errors behind INTERNAL and logs method, status code and duration."""
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        # RpcMethodHandler is generic in the stubs only, hence the quotes.
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable["grpc.RpcMethodHandler[Any, Any] | None"]
+        ],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> "grpc.RpcMethodHandler[Any, Any] | None":
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
+        # Under grpc.aio the behavior is a coroutine function taking an aio context; the stubs
+        # type RpcMethodHandler for the synchronous server only.
+        behavior = cast(Handler, handler.unary_unary)
         return grpc.unary_unary_rpc_method_handler(
-            _wrap(handler_call_details.method, handler.unary_unary),
+            _wrap(handler_call_details.method, behavior),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
 
 
 def _wrap(method: str, behavior: Handler) -> Handler:
-    async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         start = time.perf_counter()
         code = grpc.StatusCode.OK
         try:

@@ -38,7 +38,7 @@ def to_minor_units(money: money_pb2.Money, currency_code: str, field: str) -> in
         raise InvalidArgument.single(
             f"{field}.nanos", f"{currency_code} amounts have {digits} decimal places at most"
         )
-    minor = money.units * 10**digits + money.nanos // step
+    minor: int = money.units * 10**digits + money.nanos // step
     if abs(minor) > _INT64_MAX:
         raise InvalidArgument.single(field, "amount is out of range")
     return minor

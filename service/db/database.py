@@ -4,6 +4,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 import asyncpg
 
@@ -18,6 +19,14 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.AdminShutdownError,
+)
+
+# Failures that make a health ping report the database as down.
+PING_FAILURES: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    Unavailable,
+    *CONNECTION_ERRORS,
+    asyncpg.PostgresError,
 )
 
 
@@ -61,7 +70,9 @@ class Database:
         """A pooled connection for the duration of the block."""
         try:
             async with self._pool.acquire() as connection:
-                yield connection
+                # A pool hands out a proxy that forwards every Connection method; asyncpg makes
+                # isinstance(proxy, asyncpg.Connection) true, but the stubs keep them apart.
+                yield cast(asyncpg.Connection, connection)
         except CONNECTION_ERRORS as error:
             raise Unavailable("the database is unavailable") from error
 
@@ -77,7 +88,7 @@ class Database:
         try:
             async with asyncio.timeout(timeout), self._pool.acquire() as connection:
                 await connection.fetchval("SELECT 1")
-        except (TimeoutError, Unavailable, *CONNECTION_ERRORS, asyncpg.PostgresError):
+        except PING_FAILURES:
             return False
         return True
 

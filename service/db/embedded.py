@@ -8,7 +8,7 @@ with warnings.catch_warnings():
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI); pgserver
     # then uses /tmp for its socket lock, which is fine.
     warnings.simplefilter("ignore")
-    import pgserver
+    import pgserver as pgserver  # re-exported: tests share this warning-free import
 
 log = logging.getLogger(__name__)
 

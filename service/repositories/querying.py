@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from service.domain.errors import InvalidArgument
 from service.domain.filtering import And, Comparison, Expression, Not, Or
 from service.domain.listing import Cursor, ListQuery, OrderKey
@@ -56,12 +58,12 @@ class Listing:
         order_sql = ", ".join(f"{column} {'DESC' if desc else 'ASC'}" for column, _, desc in order)
         return " AND ".join(conditions), order_sql
 
-    def cursor(self, query: ListQuery, row: Mapping[str, Any]) -> Cursor:
+    def cursor(self, query: ListQuery, row: Mapping[str, Any] | asyncpg.Record) -> Cursor:
         """The cursor that starts the page after `row`."""
         return tuple(row[column] for column, _, _ in self._order(query.order_by))
 
     def _order(self, keys: tuple[OrderKey, ...]) -> list[tuple[str, Kind, bool]]:
-        order = []
+        order: list[tuple[str, Kind, bool]] = []
         for key in keys or self.default_order:
             spec = self.fields.get(key.field)
             if spec is None or spec.kind is Kind.ENUM:

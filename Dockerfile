@@ -1,0 +1,27 @@
+# Build: resolve the locked runtime dependencies and install the project, without dev tools.
+FROM python:3.11-slim AS build
+RUN pip install --no-cache-dir uv==0.13.9
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+WORKDIR /app
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY service ./service
+COPY generated ./generated
+RUN uv sync --frozen --no-dev --no-editable
+
+# Run: the virtualenv only, as an unprivileged user.
+FROM python:3.11-slim
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --create-home app \
+    && mkdir /data \
+    && chown app:app /data
+COPY --from=build /app/.venv /app/.venv
+ENV PATH="/app/.venv/bin:$PATH" \
+    FINANCE_TRACKER_DATA_DIR=/data
+USER 10001:10001
+VOLUME ["/data"]
+EXPOSE 50051
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s \
+    CMD ["finance-tracker", "health", "--address", "127.0.0.1:50051"]
+ENTRYPOINT ["finance-tracker"]
+CMD ["serve"]
