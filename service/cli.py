@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import sys
 
 from pydantic import ValidationError
@@ -42,6 +43,9 @@ def _health(address: str, timeout: float) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
+    # The embedded PostgreSQL is started and stopped through subprocesses; gRPC's fork
+    # handlers are of no use to them and log a warning at each fork.
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     parser = argparse.ArgumentParser(prog="finance-tracker", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the gRPC server (applies pending migrations first)")

@@ -201,6 +201,12 @@ class TestUpdateUser:
 
 
 class TestDeleteUser:
+    async def test_reports_bad_name_and_bad_etag_together(self, users):
+        violations = await invalid_fields(
+            users.DeleteUser(U.DeleteUserRequest(name="nope", etag="stale"))
+        )
+        assert set(violations) == {"name", "etag"}
+
     async def test_deletes_the_user(self, users, user):
         await users.DeleteUser(U.DeleteUserRequest(name=user.name, etag=user.etag))
         await rpc_error(users.GetUser(U.GetUserRequest(name=user.name)), grpc.StatusCode.NOT_FOUND)

@@ -8,7 +8,7 @@ from google.protobuf import empty_pb2
 
 from service.api import account_requests, names, pagination
 from service.api.convert import account_to_proto
-from service.api.validation import parse_etag
+from service.api.validation import name_and_etag
 from service.domain.models import AccountState
 from service.repositories.accounts import AccountRepository
 
@@ -66,8 +66,8 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
     async def DeleteAccount(
         self, request: account_service_pb2.DeleteAccountRequest, context: Context
     ) -> empty_pb2.Empty:
-        key = names.parse_account_name(request.name)
-        await self._accounts.delete(key, expected_revision=parse_etag(request.etag))
+        key, revision = name_and_etag(names.parse_account_name, request.name, request.etag)
+        await self._accounts.delete(key, expected_revision=revision)
         return empty_pb2.Empty()
 
     async def ArchiveAccount(
@@ -86,8 +86,6 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
         | account_service_pb2.UnarchiveAccountRequest,
         state: AccountState,
     ) -> account_service_pb2.Account:
-        key = names.parse_account_name(request.name)
-        account = await self._accounts.set_state(
-            key, state, expected_revision=parse_etag(request.etag)
-        )
+        key, revision = name_and_etag(names.parse_account_name, request.name, request.etag)
+        account = await self._accounts.set_state(key, state, expected_revision=revision)
         return account_to_proto(account)

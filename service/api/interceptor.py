@@ -70,9 +70,7 @@ def _wrap(method: str, behavior: Handler) -> Handler:
             await context.abort(code, "internal error")
         finally:
             log.info(
-                "rpc %s %s",
-                method,
-                code.name,
+                "rpc finished",
                 extra={
                     "method": method,
                     "code": code.name,

@@ -8,7 +8,7 @@ from google.protobuf import empty_pb2
 
 from service.api import names, pagination, user_requests
 from service.api.convert import user_to_proto
-from service.api.validation import parse_etag
+from service.api.validation import name_and_etag
 from service.repositories.users import UserRepository
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -56,6 +56,6 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     async def DeleteUser(
         self, request: user_service_pb2.DeleteUserRequest, context: Context
     ) -> empty_pb2.Empty:
-        key = names.parse_user_name(request.name)
-        await self._users.delete(key, expected_revision=parse_etag(request.etag))
+        key, revision = name_and_etag(names.parse_user_name, request.name, request.etag)
+        await self._users.delete(key, expected_revision=revision)
         return empty_pb2.Empty()

@@ -33,6 +33,16 @@ class Violations:
             raise InvalidArgument(self._found)
 
 
+def name_and_etag(parse_name: Callable[[str], T], name: str, etag: str) -> tuple[T, int | None]:
+    """The key named by `name` and the revision of `etag`, reporting both if both are bad."""
+    violations = Violations()
+    key = violations.check(lambda: parse_name(name))
+    revision = violations.check(lambda: parse_etag(etag))
+    violations.raise_if_any()
+    assert key is not None
+    return key, revision
+
+
 def require_text(value: str, field: str, *, max_length: int = 200) -> str:
     """`value` stripped of surrounding spaces; it must be 1 to `max_length` characters."""
     text = value.strip()

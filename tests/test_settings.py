@@ -1,0 +1,46 @@
+"""Settings: defaults that work with no configuration, environment and .env overrides."""
+
+import pytest
+from pydantic import ValidationError
+
+from service.settings import Settings
+
+
+def test_defaults_need_no_configuration(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings()
+    assert settings.address == "0.0.0.0:50051"
+    assert settings.database_url is None
+    assert settings.data_dir.name == "finance-tracker"
+
+
+def test_reads_prefixed_environment_and_dotenv(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("FINANCE_TRACKER_PORT=6000\nFINANCE_TRACKER_LOG_FORMAT=json\n")
+    monkeypatch.setenv("FINANCE_TRACKER_PORT", "7000")
+    settings = Settings()
+    assert settings.port == 7000  # the environment wins over .env
+    assert settings.log_format == "json"
+
+
+def test_accepts_unix_socket_database_urls(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    url = "postgresql://postgres@/finance?host=/run/postgresql"
+    monkeypatch.setenv("FINANCE_TRACKER_DATABASE_URL", url)
+    assert Settings().database_url == url
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("FINANCE_TRACKER_PORT", "70000"),
+        ("FINANCE_TRACKER_LOG_FORMAT", "xml"),
+        ("FINANCE_TRACKER_DATABASE_URL", "mysql://x/y"),
+        ("FINANCE_TRACKER_DB_POOL_MAX_SIZE", "0"),
+    ],
+)
+def test_rejects_bad_values(monkeypatch, tmp_path, variable, value):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError):
+        Settings()
