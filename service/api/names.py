@@ -28,6 +28,20 @@ def parse_account_name(name: str, field: str = "name") -> AccountKey:
     return AccountKey(match[1], match[2])
 
 
+def parse_user_child(name: str, collection: str, field: str = "name") -> tuple[str, str]:
+    """The (user id, child id) of a `users/{user}/{collection}/{id}` name, such as
+    `users/ada/categories/food`; InvalidArgument on `field` if malformed."""
+    match = re.match(rf"^users/{_ID}/{re.escape(collection)}/{_ID}$", name)
+    if match is None:
+        raise InvalidArgument.single(field, _malformed(name, f"users/{{user}}/{collection}/{{id}}"))
+    return match[1], match[2]
+
+
+def child_name(user_id: str, collection: str, child_id: str) -> str:
+    """The resource name `users/{user_id}/{collection}/{child_id}`."""
+    return f"users/{user_id}/{collection}/{child_id}"
+
+
 def user_name(user_id: str) -> str:
     """The resource name of a user."""
     return f"users/{user_id}"
