@@ -2,16 +2,19 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
 from finance.v1 import account_service_pb2
 from google.type import money_pb2
 
 from service.api import names
 from service.api.convert import ACCOUNT_TYPES
+from service.api.dates import parse_date
 from service.api.masks import mask_paths
 from service.api.money import parse_currency, to_minor_units
 from service.api.validation import Violations, parse_etag, parse_request_id, require_text
 from service.domain.errors import InvalidArgument
+from service.domain.ledger import today
 from service.domain.models import AccountChanges, AccountKey, Money, NewAccount, UserKey
 
 UPDATABLE = ("display_name", "credit_limit")
@@ -116,3 +119,66 @@ def parse_update(request: account_service_pb2.UpdateAccountRequest) -> UpdateAcc
         display_name=display_name, change_credit_limit="credit_limit" in paths, credit_limit=limit
     )
     return UpdateAccount(key, changes, revision)
+
+
+@dataclass(frozen=True)
+class BalanceQuery:
+    """A validated GetAccountBalance request."""
+
+    key: AccountKey
+    day: date
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """A validated GetBalanceHistory request."""
+
+    key: AccountKey
+    start: date
+    end: date
+    monthly: bool
+
+
+MAX_HISTORY_POINTS = 3660
+
+
+def parse_balance(request: account_service_pb2.GetAccountBalanceRequest) -> BalanceQuery:
+    """The account and day of a GetAccountBalance request; today (UTC) by default."""
+    violations = Violations()
+    key = violations.check(lambda: names.parse_account_name(request.name))
+    day = today()
+    if request.HasField("as_of_date"):
+        day = violations.check(lambda: parse_date(request.as_of_date, "as_of_date")) or day
+    violations.raise_if_any()
+    assert key is not None
+    return BalanceQuery(key, day)
+
+
+def parse_history(request: account_service_pb2.GetBalanceHistoryRequest) -> HistoryQuery:
+    """The account, range and interval of a GetBalanceHistory request."""
+    violations = Violations()
+    key = violations.check(lambda: names.parse_account_name(request.name))
+    start = violations.check(
+        lambda: parse_date(request.start_date, "start_date", present=request.HasField("start_date"))
+    )
+    end = violations.check(
+        lambda: parse_date(request.end_date, "end_date", present=request.HasField("end_date"))
+    )
+    intervals = account_service_pb2.GetBalanceHistoryRequest
+    monthly = request.interval == intervals.INTERVAL_MONTH
+    if request.interval not in (
+        intervals.INTERVAL_UNSPECIFIED,
+        intervals.INTERVAL_DAY,
+        intervals.INTERVAL_MONTH,
+    ):
+        violations.add("interval", "must be INTERVAL_DAY or INTERVAL_MONTH")
+    if start is not None and end is not None:
+        if end < start:
+            violations.add("end_date", "must not be before start_date")
+        elif not monthly and (end - start).days >= MAX_HISTORY_POINTS:
+            violations.add("end_date", f"a daily history has at most {MAX_HISTORY_POINTS} days")
+    violations.raise_if_any()
+    assert key is not None
+    assert start is not None
+    assert end is not None
+    return HistoryQuery(key, start, end, monthly)

@@ -8,9 +8,11 @@ from google.protobuf import empty_pb2
 
 from service.api import account_requests, names, pagination
 from service.api.convert import account_to_proto
+from service.api.convert_ledger import balance_to_proto
 from service.api.validation import name_and_etag
 from service.domain.models import AccountState
 from service.repositories.accounts import AccountRepository
+from service.repositories.balances import BalanceRepository
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -18,8 +20,9 @@ Context = grpc.aio.ServicerContext[Any, Any]
 class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
     """The finance.v1.AccountService API over an AccountRepository."""
 
-    def __init__(self, accounts: AccountRepository) -> None:
+    def __init__(self, accounts: AccountRepository, balances: BalanceRepository) -> None:
         self._accounts = accounts
+        self._balances = balances
 
     async def CreateAccount(
         self, request: account_service_pb2.CreateAccountRequest, context: Context
@@ -79,6 +82,24 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
         self, request: account_service_pb2.UnarchiveAccountRequest, context: Context
     ) -> account_service_pb2.Account:
         return await self._set_state(request, AccountState.ACTIVE)
+
+    async def GetAccountBalance(
+        self, request: account_service_pb2.GetAccountBalanceRequest, context: Context
+    ) -> account_service_pb2.AccountBalance:
+        query = account_requests.parse_balance(request)
+        balance = await self._balances.as_of(query.key, query.day)
+        return balance_to_proto(query.key, query.day, balance)
+
+    async def GetBalanceHistory(
+        self, request: account_service_pb2.GetBalanceHistoryRequest, context: Context
+    ) -> account_service_pb2.GetBalanceHistoryResponse:
+        query = account_requests.parse_history(request)
+        points = await self._balances.history(
+            query.key, query.start, query.end, monthly=query.monthly
+        )
+        return account_service_pb2.GetBalanceHistoryResponse(
+            balances=[balance_to_proto(query.key, day, balance) for day, balance in points]
+        )
 
     async def _set_state(
         self,

@@ -54,3 +54,9 @@ def to_money(minor: int, currency_code: str) -> money_pb2.Money:
         units=sign * units,
         nanos=sign * fraction * 10 ** (9 - digits),
     )
+
+
+def parse_amount(money: money_pb2.Money, field: str) -> tuple[int, str]:
+    """The minor units and currency of an amount that must name its own currency."""
+    currency = parse_currency(money.currency_code, f"{field}.currency_code")
+    return to_minor_units(money, currency, field), currency

@@ -4,7 +4,8 @@ import base64
 import binascii
 import hashlib
 import json
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from service.api.validation import Violations
@@ -60,7 +61,7 @@ def decode_token(token: str, binding: str) -> Cursor | None:
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
         values = tuple(_decode(v) for v in payload["c"])
         bound = payload["b"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
+    except (ValueError, KeyError, TypeError, InvalidOperation, binascii.Error):
         raise InvalidArgument.single(
             "page_token", "is not a page token this service issued"
         ) from None
@@ -79,14 +80,22 @@ def _binding(scope: str, filter_text: str, order_by: str) -> str:
 def _encode(value: object) -> Any:
     if isinstance(value, datetime):
         return {"t": value.isoformat()}
-    if isinstance(value, str):
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"n": str(value)}
+    if isinstance(value, str | int):
         return value
     raise TypeError(f"cannot put {type(value).__name__} in a page token")
 
 
 def _decode(value: Any) -> object:
-    if isinstance(value, dict):
+    if isinstance(value, dict) and "t" in value:
         return datetime.fromisoformat(value["t"])
-    if isinstance(value, str):
+    if isinstance(value, dict) and "d" in value:
+        return date.fromisoformat(value["d"])
+    if isinstance(value, dict) and "n" in value:
+        return Decimal(value["n"])
+    if isinstance(value, str | int):
         return value
     raise ValueError("unexpected value in page token")

@@ -90,6 +90,13 @@ class Account:
     revision: int
     create_time: datetime
     update_time: datetime
+    pending_balance: int = 0
+    system_managed: bool = False
+
+    @property
+    def available_balance(self) -> int:
+        """The posted balance plus pending amounts."""
+        return self.balance + self.pending_balance
 
     @property
     def key(self) -> AccountKey:

@@ -10,6 +10,7 @@ from service.domain.errors import (
     NotFound,
     PreconditionViolation,
 )
+from service.domain.ledger import opening_balance_draft, today
 from service.domain.listing import ListQuery, OrderKey, Page
 from service.domain.models import (
     Account,
@@ -21,17 +22,18 @@ from service.domain.models import (
     UserKey,
 )
 from service.repositories.base import BaseRepository, fingerprint, maybe
+from service.repositories.ledger_writes import SYSTEM_CALLER, Caller, record_transaction
 from service.repositories.querying import Field, Kind, Listing
 
 _COLUMNS = (
     "user_id, account_id, display_name, type, currency_code, balance, opening_balance,"
-    " credit_limit, state, revision, create_time, update_time"
+    " credit_limit, state, revision, create_time, update_time, pending_balance, system_role"
 )
 
 _INSERT = f"""
 INSERT INTO accounts (user_id, display_name, type, currency_code, balance, opening_balance,
                       credit_limit, create_request_id, create_request_hash)
-VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)
+VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8)
 ON CONFLICT (user_id, create_request_id) DO NOTHING
 RETURNING {_COLUMNS}
 """
@@ -80,19 +82,27 @@ class AccountRepository(BaseRepository[Account]):
             revision=row["revision"],
             create_time=row["create_time"],
             update_time=row["update_time"],
+            pending_balance=row["pending_balance"],
+            system_managed=row["system_role"] is not None,
         )
 
     def _name(self, key: tuple[str, ...]) -> str:
         return f"users/{key[0]}/accounts/{key[1]}"
 
     async def create(
-        self, owner: UserKey, new: NewAccount, *, request_id: uuid.UUID | None = None
+        self,
+        owner: UserKey,
+        new: NewAccount,
+        *,
+        request_id: uuid.UUID | None = None,
+        caller: Caller = SYSTEM_CALLER,
     ) -> Account:
-        """Create an account whose balance starts at its opening balance; with a `request_id`,
-        a retry returns the account first created. Raises NotFound if the owner does not exist.
-        """
+        """Create an account; a non-zero opening balance is posted against the user's opening
+        balances account in the same transaction. With a `request_id`, a retry returns the
+        account first created. Raises NotFound if the owner does not exist, FailedPrecondition
+        if the opening balance is past the credit limit."""
         request_hash = fingerprint(owner, new)
-        async with self._db.connection() as connection:
+        async with self._db.transaction() as connection:
             try:
                 row = await connection.fetchrow(
                     _INSERT,
@@ -107,9 +117,21 @@ class AccountRepository(BaseRepository[Account]):
                 )
             except asyncpg.ForeignKeyViolationError:
                 raise NotFound("User", f"users/{owner.user_id}") from None
-            return await self._created(
-                connection, row, _BY_REQUEST_ID, (owner.user_id, request_id), request_hash
-            )
+            if row is None:
+                return await self._created(
+                    connection, row, _BY_REQUEST_ID, (owner.user_id, request_id), request_hash
+                )
+            account = self._from_row(row)
+            if new.opening_balance:
+                await record_transaction(
+                    connection,
+                    owner.user_id,
+                    str(uuid.uuid4()),
+                    opening_balance_draft(account.account_id, new, today()),
+                    caller,
+                )
+                return await self._get(connection, (owner.user_id, account.account_id))
+            return account
 
     async def get(self, key: AccountKey) -> Account:
         """The account of `key`. Raises NotFound."""

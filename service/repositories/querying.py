@@ -4,9 +4,10 @@ Only column names declared in a `Listing` ever reach the SQL text; every value i
 """
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import asyncpg
@@ -21,7 +22,16 @@ class Kind(enum.Enum):
 
     TEXT = "text"
     TIMESTAMP = "timestamp"
+    DATE = "date"
+    NUMBER = "number"
+    INTEGER = "integer"
     ENUM = "enum"
+    # Filter-only fields whose SQL a `Field.compile` function writes.
+    CUSTOM = "custom"
+
+
+# Adds a value as a query parameter and returns its placeholder ($n).
+AddParam = Callable[[object], str]
 
 
 _SQL_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -34,6 +44,7 @@ class Field:
     column: str
     kind: Kind
     enum_values: Mapping[str, str] = field(default_factory=dict)
+    compile: Callable[[Comparison, AddParam], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class Listing:
     fields: Mapping[str, Field]
     id_column: str
     default_order: tuple[OrderKey, ...]
+    id_kind: Kind = Kind.TEXT
 
     def sql(self, query: ListQuery, params: list[Any]) -> tuple[str, str]:
         """The WHERE conditions (joined with AND, may be empty) and ORDER BY for `query`.
@@ -66,16 +78,18 @@ class Listing:
         order: list[tuple[str, Kind, bool]] = []
         for key in keys or self.default_order:
             spec = self.fields.get(key.field)
-            if spec is None or spec.kind is Kind.ENUM:
+            if spec is None or spec.kind in (Kind.ENUM, Kind.CUSTOM):
                 raise InvalidArgument.single(
                     "order_by", f"cannot order by {key.field!r}; use one of {self._sortable()}"
                 )
             order.append((spec.column, spec.kind, key.descending))
-        order.append((self.id_column, Kind.TEXT, False))
+        # The tiebreak follows the last key's direction, so that one index scan serves the order.
+        order.append((self.id_column, self.id_kind, order[-1][2] if order else False))
         return order
 
     def _sortable(self) -> str:
-        return ", ".join(name for name, spec in self.fields.items() if spec.kind is not Kind.ENUM)
+        unsortable = (Kind.ENUM, Kind.CUSTOM)
+        return ", ".join(n for n, spec in self.fields.items() if spec.kind not in unsortable)
 
     def _after(self, order: list[tuple[str, Kind, bool]], after: Cursor, params: list[Any]) -> str:
         """Rows strictly after `after` in `order`: (a > x) OR (a = x AND b > y) OR ..."""
@@ -88,6 +102,10 @@ class Listing:
         for value in after:
             params.append(value)
             placeholders.append(f"${len(params)}")
+        if len({descending for _, _, descending in order}) == 1:
+            # One direction: a row comparison, which an index on the same columns can seek to.
+            columns = ", ".join(column for column, _, _ in order)
+            return f"(({columns}) {'<' if order[0][2] else '>'} ({', '.join(placeholders)}))"
         alternatives = []
         for i, (column, _, descending) in enumerate(order):
             equal = [f"{order[j][0]} = {placeholders[j]}" for j in range(i)]
@@ -96,8 +114,17 @@ class Listing:
         return "(" + " OR ".join(alternatives) + ")"
 
 
+_CURSOR_TYPES: dict[Kind, type] = {
+    Kind.TIMESTAMP: datetime,
+    Kind.DATE: date,
+    Kind.NUMBER: Decimal,
+    Kind.INTEGER: int,
+    Kind.TEXT: str,
+}
+
+
 def _valid_cursor_value(kind: Kind, value: object) -> bool:
-    return isinstance(value, datetime) if kind is Kind.TIMESTAMP else isinstance(value, str)
+    return isinstance(value, _CURSOR_TYPES[kind])
 
 
 class _Compiler:
@@ -129,6 +156,8 @@ class _Compiler:
             raise _invalid(f"unknown field {c.field!r}; filter on one of {known}")
         if spec.kind is Kind.ENUM:
             return self._enum(spec, c)
+        if spec.compile is not None:
+            return spec.compile(c, self._param)
         if c.op == ":":
             if spec.kind is not Kind.TEXT:
                 raise _invalid(f"':' applies to text fields, not {c.field!r}")
@@ -137,6 +166,10 @@ class _Compiler:
         value: object = c.value
         if spec.kind is Kind.TIMESTAMP:
             value = _timestamp(c)
+        elif spec.kind is Kind.DATE:
+            value = _date(c)
+        elif spec.kind is Kind.NUMBER:
+            value = _number(c)
         return f"{spec.column} {_SQL_OPS[c.op]} {self._param(value)}"
 
     def _enum(self, spec: Field, c: Comparison) -> str:
@@ -159,6 +192,28 @@ def _timestamp(c: Comparison) -> datetime:
     if value.tzinfo is None:
         raise _invalid(f"timestamp for {c.field!r} needs a time zone offset, such as Z")
     return value
+
+
+def _date(c: Comparison) -> date:
+    try:
+        return date.fromisoformat(c.value)
+    except ValueError:
+        raise _invalid(f'{c.field!r} takes a date such as "2024-01-31"') from None
+
+
+def _number(c: Comparison) -> Decimal:
+    try:
+        value = Decimal(c.value)
+    except InvalidOperation:
+        raise _invalid(f"{c.field!r} takes a decimal number such as 12.50") from None
+    if not value.is_finite():
+        raise _invalid(f"{c.field!r} takes a finite number")
+    return value
+
+
+def invalid_filter(description: str) -> InvalidArgument:
+    """The error for a filter that cannot be applied."""
+    return _invalid(description)
 
 
 def _invalid(description: str) -> InvalidArgument:

@@ -27,10 +27,11 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from google.type import money_pb2 as google_dot_type_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n finance/v1/account_service.proto\x12\nfinance.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xc7\x06\n\x07\x41\x63\x63ount\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12\'\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x0b\x64isplayName\x12\x33\n\x04type\x18\x03 \x01(\x0e\x32\x18.finance.v1.Account.TypeB\x05\xe2\x41\x02\x02\x05R\x04type\x12*\n\rcurrency_code\x18\x04 \x01(\tB\x05\xe2\x41\x02\x02\x05R\x0c\x63urrencyCode\x12\x32\n\x07\x62\x61lance\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03R\x07\x62\x61lance\x12\x42\n\x0fopening_balance\x18\x06 \x01(\x0b\x32\x12.google.type.MoneyB\x05\xe2\x41\x02\x01\x05R\x0eopeningBalance\x12;\n\x0c\x63redit_limit\x18\x07 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x01R\x0b\x63reditLimit\x12\x35\n\x05state\x18\x08 \x01(\x0e\x32\x19.finance.v1.Account.StateB\x04\xe2\x41\x01\x03R\x05state\x12\x41\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\x12\x41\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime\x12\x18\n\x04\x65tag\x18\x0b \x01(\tB\x04\xe2\x41\x01\x01R\x04\x65tag\"t\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x0e\n\nTYPE_ASSET\x10\x01\x12\x12\n\x0eTYPE_LIABILITY\x10\x02\x12\x0f\n\x0bTYPE_INCOME\x10\x03\x12\x10\n\x0cTYPE_EXPENSE\x10\x04\x12\x0f\n\x0bTYPE_EQUITY\x10\x05\"D\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x10\n\x0cSTATE_ACTIVE\x10\x01\x12\x12\n\x0eSTATE_ARCHIVED\x10\x02:P\xea\x41M\n\x17\x66inance-tracker/Account\x12\x1fusers/{user}/accounts/{account}*\x08\x61\x63\x63ounts2\x07\x61\x63\x63ount\"\xa7\x01\n\x14\x43reateAccountRequest\x12\x35\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x66inance-tracker/UserR\x06parent\x12\x33\n\x07\x61\x63\x63ount\x18\x02 \x01(\x0b\x32\x13.finance.v1.AccountB\x04\xe2\x41\x01\x02R\x07\x61\x63\x63ount\x12#\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01R\trequestId\"I\n\x11GetAccountRequest\x12\x34\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x66inance-tracker/AccountR\x04name\"\xd3\x01\n\x13ListAccountsRequest\x12\x35\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x66inance-tracker/UserR\x06parent\x12!\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01R\x08pageSize\x12#\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01R\tpageToken\x12\x1c\n\x06\x66ilter\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01R\x06\x66ilter\x12\x1f\n\x08order_by\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01R\x07orderBy\"o\n\x14ListAccountsResponse\x12/\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x13.finance.v1.AccountR\x08\x61\x63\x63ounts\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8e\x01\n\x14UpdateAccountRequest\x12\x33\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x13.finance.v1.AccountB\x04\xe2\x41\x01\x02R\x07\x61\x63\x63ount\x12\x41\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02R\nupdateMask\"f\n\x14\x44\x65leteAccountRequest\x12\x34\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x66inance-tracker/AccountR\x04name\x12\x18\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01R\x04\x65tag\"g\n\x15\x41rchiveAccountRequest\x12\x34\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x66inance-tracker/AccountR\x04name\x12\x18\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01R\x04\x65tag\"i\n\x17UnarchiveAccountRequest\x12\x34\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x66inance-tracker/AccountR\x04name\x12\x18\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01R\x04\x65tag2\x98\x04\n\x0e\x41\x63\x63ountService\x12\x46\n\rCreateAccount\x12 .finance.v1.CreateAccountRequest\x1a\x13.finance.v1.Account\x12@\n\nGetAccount\x12\x1d.finance.v1.GetAccountRequest\x1a\x13.finance.v1.Account\x12Q\n\x0cListAccounts\x12\x1f.finance.v1.ListAccountsRequest\x1a .finance.v1.ListAccountsResponse\x12\x46\n\rUpdateAccount\x12 .finance.v1.UpdateAccountRequest\x1a\x13.finance.v1.Account\x12I\n\rDeleteAccount\x12 .finance.v1.DeleteAccountRequest\x1a\x16.google.protobuf.Empty\x12H\n\x0e\x41rchiveAccount\x12!.finance.v1.ArchiveAccountRequest\x1a\x13.finance.v1.Account\x12L\n\x10UnarchiveAccount\x12#.finance.v1.UnarchiveAccountRequest\x1a\x13.finance.v1.Accountb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n finance/v1/account_service.proto\x12\nfinance.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x17google/type/money.proto\"\xbb\x07\n\x07\x41\x63\x63ount\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12\'\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x0b\x64isplayName\x12\x33\n\x04type\x18\x03 \x01(\x0e\x32\x18.finance.v1.Account.TypeB\x05\xe2\x41\x02\x02\x05R\x04type\x12*\n\rcurrency_code\x18\x04 \x01(\tB\x05\xe2\x41\x02\x02\x05R\x0c\x63urrencyCode\x12\x32\n\x07\x62\x61lance\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03R\x07\x62\x61lance\x12\x42\n\x0fopening_balance\x18\x06 \x01(\x0b\x32\x12.google.type.MoneyB\x05\xe2\x41\x02\x01\x05R\x0eopeningBalance\x12;\n\x0c\x63redit_limit\x18\x07 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x01R\x0b\x63reditLimit\x12\x35\n\x05state\x18\x08 \x01(\x0e\x32\x19.finance.v1.Account.StateB\x04\xe2\x41\x01\x03R\x05state\x12\x41\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\x12\x41\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime\x12\x18\n\x04\x65tag\x18\x0b \x01(\tB\x04\xe2\x41\x01\x01R\x04\x65tag\x12\x45\n\x11\x61vailable_balance\x18\x0c \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03R\x10\x61vailableBalance\x12+\n\x0esystem_managed\x18\r \x01(\x08\x42\x04\xe2\x41\x01\x03R\rsystemManaged\"t\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x0e\n\nTYPE_ASSET\x10\x01\x12\x12\n\x0eTYPE_LIABILITY\x10\x02\x12\x0f\n\x0bTYPE_INCOME\x10\x03\x12\x10\n\x0cTYPE_EXPENSE\x10\x04\x12\x0f\n\x0bTYPE_EQUITY\x10\x05\"D\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x10\n\x0cSTATE_ACTIVE\x10\x01\x12\x12\n\x0eSTATE_ARCHIVED\x10\x02:P\xea\x41M\n\x17\x66inance-tracker/Account\x12\x1fusers/{user}/accounts/{account}*\x08\x61\x63\x63ounts2\x07\x61\x63\x63ount\"\xa7\x01\n\x14\x43reateAccountRequest\x12\x35\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x66inance-tracker/UserR\x06parent\x12\x33\n\x07\x61\x63\x63ount\x18\x02 \x01(\x0b\x32\x13.finance.v1.AccountB\x04\xe2\x41\x01\x02R\x07\x61\x63\x63ount\x12#\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01R\trequestId\"I\n\x11GetAccountRequest\x12\x34\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x66inance-tracker/AccountR\x04name\"\xd3\x01\n\x13ListAccountsRequest\x12\x35\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x66inance-tracker/UserR\x06parent\x12!\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01R\x08pageSize\x12#\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01R\tpageToken\x12\x1c\n\x06\x66ilter\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01R\x06\x66ilter\x12\x1f\n\x08order_by\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01R\x07orderBy\"o\n\x14ListAccountsResponse\x12/\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x13.finance.v1.AccountR\x08\x61\x63\x63ounts\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8e\x01\n\x14UpdateAccountRequest\x12\x33\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x13.finance.v1.AccountB\x04\xe2\x41\x01\x02R\x07\x61\x63\x63ount\x12\x41\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02R\nupdateMask\"f\n\x14\x44\x65leteAccountRequest\x12\x34\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x66inance-tracker/AccountR\x04name\x12\x18\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01R\x04\x65tag\"g\n\x15\x41rchiveAccountRequest\x12\x34\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x66inance-tracker/AccountR\x04name\x12\x18\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01R\x04\x65tag\"i\n\x17UnarchiveAccountRequest\x12\x34\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x66inance-tracker/AccountR\x04name\x12\x18\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01R\x04\x65tag\"\xa7\x01\n\x0e\x41\x63\x63ountBalance\x12\x36\n\x07\x61\x63\x63ount\x18\x01 \x01(\tB\x1c\xfa\x41\x19\n\x17\x66inance-tracker/AccountR\x07\x61\x63\x63ount\x12/\n\nas_of_date\x18\x02 \x01(\x0b\x32\x11.google.type.DateR\x08\x61sOfDate\x12,\n\x07\x62\x61lance\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyR\x07\x62\x61lance\"\x87\x01\n\x18GetAccountBalanceRequest\x12\x34\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x66inance-tracker/AccountR\x04name\x12\x35\n\nas_of_date\x18\x02 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01R\x08\x61sOfDate\"\xd9\x02\n\x18GetBalanceHistoryRequest\x12\x34\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17\x66inance-tracker/AccountR\x04name\x12\x36\n\nstart_date\x18\x02 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x02R\tstartDate\x12\x32\n\x08\x65nd_date\x18\x03 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x02R\x07\x65ndDate\x12O\n\x08interval\x18\x04 \x01(\x0e\x32-.finance.v1.GetBalanceHistoryRequest.IntervalB\x04\xe2\x41\x01\x01R\x08interval\"J\n\x08Interval\x12\x18\n\x14INTERVAL_UNSPECIFIED\x10\x00\x12\x10\n\x0cINTERVAL_DAY\x10\x01\x12\x12\n\x0eINTERVAL_MONTH\x10\x02\"S\n\x19GetBalanceHistoryResponse\x12\x36\n\x08\x62\x61lances\x18\x01 \x03(\x0b\x32\x1a.finance.v1.AccountBalanceR\x08\x62\x61lances2\xd1\x05\n\x0e\x41\x63\x63ountService\x12\x46\n\rCreateAccount\x12 .finance.v1.CreateAccountRequest\x1a\x13.finance.v1.Account\x12@\n\nGetAccount\x12\x1d.finance.v1.GetAccountRequest\x1a\x13.finance.v1.Account\x12Q\n\x0cListAccounts\x12\x1f.finance.v1.ListAccountsRequest\x1a .finance.v1.ListAccountsResponse\x12\x46\n\rUpdateAccount\x12 .finance.v1.UpdateAccountRequest\x1a\x13.finance.v1.Account\x12I\n\rDeleteAccount\x12 .finance.v1.DeleteAccountRequest\x1a\x16.google.protobuf.Empty\x12H\n\x0e\x41rchiveAccount\x12!.finance.v1.ArchiveAccountRequest\x1a\x13.finance.v1.Account\x12L\n\x10UnarchiveAccount\x12#.finance.v1.UnarchiveAccountRequest\x1a\x13.finance.v1.Account\x12U\n\x11GetAccountBalance\x12$.finance.v1.GetAccountBalanceRequest\x1a\x1a.finance.v1.AccountBalance\x12`\n\x11GetBalanceHistory\x12$.finance.v1.GetBalanceHistoryRequest\x1a%.finance.v1.GetBalanceHistoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -59,6 +60,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACCOUNT'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
   _globals['_ACCOUNT'].fields_by_name['etag']._loaded_options = None
   _globals['_ACCOUNT'].fields_by_name['etag']._serialized_options = b'\342A\001\001'
+  _globals['_ACCOUNT'].fields_by_name['available_balance']._loaded_options = None
+  _globals['_ACCOUNT'].fields_by_name['available_balance']._serialized_options = b'\342A\001\003'
+  _globals['_ACCOUNT'].fields_by_name['system_managed']._loaded_options = None
+  _globals['_ACCOUNT'].fields_by_name['system_managed']._serialized_options = b'\342A\001\003'
   _globals['_ACCOUNT']._loaded_options = None
   _globals['_ACCOUNT']._serialized_options = b'\352AM\n\027finance-tracker/Account\022\037users/{user}/accounts/{account}*\010accounts2\007account'
   _globals['_CREATEACCOUNTREQUEST'].fields_by_name['parent']._loaded_options = None
@@ -95,28 +100,52 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UNARCHIVEACCOUNTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027finance-tracker/Account'
   _globals['_UNARCHIVEACCOUNTREQUEST'].fields_by_name['etag']._loaded_options = None
   _globals['_UNARCHIVEACCOUNTREQUEST'].fields_by_name['etag']._serialized_options = b'\342A\001\001'
-  _globals['_ACCOUNT']._serialized_start=230
-  _globals['_ACCOUNT']._serialized_end=1069
-  _globals['_ACCOUNT_TYPE']._serialized_start=801
-  _globals['_ACCOUNT_TYPE']._serialized_end=917
-  _globals['_ACCOUNT_STATE']._serialized_start=919
-  _globals['_ACCOUNT_STATE']._serialized_end=987
-  _globals['_CREATEACCOUNTREQUEST']._serialized_start=1072
-  _globals['_CREATEACCOUNTREQUEST']._serialized_end=1239
-  _globals['_GETACCOUNTREQUEST']._serialized_start=1241
-  _globals['_GETACCOUNTREQUEST']._serialized_end=1314
-  _globals['_LISTACCOUNTSREQUEST']._serialized_start=1317
-  _globals['_LISTACCOUNTSREQUEST']._serialized_end=1528
-  _globals['_LISTACCOUNTSRESPONSE']._serialized_start=1530
-  _globals['_LISTACCOUNTSRESPONSE']._serialized_end=1641
-  _globals['_UPDATEACCOUNTREQUEST']._serialized_start=1644
-  _globals['_UPDATEACCOUNTREQUEST']._serialized_end=1786
-  _globals['_DELETEACCOUNTREQUEST']._serialized_start=1788
-  _globals['_DELETEACCOUNTREQUEST']._serialized_end=1890
-  _globals['_ARCHIVEACCOUNTREQUEST']._serialized_start=1892
-  _globals['_ARCHIVEACCOUNTREQUEST']._serialized_end=1995
-  _globals['_UNARCHIVEACCOUNTREQUEST']._serialized_start=1997
-  _globals['_UNARCHIVEACCOUNTREQUEST']._serialized_end=2102
-  _globals['_ACCOUNTSERVICE']._serialized_start=2105
-  _globals['_ACCOUNTSERVICE']._serialized_end=2641
+  _globals['_ACCOUNTBALANCE'].fields_by_name['account']._loaded_options = None
+  _globals['_ACCOUNTBALANCE'].fields_by_name['account']._serialized_options = b'\372A\031\n\027finance-tracker/Account'
+  _globals['_GETACCOUNTBALANCEREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETACCOUNTBALANCEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027finance-tracker/Account'
+  _globals['_GETACCOUNTBALANCEREQUEST'].fields_by_name['as_of_date']._loaded_options = None
+  _globals['_GETACCOUNTBALANCEREQUEST'].fields_by_name['as_of_date']._serialized_options = b'\342A\001\001'
+  _globals['_GETBALANCEHISTORYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETBALANCEHISTORYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027finance-tracker/Account'
+  _globals['_GETBALANCEHISTORYREQUEST'].fields_by_name['start_date']._loaded_options = None
+  _globals['_GETBALANCEHISTORYREQUEST'].fields_by_name['start_date']._serialized_options = b'\342A\001\002'
+  _globals['_GETBALANCEHISTORYREQUEST'].fields_by_name['end_date']._loaded_options = None
+  _globals['_GETBALANCEHISTORYREQUEST'].fields_by_name['end_date']._serialized_options = b'\342A\001\002'
+  _globals['_GETBALANCEHISTORYREQUEST'].fields_by_name['interval']._loaded_options = None
+  _globals['_GETBALANCEHISTORYREQUEST'].fields_by_name['interval']._serialized_options = b'\342A\001\001'
+  _globals['_ACCOUNT']._serialized_start=254
+  _globals['_ACCOUNT']._serialized_end=1209
+  _globals['_ACCOUNT_TYPE']._serialized_start=941
+  _globals['_ACCOUNT_TYPE']._serialized_end=1057
+  _globals['_ACCOUNT_STATE']._serialized_start=1059
+  _globals['_ACCOUNT_STATE']._serialized_end=1127
+  _globals['_CREATEACCOUNTREQUEST']._serialized_start=1212
+  _globals['_CREATEACCOUNTREQUEST']._serialized_end=1379
+  _globals['_GETACCOUNTREQUEST']._serialized_start=1381
+  _globals['_GETACCOUNTREQUEST']._serialized_end=1454
+  _globals['_LISTACCOUNTSREQUEST']._serialized_start=1457
+  _globals['_LISTACCOUNTSREQUEST']._serialized_end=1668
+  _globals['_LISTACCOUNTSRESPONSE']._serialized_start=1670
+  _globals['_LISTACCOUNTSRESPONSE']._serialized_end=1781
+  _globals['_UPDATEACCOUNTREQUEST']._serialized_start=1784
+  _globals['_UPDATEACCOUNTREQUEST']._serialized_end=1926
+  _globals['_DELETEACCOUNTREQUEST']._serialized_start=1928
+  _globals['_DELETEACCOUNTREQUEST']._serialized_end=2030
+  _globals['_ARCHIVEACCOUNTREQUEST']._serialized_start=2032
+  _globals['_ARCHIVEACCOUNTREQUEST']._serialized_end=2135
+  _globals['_UNARCHIVEACCOUNTREQUEST']._serialized_start=2137
+  _globals['_UNARCHIVEACCOUNTREQUEST']._serialized_end=2242
+  _globals['_ACCOUNTBALANCE']._serialized_start=2245
+  _globals['_ACCOUNTBALANCE']._serialized_end=2412
+  _globals['_GETACCOUNTBALANCEREQUEST']._serialized_start=2415
+  _globals['_GETACCOUNTBALANCEREQUEST']._serialized_end=2550
+  _globals['_GETBALANCEHISTORYREQUEST']._serialized_start=2553
+  _globals['_GETBALANCEHISTORYREQUEST']._serialized_end=2898
+  _globals['_GETBALANCEHISTORYREQUEST_INTERVAL']._serialized_start=2824
+  _globals['_GETBALANCEHISTORYREQUEST_INTERVAL']._serialized_end=2898
+  _globals['_GETBALANCEHISTORYRESPONSE']._serialized_start=2900
+  _globals['_GETBALANCEHISTORYRESPONSE']._serialized_end=2983
+  _globals['_ACCOUNTSERVICE']._serialized_start=2986
+  _globals['_ACCOUNTSERVICE']._serialized_end=3707
 # @@protoc_insertion_point(module_scope)

@@ -10,6 +10,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import date_pb2 as _date_pb2
 from google.type import money_pb2 as _money_pb2
 import builtins as _builtins
 import sys
@@ -99,6 +100,8 @@ class Account(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    AVAILABLE_BALANCE_FIELD_NUMBER: _builtins.int
+    SYSTEM_MANAGED_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The resource name, `users/{user}/accounts/{account}`."""
     display_name: _builtins.str
@@ -115,9 +118,16 @@ class Account(_message.Message):
     """Changes whenever the account changes; send it back to make a change conditional on
     nobody having changed the account since it was read.
     """
+    system_managed: _builtins.bool
+    """True for the accounts the service keeps for the user itself: the counterparts of
+    everyday expenses and income, currency trading and opening balances.
+    """
     @_builtins.property
     def balance(self) -> _money_pb2.Money:
-        """The current balance, in the account's currency."""
+        """The posted balance, in the account's currency: the sum of the amounts of its posted
+        transactions. Debits are positive, so income and liability accounts usually hold negative
+        balances.
+        """
 
     @_builtins.property
     def opening_balance(self) -> _money_pb2.Money:
@@ -125,8 +135,9 @@ class Account(_message.Message):
 
     @_builtins.property
     def credit_limit(self) -> _money_pb2.Money:
-        """How far below zero the balance may go, as a non-negative amount in the account's currency;
-        unset means no limit.
+        """How far below zero the balance may go, as a non-negative amount in the account's currency:
+        zero forbids a negative balance; unset means no limit. Pending outgoing amounts count
+        against it. A transaction that would go past it is FAILED_PRECONDITION.
         """
 
     @_builtins.property
@@ -136,6 +147,10 @@ class Account(_message.Message):
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp:
         """When the account was last changed."""
+
+    @_builtins.property
+    def available_balance(self) -> _money_pb2.Money:
+        """The posted balance plus the amounts of pending transactions."""
 
     def __init__(
         self,
@@ -151,10 +166,12 @@ class Account(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         etag: _builtins.str = ...,
+        available_balance: _money_pb2.Money | None = ...,
+        system_managed: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "create_time", b"create_time", "credit_limit", b"credit_limit", "opening_balance", b"opening_balance", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["available_balance", b"available_balance", "balance", b"balance", "create_time", b"create_time", "credit_limit", b"credit_limit", "opening_balance", b"opening_balance", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "create_time", b"create_time", "credit_limit", b"credit_limit", "currency_code", b"currency_code", "display_name", b"display_name", "etag", b"etag", "name", b"name", "opening_balance", b"opening_balance", "state", b"state", "type", b"type", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_balance", b"available_balance", "balance", b"balance", "create_time", b"create_time", "credit_limit", b"credit_limit", "currency_code", b"currency_code", "display_name", b"display_name", "etag", b"etag", "name", b"name", "opening_balance", b"opening_balance", "state", b"state", "system_managed", b"system_managed", "type", b"type", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -395,3 +412,150 @@ class UnarchiveAccountRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UnarchiveAccountRequest: _TypeAlias = UnarchiveAccountRequest  # noqa: Y015
+
+@_typing.final
+class AccountBalance(_message.Message):
+    """An account's balance at the end of a day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    AS_OF_DATE_FIELD_NUMBER: _builtins.int
+    BALANCE_FIELD_NUMBER: _builtins.int
+    account: _builtins.str
+    """The account, `users/{user}/accounts/{account}`."""
+    @_builtins.property
+    def as_of_date(self) -> _date_pb2.Date:
+        """The day whose end the balance is taken at."""
+
+    @_builtins.property
+    def balance(self) -> _money_pb2.Money:
+        """The sum of the amounts posted to the account on or before `as_of_date`."""
+
+    def __init__(
+        self,
+        *,
+        account: _builtins.str = ...,
+        as_of_date: _date_pb2.Date | None = ...,
+        balance: _money_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "balance", b"balance"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "as_of_date", b"as_of_date", "balance", b"balance"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AccountBalance: _TypeAlias = AccountBalance  # noqa: Y015
+
+@_typing.final
+class GetAccountBalanceRequest(_message.Message):
+    """Request message for AccountService.GetAccountBalance."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    AS_OF_DATE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The name of the account, `users/{user}/accounts/{account}`."""
+    @_builtins.property
+    def as_of_date(self) -> _date_pb2.Date:
+        """The day; today (UTC) when unset."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        as_of_date: _date_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAccountBalanceRequest: _TypeAlias = GetAccountBalanceRequest  # noqa: Y015
+
+@_typing.final
+class GetBalanceHistoryRequest(_message.Message):
+    """Request message for AccountService.GetBalanceHistory."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _Interval:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _IntervalEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[GetBalanceHistoryRequest._Interval.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        INTERVAL_UNSPECIFIED: GetBalanceHistoryRequest._Interval.ValueType  # 0
+        """Not set: the same as INTERVAL_DAY."""
+        INTERVAL_DAY: GetBalanceHistoryRequest._Interval.ValueType  # 1
+        """The balance at the end of each day."""
+        INTERVAL_MONTH: GetBalanceHistoryRequest._Interval.ValueType  # 2
+        """The balance at the end of each month (or of the range, in its last month)."""
+
+    class Interval(_Interval, metaclass=_IntervalEnumTypeWrapper):
+        """How far apart the points of a balance history are."""
+
+    INTERVAL_UNSPECIFIED: GetBalanceHistoryRequest.Interval.ValueType  # 0
+    """Not set: the same as INTERVAL_DAY."""
+    INTERVAL_DAY: GetBalanceHistoryRequest.Interval.ValueType  # 1
+    """The balance at the end of each day."""
+    INTERVAL_MONTH: GetBalanceHistoryRequest.Interval.ValueType  # 2
+    """The balance at the end of each month (or of the range, in its last month)."""
+
+    NAME_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    INTERVAL_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The name of the account, `users/{user}/accounts/{account}`."""
+    interval: Global___GetBalanceHistoryRequest.Interval.ValueType
+    """Daily or monthly points."""
+    @_builtins.property
+    def start_date(self) -> _date_pb2.Date:
+        """The first day of the range."""
+
+    @_builtins.property
+    def end_date(self) -> _date_pb2.Date:
+        """The last day of the range, on or after `start_date`."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        start_date: _date_pb2.Date | None = ...,
+        end_date: _date_pb2.Date | None = ...,
+        interval: Global___GetBalanceHistoryRequest.Interval.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "start_date", b"start_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "interval", b"interval", "name", b"name", "start_date", b"start_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetBalanceHistoryRequest: _TypeAlias = GetBalanceHistoryRequest  # noqa: Y015
+
+@_typing.final
+class GetBalanceHistoryResponse(_message.Message):
+    """Response message for AccountService.GetBalanceHistory."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BALANCES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def balances(self) -> _containers.RepeatedCompositeFieldContainer[Global___AccountBalance]:
+        """One balance per day or month of the range, in date order."""
+
+    def __init__(
+        self,
+        *,
+        balances: _abc.Iterable[Global___AccountBalance] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["balances", b"balances"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetBalanceHistoryResponse: _TypeAlias = GetBalanceHistoryResponse  # noqa: Y015

@@ -76,6 +76,16 @@ class AccountServiceStub:
                 request_serializer=finance_dot_v1_dot_account__service__pb2.UnarchiveAccountRequest.SerializeToString,
                 response_deserializer=finance_dot_v1_dot_account__service__pb2.Account.FromString,
                 _registered_method=True)
+        self.GetAccountBalance = channel.unary_unary(
+                '/finance.v1.AccountService/GetAccountBalance',
+                request_serializer=finance_dot_v1_dot_account__service__pb2.GetAccountBalanceRequest.SerializeToString,
+                response_deserializer=finance_dot_v1_dot_account__service__pb2.AccountBalance.FromString,
+                _registered_method=True)
+        self.GetBalanceHistory = channel.unary_unary(
+                '/finance.v1.AccountService/GetBalanceHistory',
+                request_serializer=finance_dot_v1_dot_account__service__pb2.GetBalanceHistoryRequest.SerializeToString,
+                response_deserializer=finance_dot_v1_dot_account__service__pb2.GetBalanceHistoryResponse.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -143,6 +153,22 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAccountBalance(self, request, context):
+        """Gets an account's balance at the end of a day, from the transactions posted up to it.
+        Returns NOT_FOUND if the account does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBalanceHistory(self, request, context):
+        """Gets an account's balance at the end of each day or month of a date range (at most 3660
+        points). Returns NOT_FOUND if the account does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -180,6 +206,16 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.UnarchiveAccount,
                     request_deserializer=finance_dot_v1_dot_account__service__pb2.UnarchiveAccountRequest.FromString,
                     response_serializer=finance_dot_v1_dot_account__service__pb2.Account.SerializeToString,
+            ),
+            'GetAccountBalance': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccountBalance,
+                    request_deserializer=finance_dot_v1_dot_account__service__pb2.GetAccountBalanceRequest.FromString,
+                    response_serializer=finance_dot_v1_dot_account__service__pb2.AccountBalance.SerializeToString,
+            ),
+            'GetBalanceHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBalanceHistory,
+                    request_deserializer=finance_dot_v1_dot_account__service__pb2.GetBalanceHistoryRequest.FromString,
+                    response_serializer=finance_dot_v1_dot_account__service__pb2.GetBalanceHistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -377,6 +413,60 @@ class AccountService:
             '/finance.v1.AccountService/UnarchiveAccount',
             finance_dot_v1_dot_account__service__pb2.UnarchiveAccountRequest.SerializeToString,
             finance_dot_v1_dot_account__service__pb2.Account.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAccountBalance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finance.v1.AccountService/GetAccountBalance',
+            finance_dot_v1_dot_account__service__pb2.GetAccountBalanceRequest.SerializeToString,
+            finance_dot_v1_dot_account__service__pb2.AccountBalance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBalanceHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finance.v1.AccountService/GetBalanceHistory',
+            finance_dot_v1_dot_account__service__pb2.GetBalanceHistoryRequest.SerializeToString,
+            finance_dot_v1_dot_account__service__pb2.GetBalanceHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

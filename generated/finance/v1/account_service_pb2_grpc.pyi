@@ -66,6 +66,14 @@ class AccountServiceStub:
     """Makes an archived account active again. Returns ABORTED if `etag` is set and no longer
     current.
     """
+    GetAccountBalance: _grpc.UnaryUnaryMultiCallable[_account_service_pb2.GetAccountBalanceRequest, _account_service_pb2.AccountBalance]
+    """Gets an account's balance at the end of a day, from the transactions posted up to it.
+    Returns NOT_FOUND if the account does not exist.
+    """
+    GetBalanceHistory: _grpc.UnaryUnaryMultiCallable[_account_service_pb2.GetBalanceHistoryRequest, _account_service_pb2.GetBalanceHistoryResponse]
+    """Gets an account's balance at the end of each day or month of a date range (at most 3660
+    points). Returns NOT_FOUND if the account does not exist.
+    """
 
 @_typing.type_check_only
 class AccountServiceAsyncStub(AccountServiceStub):
@@ -103,6 +111,14 @@ class AccountServiceAsyncStub(AccountServiceStub):
     UnarchiveAccount: _aio.UnaryUnaryMultiCallable[_account_service_pb2.UnarchiveAccountRequest, _account_service_pb2.Account]  # type: ignore[assignment]
     """Makes an archived account active again. Returns ABORTED if `etag` is set and no longer
     current.
+    """
+    GetAccountBalance: _aio.UnaryUnaryMultiCallable[_account_service_pb2.GetAccountBalanceRequest, _account_service_pb2.AccountBalance]  # type: ignore[assignment]
+    """Gets an account's balance at the end of a day, from the transactions posted up to it.
+    Returns NOT_FOUND if the account does not exist.
+    """
+    GetBalanceHistory: _aio.UnaryUnaryMultiCallable[_account_service_pb2.GetBalanceHistoryRequest, _account_service_pb2.GetBalanceHistoryResponse]  # type: ignore[assignment]
+    """Gets an account's balance at the end of each day or month of a date range (at most 3660
+    points). Returns NOT_FOUND if the account does not exist.
     """
 
 class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -180,6 +196,26 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_account_service_pb2.Account, _abc.Awaitable[_account_service_pb2.Account]]:
         """Makes an archived account active again. Returns ABORTED if `etag` is set and no longer
         current.
+        """
+
+    @_abc_1.abstractmethod
+    def GetAccountBalance(
+        self,
+        request: _account_service_pb2.GetAccountBalanceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_service_pb2.AccountBalance, _abc.Awaitable[_account_service_pb2.AccountBalance]]:
+        """Gets an account's balance at the end of a day, from the transactions posted up to it.
+        Returns NOT_FOUND if the account does not exist.
+        """
+
+    @_abc_1.abstractmethod
+    def GetBalanceHistory(
+        self,
+        request: _account_service_pb2.GetBalanceHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_service_pb2.GetBalanceHistoryResponse, _abc.Awaitable[_account_service_pb2.GetBalanceHistoryResponse]]:
+        """Gets an account's balance at the end of each day or month of a date range (at most 3660
+        points). Returns NOT_FOUND if the account does not exist.
         """
 
 def add_AccountServiceServicer_to_server(servicer: AccountServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -61,6 +61,8 @@ CREATE TABLE transactions (
     reverses_transaction_id text COLLATE "C",
     -- Units of the second currency per unit of the first, for a cross-currency transfer.
     exchange_rate           numeric,
+    -- The sum of the positive postings in major units: what List orders and filters by.
+    amount                  numeric NOT NULL,
     revision                bigint NOT NULL DEFAULT 1,
     create_time             timestamptz NOT NULL DEFAULT clock_timestamp(),
     update_time             timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -73,6 +75,7 @@ CREATE TABLE transactions (
 
 CREATE INDEX transactions_user_date ON transactions (user_id, booking_date, transaction_id);
 CREATE INDEX transactions_user_create_time ON transactions (user_id, create_time, transaction_id);
+CREATE INDEX transactions_user_amount ON transactions (user_id, amount, transaction_id);
 CREATE INDEX transactions_user_external_id ON transactions (user_id, external_id)
     WHERE external_id IS NOT NULL;
 
@@ -103,7 +106,8 @@ CREATE TABLE idempotency_keys (
     request_id    uuid NOT NULL,
     method        text NOT NULL,
     request_hash  bytea NOT NULL,
-    resource_name text NOT NULL,
+    -- The id of the transaction the call returned.
+    result_id     text NOT NULL,
     create_time   timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (user_id, request_id)
 );

@@ -1,0 +1,39 @@
+"""AuditService: reading the audit trail."""
+
+from typing import Any
+
+import grpc
+from finance.v1 import audit_service_pb2 as pb
+from finance.v1 import audit_service_pb2_grpc
+
+from service.api import names, pagination
+from service.api.convert_ledger import audit_event_to_proto
+from service.repositories.audit import AuditRepository
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class AuditServicer(audit_service_pb2_grpc.AuditServiceServicer):
+    """The finance.v1.AuditService API over the audit repository."""
+
+    def __init__(self, audit: AuditRepository) -> None:
+        self._audit = audit
+
+    async def ListAuditEvents(
+        self, request: pb.ListAuditEventsRequest, context: Context
+    ) -> pb.ListAuditEventsResponse:
+        owner = names.parse_user_name(request.parent, "parent")
+        binding = {"filter_text": request.filter, "order_by": ""}
+        query = pagination.list_query(
+            page_size=request.page_size,
+            page_token=request.page_token,
+            scope=request.parent,
+            **binding,
+        )
+        page = await self._audit.list(owner.user_id, query)
+        return pb.ListAuditEventsResponse(
+            audit_events=[audit_event_to_proto(e) for e in page.items],
+            next_page_token=pagination.next_page_token(
+                page.next_cursor, scope=request.parent, **binding
+            ),
+        )

@@ -1,0 +1,408 @@
+"""Validating TransactionService requests into ledger drafts and changes."""
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import TypeVar
+
+from finance.v1 import transaction_service_pb2 as pb
+from google.protobuf import field_mask_pb2
+
+from service.api import names
+from service.api.dates import parse_date
+from service.api.masks import mask_paths
+from service.api.money import parse_amount
+from service.api.validation import Violations, parse_etag, parse_request_id
+from service.domain.errors import InvalidArgument, NotFound
+from service.domain.ledger import (
+    PostingDraft,
+    TransactionChanges,
+    TransactionDraft,
+    TransactionKey,
+)
+from service.repositories.ledger_writes import Caller
+
+T = TypeVar("T")
+
+# Request metadata naming who makes a change, for the audit trail.
+ACTOR_METADATA = "x-actor"
+ANONYMOUS = "anonymous"
+
+UPDATABLE = ("description", "payee", "notes", "tags", "postings.category", "postings.memo")
+MAX_TAGS = 20
+
+Metadata = Iterable[tuple[str, str | bytes]]
+
+
+@dataclass(frozen=True)
+class Create:
+    """A validated request that records a transaction."""
+
+    owner: str
+    draft: TransactionDraft
+    caller: Caller
+
+
+@dataclass(frozen=True)
+class Change:
+    """A validated request that changes one transaction."""
+
+    key: TransactionKey
+    caller: Caller
+    expected_revision: int | None = None
+
+
+def actor(metadata: Metadata | None) -> str:
+    """The caller's identity from request metadata, or `anonymous`."""
+    for key, value in metadata or ():
+        if key == ACTOR_METADATA and isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return ANONYMOUS
+
+
+def _caller(violations: Violations, request_id: str, metadata: Metadata | None) -> Caller:
+    return Caller(actor(metadata), violations.check(lambda: parse_request_id(request_id)))
+
+
+def _owned(user_id: str, owner: str | None, kind: str, name: str) -> None:
+    # Another user's resource is reported as missing: its existence is not the caller's to know.
+    if owner is not None and user_id != owner:
+        raise NotFound(kind, name)
+
+
+def _child_id(name: str, collection: str, kind: str, owner: str | None, field: str) -> str | None:
+    """The id of an optional `users/{owner}/{collection}/{id}` reference; None when empty."""
+    if not name:
+        return None
+    user_id, child_id = names.parse_user_child(name, collection, field)
+    _owned(user_id, owner, kind, name)
+    return child_id
+
+
+def _posting(
+    posting: pb.Posting, field: str, owner: str | None, violations: Violations
+) -> PostingDraft | None:
+    account = violations.check(
+        lambda: names.parse_account_name(posting.account, f"{field}.account")
+    )
+    if account is not None:
+        _owned(account.user_id, owner, "Account", posting.account)
+    amount = None
+    if not posting.HasField("amount"):
+        violations.add(f"{field}.amount", "is required")
+    else:
+        amount = violations.check(lambda: parse_amount(posting.amount, f"{field}.amount"))
+    category = violations.check(
+        lambda: _child_id(posting.category, "categories", "Category", owner, f"{field}.category")
+    )
+    memo = violations.check(lambda: _optional_text(posting.memo, f"{field}.memo", 500))
+    if account is None or amount is None:
+        return None
+    return PostingDraft(
+        account.account_id, amount[0], amount[1], category, memo or "", source_field=field
+    )
+
+
+def _optional_text(value: str, field: str, max_length: int) -> str:
+    text = value.strip()
+    if len(text) > max_length:
+        raise InvalidArgument.single(field, f"must be at most {max_length} characters")
+    if "\x00" in text:
+        raise InvalidArgument.single(field, "must not contain NUL characters")
+    return text
+
+
+def _tags(tags: Sequence[str], field: str) -> tuple[str, ...]:
+    cleaned = tuple(tag.strip() for tag in tags)
+    if len(cleaned) > MAX_TAGS:
+        raise InvalidArgument.single(field, f"at most {MAX_TAGS} tags")
+    if any(not 1 <= len(tag) <= 50 or "\x00" in tag for tag in cleaned):
+        raise InvalidArgument.single(field, "each tag must be 1 to 50 characters")
+    if len(set(cleaned)) != len(cleaned):
+        raise InvalidArgument.single(field, "must not repeat a tag")
+    return cleaned
+
+
+def _owner(parent: str, violations: Violations) -> str | None:
+    key = violations.check(lambda: names.parse_user_name(parent, "parent"))
+    return None if key is None else key.user_id
+
+
+def _details(
+    transaction: pb.Transaction, owner: str | None, violations: Violations
+) -> TransactionDraft | None:
+    """The descriptive fields of a transaction to create (postings come separately)."""
+    field = "transaction"
+    booking_date = violations.check(
+        lambda: parse_date(
+            transaction.booking_date,
+            f"{field}.booking_date",
+            present=transaction.HasField("booking_date"),
+        )
+    )
+    description = violations.check(
+        lambda: _optional_text(transaction.description, f"{field}.description", 500)
+    )
+    notes = violations.check(lambda: _optional_text(transaction.notes, f"{field}.notes", 2000))
+    tags = violations.check(lambda: _tags(transaction.tags, f"{field}.tags"))
+    payee = violations.check(
+        lambda: _child_id(transaction.payee, "payees", "Payee", owner, f"{field}.payee")
+    )
+    external_id = violations.check(
+        lambda: _optional_text(transaction.external_id, f"{field}.external_id", 200)
+    )
+    if transaction.state not in (
+        pb.Transaction.STATE_UNSPECIFIED,
+        pb.Transaction.STATE_PENDING,
+        pb.Transaction.STATE_POSTED,
+    ):
+        violations.add(f"{field}.state", "may only be STATE_PENDING or STATE_POSTED on create")
+    if booking_date is None:
+        return None
+    return TransactionDraft(
+        booking_date=booking_date,
+        postings=(),
+        description=description or "",
+        payee_id=payee,
+        notes=notes or "",
+        tags=tags or (),
+        external_id=external_id or None,
+        pending=transaction.state == pb.Transaction.STATE_PENDING,
+    )
+
+
+def parse_create(request: pb.CreateTransactionRequest, metadata: Metadata | None) -> Create:
+    """A CreateTransaction request as a draft (balance is checked by the ledger)."""
+    violations = Violations()
+    owner = _owner(request.parent, violations)
+    if not request.HasField("transaction"):
+        violations.add("transaction", "is required")
+    draft = _details(request.transaction, owner, violations)
+    postings = [
+        _posting(p, f"transaction.postings[{i}]", owner, violations)
+        for i, p in enumerate(request.transaction.postings)
+    ]
+    caller = _caller(violations, request.request_id, metadata)
+    violations.raise_if_any()
+    assert owner is not None
+    assert draft is not None
+    return Create(owner, _with_postings(draft, postings), caller)
+
+
+def _with_postings(
+    draft: TransactionDraft, postings: Sequence[PostingDraft | None]
+) -> TransactionDraft:
+    return replace(draft, postings=tuple(p for p in postings if p is not None))
+
+
+def parse_change(name: str, etag: str, request_id: str, metadata: Metadata | None) -> Change:
+    """A request naming one transaction, with its etag and request id."""
+    violations = Violations()
+    key = violations.check(lambda: parse_transaction_name(name))
+    revision = violations.check(lambda: parse_etag(etag))
+    caller = _caller(violations, request_id, metadata)
+    violations.raise_if_any()
+    assert key is not None
+    return Change(key, caller, revision)
+
+
+def parse_transaction_name(name: str, field: str = "name") -> TransactionKey:
+    """The key of a `users/{user}/transactions/{transaction}` name."""
+    user_id, transaction_id = names.parse_user_child(name, "transactions", field)
+    return TransactionKey(user_id, transaction_id)
+
+
+def parse_update(
+    request: pb.UpdateTransactionRequest, metadata: Metadata | None
+) -> tuple[Change, TransactionChanges]:
+    """The target and the descriptive changes of an UpdateTransaction request."""
+    violations = Violations()
+    t = request.transaction
+    key = violations.check(lambda: parse_transaction_name(t.name, "transaction.name"))
+    owner = None if key is None else key.user_id
+    paths = _paths(request.update_mask, request.HasField("update_mask"), violations)
+    changes = TransactionChanges(
+        description=_if(
+            paths,
+            "description",
+            violations,
+            lambda: _optional_text(t.description, "transaction.description", 500),
+        ),
+        change_payee="payee" in paths,
+        payee_id=_if(
+            paths,
+            "payee",
+            violations,
+            lambda: _child_id(t.payee, "payees", "Payee", owner, "transaction.payee"),
+        ),
+        notes=_if(
+            paths, "notes", violations, lambda: _optional_text(t.notes, "transaction.notes", 2000)
+        ),
+        tags=_if(paths, "tags", violations, lambda: _tags(t.tags, "transaction.tags")),
+        categories=_if(
+            paths,
+            "postings.category",
+            violations,
+            lambda: tuple(
+                _child_id(
+                    p.category,
+                    "categories",
+                    "Category",
+                    owner,
+                    f"transaction.postings[{i}].category",
+                )
+                for i, p in enumerate(t.postings)
+            ),
+        ),
+        memos=_if(
+            paths,
+            "postings.memo",
+            violations,
+            lambda: tuple(
+                _optional_text(p.memo, f"transaction.postings[{i}].memo", 500)
+                for i, p in enumerate(t.postings)
+            ),
+        ),
+    )
+    revision = violations.check(lambda: parse_etag(t.etag, "transaction.etag"))
+    caller = _caller(violations, request.request_id, metadata)
+    violations.raise_if_any()
+    assert key is not None
+    return Change(key, caller, revision), changes
+
+
+def _paths(mask: field_mask_pb2.FieldMask, present: bool, violations: Violations) -> frozenset[str]:
+    return violations.check(lambda: mask_paths(mask, UPDATABLE, present=present)) or frozenset()
+
+
+def _if(
+    paths: frozenset[str], path: str, violations: Violations, parse: Callable[[], T]
+) -> T | None:
+    """The parsed new value of `path` if the mask names it, else None (unchanged)."""
+    return violations.check(parse) if path in paths else None
+
+
+def _simple_base(
+    request: pb.RecordExpenseRequest | pb.RecordIncomeRequest | pb.TransferFundsRequest,
+    violations: Violations,
+) -> TransactionDraft | None:
+    booking_date = violations.check(
+        lambda: parse_date(
+            request.booking_date, "booking_date", present=request.HasField("booking_date")
+        )
+    )
+    description = violations.check(lambda: _optional_text(request.description, "description", 500))
+    if booking_date is None:
+        return None
+    return TransactionDraft(booking_date, (), description=description or "")
+
+
+def _leg(
+    account_name: str,
+    account_field: str,
+    money_field: str,
+    request: object,
+    owner: str | None,
+    violations: Violations,
+) -> PostingDraft | None:
+    account = violations.check(lambda: names.parse_account_name(account_name, account_field))
+    if account is not None:
+        _owned(account.user_id, owner, "Account", account_name)
+    if not request.HasField(money_field):  # type: ignore[attr-defined]
+        violations.add(money_field, "is required")
+        return None
+    money = getattr(request, money_field)
+    amount = violations.check(lambda: parse_amount(money, money_field))
+    if account is None or amount is None:
+        return None
+    return PostingDraft(account.account_id, amount[0], amount[1], source_field=money_field)
+
+
+@dataclass(frozen=True)
+class Simple:
+    """A validated RecordExpense or RecordIncome request."""
+
+    owner: str
+    base: TransactionDraft
+    account: PostingDraft
+    category_id: str | None
+    caller: Caller
+
+
+def parse_simple(
+    request: pb.RecordExpenseRequest | pb.RecordIncomeRequest, metadata: Metadata | None
+) -> Simple:
+    """The parts of a RecordExpense or RecordIncome request."""
+    violations = Violations()
+    owner = _owner(request.parent, violations)
+    base = _simple_base(request, violations)
+    account = _leg(request.account, "account", "amount", request, owner, violations)
+    category = violations.check(
+        lambda: _child_id(request.category, "categories", "Category", owner, "category")
+    )
+    payee = violations.check(lambda: _child_id(request.payee, "payees", "Payee", owner, "payee"))
+    caller = _caller(violations, request.request_id, metadata)
+    violations.raise_if_any()
+    assert owner is not None
+    assert base is not None
+    assert account is not None
+    return Simple(owner, replace(base, payee_id=payee), account, category, caller)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A validated TransferFunds request."""
+
+    owner: str
+    base: TransactionDraft
+    source: PostingDraft
+    destination: PostingDraft
+    caller: Caller
+
+
+def parse_transfer(request: pb.TransferFundsRequest, metadata: Metadata | None) -> Transfer:
+    """The parts of a TransferFunds request; `to_amount` defaults to `amount`."""
+    violations = Violations()
+    owner = _owner(request.parent, violations)
+    base = _simple_base(request, violations)
+    source = _leg(request.from_account, "from_account", "amount", request, owner, violations)
+    to_field = "to_amount" if request.HasField("to_amount") else "amount"
+    destination = _leg(request.to_account, "to_account", to_field, request, owner, violations)
+    if request.state not in (
+        pb.Transaction.STATE_UNSPECIFIED,
+        pb.Transaction.STATE_PENDING,
+        pb.Transaction.STATE_POSTED,
+    ):
+        violations.add("state", "may only be STATE_PENDING or STATE_POSTED")
+    caller = _caller(violations, request.request_id, metadata)
+    violations.raise_if_any()
+    assert owner is not None
+    assert base is not None
+    assert source is not None
+    assert destination is not None
+    pending = request.state == pb.Transaction.STATE_PENDING
+    return Transfer(owner, replace(base, pending=pending), source, destination, caller)
+
+
+@dataclass(frozen=True)
+class Reverse:
+    """A validated ReverseTransaction request."""
+
+    key: TransactionKey
+    booking_date: date | None
+    reason: str
+    caller: Caller
+
+
+def parse_reverse(request: pb.ReverseTransactionRequest, metadata: Metadata | None) -> Reverse:
+    """The target, date and reason of a ReverseTransaction request."""
+    violations = Violations()
+    key = violations.check(lambda: parse_transaction_name(request.name))
+    booking_date = None
+    if request.HasField("booking_date"):
+        booking_date = violations.check(lambda: parse_date(request.booking_date, "booking_date"))
+    reason = violations.check(lambda: _optional_text(request.reason, "reason", 500))
+    caller = _caller(violations, request.request_id, metadata)
+    violations.raise_if_any()
+    assert key is not None
+    return Reverse(key, booking_date, reason or "", caller)

@@ -1,0 +1,120 @@
+"""TransactionService: each RPC validates, calls the ledger once and converts the result."""
+
+from typing import Any
+
+import grpc
+from finance.v1 import transaction_service_pb2 as pb
+from finance.v1 import transaction_service_pb2_grpc
+
+from service.api import names, pagination
+from service.api import transaction_requests as requests
+from service.api.convert_ledger import transaction_to_proto
+from service.domain import ledger
+from service.repositories.ledger import LedgerRepository
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceServicer):
+    """The finance.v1.TransactionService API over the ledger."""
+
+    def __init__(self, ledger_repository: LedgerRepository) -> None:
+        self._ledger = ledger_repository
+
+    async def CreateTransaction(
+        self, request: pb.CreateTransactionRequest, context: Context
+    ) -> pb.Transaction:
+        create = requests.parse_create(request, context.invocation_metadata())
+        transaction = await self._ledger.create(create.owner, create.draft, create.caller)
+        return transaction_to_proto(transaction)
+
+    async def GetTransaction(
+        self, request: pb.GetTransactionRequest, context: Context
+    ) -> pb.Transaction:
+        key = requests.parse_transaction_name(request.name)
+        return transaction_to_proto(await self._ledger.get(key))
+
+    async def ListTransactions(
+        self, request: pb.ListTransactionsRequest, context: Context
+    ) -> pb.ListTransactionsResponse:
+        owner = names.parse_user_name(request.parent, "parent")
+        binding = {"filter_text": request.filter, "order_by": request.order_by}
+        query = pagination.list_query(
+            page_size=request.page_size,
+            page_token=request.page_token,
+            scope=request.parent,
+            **binding,
+        )
+        page = await self._ledger.list(owner.user_id, query)
+        return pb.ListTransactionsResponse(
+            transactions=[transaction_to_proto(t) for t in page.items],
+            next_page_token=pagination.next_page_token(
+                page.next_cursor, scope=request.parent, **binding
+            ),
+        )
+
+    async def UpdateTransaction(
+        self, request: pb.UpdateTransactionRequest, context: Context
+    ) -> pb.Transaction:
+        change, changes = requests.parse_update(request, context.invocation_metadata())
+        transaction = await self._ledger.update(
+            change.key, changes, change.caller, expected_revision=change.expected_revision
+        )
+        return transaction_to_proto(transaction)
+
+    async def PostTransaction(
+        self, request: pb.PostTransactionRequest, context: Context
+    ) -> pb.Transaction:
+        change = requests.parse_change(
+            request.name, request.etag, request.request_id, context.invocation_metadata()
+        )
+        transaction = await self._ledger.post(
+            change.key, change.caller, expected_revision=change.expected_revision
+        )
+        return transaction_to_proto(transaction)
+
+    async def VoidTransaction(
+        self, request: pb.VoidTransactionRequest, context: Context
+    ) -> pb.Transaction:
+        change = requests.parse_change(
+            request.name, request.etag, request.request_id, context.invocation_metadata()
+        )
+        transaction = await self._ledger.void(
+            change.key, change.caller, expected_revision=change.expected_revision
+        )
+        return transaction_to_proto(transaction)
+
+    async def ReverseTransaction(
+        self, request: pb.ReverseTransactionRequest, context: Context
+    ) -> pb.Transaction:
+        reverse = requests.parse_reverse(request, context.invocation_metadata())
+        reversal = await self._ledger.reverse(
+            reverse.key, reverse.caller, booking_date=reverse.booking_date, reason=reverse.reason
+        )
+        return transaction_to_proto(reversal)
+
+    async def RecordExpense(
+        self, request: pb.RecordExpenseRequest, context: Context
+    ) -> pb.Transaction:
+        simple = requests.parse_simple(request, context.invocation_metadata())
+        draft = ledger.expense_draft(
+            simple.account, base=simple.base, category_id=simple.category_id
+        )
+        return transaction_to_proto(await self._ledger.create(simple.owner, draft, simple.caller))
+
+    async def RecordIncome(
+        self, request: pb.RecordIncomeRequest, context: Context
+    ) -> pb.Transaction:
+        simple = requests.parse_simple(request, context.invocation_metadata())
+        draft = ledger.income_draft(
+            simple.account, base=simple.base, category_id=simple.category_id
+        )
+        return transaction_to_proto(await self._ledger.create(simple.owner, draft, simple.caller))
+
+    async def TransferFunds(
+        self, request: pb.TransferFundsRequest, context: Context
+    ) -> pb.Transaction:
+        transfer = requests.parse_transfer(request, context.invocation_metadata())
+        draft = ledger.transfer_draft(transfer.source, transfer.destination, base=transfer.base)
+        transaction = await self._ledger.create(transfer.owner, draft, transfer.caller)
+        return transaction_to_proto(transaction)

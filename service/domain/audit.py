@@ -1,0 +1,21 @@
+"""The audit trail: who changed what, when, and how it looked before and after."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One recorded change to one resource."""
+
+    user_id: str
+    event_id: int
+    resource_name: str
+    action: str
+    actor: str
+    request_id: uuid.UUID | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    event_time: datetime

@@ -1,0 +1,291 @@
+"""Transactions and postings, and the double-entry rules every transaction obeys."""
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from service.domain import currencies
+from service.domain.errors import FieldViolation, InvalidArgument
+from service.domain.models import NewAccount
+
+MAX_POSTINGS = 100
+
+
+class TransactionState(enum.StrEnum):
+    """Where a transaction is in its life (two-phase: pending, then posted or voided)."""
+
+    PENDING = "pending"
+    POSTED = "posted"
+    VOIDED = "voided"
+
+
+class SystemRole(enum.StrEnum):
+    """The accounts the service keeps for each user, one per role and currency."""
+
+    EXPENSE = "expense"
+    INCOME = "income"
+    TRADING = "trading"
+    OPENING = "opening"
+
+
+@dataclass(frozen=True)
+class TransactionKey:
+    """Identifies a transaction: its owner (the tenant key) and its own id."""
+
+    user_id: str
+    transaction_id: str
+
+
+@dataclass(frozen=True)
+class PostingDraft:
+    """One leg of a transaction to record: signed minor units of the account's currency."""
+
+    account_id: str
+    amount: int
+    currency_code: str
+    category_id: str | None = None
+    memo: str = ""
+    # Set for the counterpart the service keeps for the user; account_id is then ignored.
+    system_role: SystemRole | None = None
+    # The request field the posting came from, for error details ("transaction.postings[0]").
+    source_field: str = ""
+
+
+@dataclass(frozen=True)
+class TransactionDraft:
+    """A transaction to record; `postings` must balance per currency."""
+
+    booking_date: date
+    postings: tuple[PostingDraft, ...]
+    description: str = ""
+    payee_id: str | None = None
+    notes: str = ""
+    tags: tuple[str, ...] = ()
+    external_id: str | None = None
+    pending: bool = False
+    exchange_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Posting:
+    """A recorded leg of a transaction."""
+
+    index: int
+    account_id: str
+    amount: int
+    currency_code: str
+    category_id: str | None
+    memo: str
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """A recorded transaction with its postings."""
+
+    user_id: str
+    transaction_id: str
+    booking_date: date
+    description: str
+    payee_id: str | None
+    notes: str
+    tags: tuple[str, ...]
+    external_id: str | None
+    state: TransactionState
+    postings: tuple[Posting, ...]
+    reverses_id: str | None
+    reversed_by_id: str | None
+    exchange_rate: Decimal | None
+    revision: int
+    create_time: datetime
+    update_time: datetime
+
+    @property
+    def key(self) -> TransactionKey:
+        """The key that identifies this transaction."""
+        return TransactionKey(self.user_id, self.transaction_id)
+
+
+@dataclass(frozen=True)
+class TransactionChanges:
+    """New descriptive values for a transaction; None leaves a field as it is.
+
+    `categories` and `memos`, when given, hold one entry per posting, in posting order.
+    """
+
+    description: str | None = None
+    change_payee: bool = False
+    payee_id: str | None = None
+    notes: str | None = None
+    tags: tuple[str, ...] | None = None
+    categories: tuple[str | None, ...] | None = None
+    memos: tuple[str, ...] | None = None
+
+
+def check_balanced(postings: Iterable[PostingDraft], field: str = "transaction.postings") -> None:
+    """Raise InvalidArgument unless there are 2 to MAX_POSTINGS non-zero postings summing to
+    zero in each currency."""
+    postings = list(postings)
+    violations = []
+    if not 2 <= len(postings) <= MAX_POSTINGS:
+        violations.append(FieldViolation(field, f"needs 2 to {MAX_POSTINGS} postings"))
+    totals: dict[str, int] = defaultdict(int)
+    for i, posting in enumerate(postings):
+        if posting.amount == 0:
+            violations.append(FieldViolation(f"{field}[{i}].amount", "must not be zero"))
+        totals[posting.currency_code] += posting.amount
+    for currency, total in sorted(totals.items()):
+        if total != 0:
+            violations.append(
+                FieldViolation(
+                    field,
+                    f"{currency} postings sum to {format_minor(total, currency)}, not zero;"
+                    " every transaction must balance in each currency",
+                )
+            )
+    if violations:
+        raise InvalidArgument(violations)
+
+
+def format_minor(amount: int, currency_code: str) -> str:
+    """`amount` minor units as a decimal string with the currency code ("-12.50 EUR")."""
+    digits = currencies.minor_digits(currency_code)
+    return f"{Decimal(amount).scaleb(-digits):.{digits}f} {currency_code}"
+
+
+def major_units(amount: int, currency_code: str) -> Decimal:
+    """`amount` minor units in major units, exactly (1250 EUR cents -> 12.50)."""
+    return Decimal(amount).scaleb(-currencies.minor_digits(currency_code))
+
+
+def reversal_of(transaction: Transaction) -> tuple[PostingDraft, ...]:
+    """The postings that undo `transaction`'s."""
+    return tuple(
+        PostingDraft(p.account_id, -p.amount, p.currency_code, p.category_id, p.memo)
+        for p in transaction.postings
+    )
+
+
+def snapshot(transaction: Transaction) -> dict[str, object]:
+    """A JSON-ready picture of a transaction, as the audit trail keeps it."""
+    rate = transaction.exchange_rate
+    return {
+        "transaction_id": transaction.transaction_id,
+        "booking_date": transaction.booking_date.isoformat(),
+        "description": transaction.description,
+        "payee_id": transaction.payee_id,
+        "notes": transaction.notes,
+        "tags": list(transaction.tags),
+        "external_id": transaction.external_id,
+        "state": transaction.state.value,
+        "reverses_id": transaction.reverses_id,
+        "reversed_by_id": transaction.reversed_by_id,
+        "exchange_rate": None if rate is None else str(rate),
+        "revision": transaction.revision,
+        "postings": [
+            {
+                "account_id": p.account_id,
+                "amount": p.amount,
+                "currency_code": p.currency_code,
+                "category_id": p.category_id,
+                "memo": p.memo,
+            }
+            for p in transaction.postings
+        ],
+    }
+
+
+def expense_draft(
+    account: PostingDraft, *, base: TransactionDraft, category_id: str | None
+) -> TransactionDraft:
+    """An everyday expense: `account.amount` (positive) leaves the account for the user's
+    expense account in the same currency, under `category_id`."""
+    return _simple(account, base, category_id, SystemRole.EXPENSE, spend=True)
+
+
+def income_draft(
+    account: PostingDraft, *, base: TransactionDraft, category_id: str | None
+) -> TransactionDraft:
+    """Income: `account.amount` (positive) arrives in the account from the user's income
+    account in the same currency, under `category_id`."""
+    return _simple(account, base, category_id, SystemRole.INCOME, spend=False)
+
+
+def _simple(
+    account: PostingDraft,
+    base: TransactionDraft,
+    category_id: str | None,
+    role: SystemRole,
+    *,
+    spend: bool,
+) -> TransactionDraft:
+    if account.amount <= 0:
+        raise InvalidArgument.single(account.source_field or "amount", "must be positive")
+    sign = -1 if spend else 1
+    own = replace(account, amount=sign * account.amount, category_id=category_id)
+    counterpart = PostingDraft(
+        account_id="",
+        amount=-sign * account.amount,
+        currency_code=account.currency_code,
+        category_id=category_id,
+        system_role=role,
+        source_field=account.source_field,
+    )
+    return replace(base, postings=(own, counterpart))
+
+
+def transfer_draft(
+    source: PostingDraft, destination: PostingDraft, *, base: TransactionDraft
+) -> TransactionDraft:
+    """A transfer of `source.amount` out of one account and `destination.amount` into another
+    (both positive). Between currencies, each leg balances through the user's currency trading
+    account of its currency, and the rate (destination per source unit) is kept."""
+    violations = []
+    if source.amount <= 0:
+        violations.append(FieldViolation(source.source_field, "must be positive"))
+    if destination.amount <= 0:
+        violations.append(FieldViolation(destination.source_field, "must be positive"))
+    if source.account_id == destination.account_id:
+        violations.append(FieldViolation("to_account", "must differ from from_account"))
+    same_currency = source.currency_code == destination.currency_code
+    if same_currency and source.amount != destination.amount:
+        violations.append(
+            FieldViolation(destination.source_field, "must equal amount in the same currency")
+        )
+    if violations:
+        raise InvalidArgument(violations)
+    out = replace(source, amount=-source.amount)
+    if same_currency:
+        return replace(base, postings=(out, destination))
+    rate = major_units(destination.amount, destination.currency_code) / major_units(
+        source.amount, source.currency_code
+    )
+    trading_in = PostingDraft(
+        "", source.amount, source.currency_code, system_role=SystemRole.TRADING
+    )
+    trading_out = PostingDraft(
+        "", -destination.amount, destination.currency_code, system_role=SystemRole.TRADING
+    )
+    return replace(base, postings=(out, trading_in, trading_out, destination), exchange_rate=rate)
+
+
+def today() -> date:
+    """Today's date in UTC, the books' default day."""
+    return datetime.now(UTC).date()
+
+
+def opening_balance_draft(account_id: str, new: NewAccount, day: date) -> TransactionDraft:
+    """The transaction that gives a new account its opening balance, against the user's
+    opening balances account (equity), so that the books still balance."""
+    return TransactionDraft(
+        booking_date=day,
+        description="Opening balance",
+        postings=(
+            PostingDraft(account_id, new.opening_balance, new.currency_code),
+            PostingDraft(
+                "", -new.opening_balance, new.currency_code, system_role=SystemRole.OPENING
+            ),
+        ),
+    )

@@ -1,0 +1,71 @@
+"""Reading the audit trail."""
+
+import json
+
+import asyncpg
+
+from service.db.database import Database
+from service.domain.audit import AuditEvent
+from service.domain.errors import NotFound
+from service.domain.listing import ListQuery, Page
+from service.repositories.querying import Field, Kind, Listing
+
+_COLUMNS = (
+    "user_id, event_id, resource_name, action, actor, request_id,"
+    " before::text AS before, after::text AS after, event_time"
+)
+
+_LISTING = Listing(
+    fields={
+        "resource": Field("resource_name", Kind.TEXT),
+        "action": Field("action", Kind.TEXT),
+        "actor": Field("actor", Kind.TEXT),
+        "event_time": Field("event_time", Kind.TIMESTAMP),
+    },
+    # Event ids only grow: ordering by them is ordering by time.
+    id_column="event_id",
+    id_kind=Kind.INTEGER,
+    default_order=(),
+)
+
+
+def _event(row: asyncpg.Record) -> AuditEvent:
+    return AuditEvent(
+        user_id=row["user_id"],
+        event_id=row["event_id"],
+        resource_name=row["resource_name"],
+        action=row["action"],
+        actor=row["actor"],
+        request_id=row["request_id"],
+        before=None if row["before"] is None else json.loads(row["before"]),
+        after=None if row["after"] is None else json.loads(row["after"]),
+        event_time=row["event_time"],
+    )
+
+
+class AuditRepository:
+    """Reads audit events, oldest first."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def list(self, owner: str, query: ListQuery) -> Page[AuditEvent]:
+        """One page of the owner's audit events. Raises NotFound if the owner does not exist."""
+        params: list[object] = [owner]
+        where, order = _LISTING.sql(query, params)
+        params.append(query.page_size + 1)
+        async with self._db.connection() as connection:
+            rows = await connection.fetch(
+                f"SELECT {_COLUMNS} FROM audit_events"
+                f" WHERE user_id = $1{' AND ' + where if where else ''}"
+                f" ORDER BY {order} LIMIT ${len(params)}",
+                *params,
+            )
+            if not rows and not await connection.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)", owner
+            ):
+                raise NotFound("User", f"users/{owner}")
+        more = len(rows) > query.page_size
+        rows = rows[: query.page_size]
+        cursor = _LISTING.cursor(query, rows[-1]) if more else None
+        return Page([_event(r) for r in rows], cursor)

@@ -1,0 +1,148 @@
+"""Balances computed from postings: as of a day, over a range, and the whole-ledger check."""
+
+from dataclasses import dataclass
+from datetime import date
+
+import asyncpg
+
+from service.db.database import Database
+from service.domain.errors import NotFound
+from service.domain.models import AccountKey, Money
+
+_ACCOUNT_CURRENCY = "SELECT currency_code FROM accounts WHERE user_id = $1 AND account_id = $2"
+
+# Posted changes per day of one account, up to a last day.
+_DAILY_CHANGES = """
+SELECT p.booking_date AS day, sum(p.amount) AS amount
+FROM postings p
+JOIN transactions t USING (user_id, transaction_id)
+WHERE p.user_id = $1 AND p.account_id = $2 AND p.booking_date <= $3 AND t.state = 'posted'
+GROUP BY p.booking_date
+"""
+
+_AS_OF = f"SELECT COALESCE(sum(amount), 0)::bigint FROM ({_DAILY_CHANGES}) AS changes"
+
+_DAY_ENDS = "SELECT d::date AS day FROM generate_series($4::date, $3::date, '1 day') AS d"
+
+_MONTH_ENDS = """
+SELECT LEAST((date_trunc('month', d) + interval '1 month - 1 day')::date, $3::date) AS day
+FROM generate_series(date_trunc('month', $4::date), $3::date, '1 month') AS d
+"""
+
+_HISTORY = """
+WITH changes AS ({changes}), ends AS ({ends})
+SELECT e.day,
+       COALESCE((SELECT sum(c.amount) FROM changes c WHERE c.day <= e.day), 0)::bigint AS balance
+FROM ends e
+ORDER BY e.day
+"""
+
+# Stored balances that differ from the sums of their postings.
+_STALE_BALANCES = """
+SELECT a.user_id, a.account_id, a.currency_code, a.balance, a.pending_balance,
+       a.pending_outgoing, COALESCE(s.posted, 0) AS posted, COALESCE(s.pending, 0) AS pending,
+       COALESCE(s.outgoing, 0) AS outgoing
+FROM accounts a
+LEFT JOIN (
+    SELECT p.user_id, p.account_id,
+           sum(p.amount) FILTER (WHERE t.state = 'posted') AS posted,
+           sum(p.amount) FILTER (WHERE t.state = 'pending') AS pending,
+           sum(LEAST(p.amount, 0)) FILTER (WHERE t.state = 'pending') AS outgoing
+    FROM postings p
+    JOIN transactions t USING (user_id, transaction_id)
+    GROUP BY p.user_id, p.account_id
+) s USING (user_id, account_id)
+WHERE a.balance <> COALESCE(s.posted, 0)
+   OR a.pending_balance <> COALESCE(s.pending, 0)
+   OR a.pending_outgoing <> COALESCE(s.outgoing, 0)
+ORDER BY a.user_id, a.account_id
+"""
+
+_UNBALANCED_TRANSACTIONS = """
+SELECT user_id, transaction_id, currency_code, sum(amount) AS total
+FROM postings
+GROUP BY user_id, transaction_id, currency_code
+HAVING sum(amount) <> 0
+ORDER BY user_id, transaction_id
+"""
+
+_UNBALANCED_BOOKS = """
+SELECT user_id, currency_code, sum(balance) AS total
+FROM accounts
+GROUP BY user_id, currency_code
+HAVING sum(balance) <> 0
+ORDER BY user_id, currency_code
+"""
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """Something in the ledger that does not add up."""
+
+    subject: str
+    description: str
+
+
+class BalanceRepository:
+    """Balances derived from postings rather than read from the accounts' running totals."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def _currency(self, connection: asyncpg.Connection, key: AccountKey) -> str:
+        currency: str | None = await connection.fetchval(
+            _ACCOUNT_CURRENCY, key.user_id, key.account_id
+        )
+        if currency is None:
+            raise NotFound("Account", f"users/{key.user_id}/accounts/{key.account_id}")
+        return currency
+
+    async def as_of(self, key: AccountKey, day: date) -> Money:
+        """The account's balance at the end of `day`. Raises NotFound."""
+        async with self._db.connection() as connection:
+            currency = await self._currency(connection, key)
+            amount = await connection.fetchval(_AS_OF, key.user_id, key.account_id, day)
+            return Money(amount, currency)
+
+    async def history(
+        self, key: AccountKey, start: date, end: date, *, monthly: bool
+    ) -> list[tuple[date, Money]]:
+        """The account's balance at the end of each day (or month) from `start` to `end`."""
+        sql = _HISTORY.format(changes=_DAILY_CHANGES, ends=_MONTH_ENDS if monthly else _DAY_ENDS)
+        async with self._db.connection() as connection:
+            currency = await self._currency(connection, key)
+            rows = await connection.fetch(sql, key.user_id, key.account_id, end, start)
+            return [(row["day"], Money(row["balance"], currency)) for row in rows]
+
+    async def verify(self) -> list[Discrepancy]:
+        """Recompute every balance from the postings and report what differs: stored balances,
+        transactions that do not sum to zero, and users whose books do not."""
+        found = []
+        async with (
+            self._db.connection() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            for r in await connection.fetch(_STALE_BALANCES):
+                found.append(
+                    Discrepancy(
+                        f"users/{r['user_id']}/accounts/{r['account_id']}",
+                        f"stored balance {r['balance']}/{r['pending_balance']}"
+                        f"/{r['pending_outgoing']} (posted/pending/outgoing) but postings sum"
+                        f" to {r['posted']}/{r['pending']}/{r['outgoing']}",
+                    )
+                )
+            for r in await connection.fetch(_UNBALANCED_TRANSACTIONS):
+                found.append(
+                    Discrepancy(
+                        f"users/{r['user_id']}/transactions/{r['transaction_id']}",
+                        f"{r['currency_code']} postings sum to {r['total']}, not zero",
+                    )
+                )
+            for r in await connection.fetch(_UNBALANCED_BOOKS):
+                found.append(
+                    Discrepancy(
+                        f"users/{r['user_id']}",
+                        f"{r['currency_code']} balances sum to {r['total']}, not zero",
+                    )
+                )
+        return found
