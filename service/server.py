@@ -7,31 +7,71 @@ from dataclasses import dataclass
 
 import grpc
 from finance.v1 import (
-    account_service_pb2,
     account_service_pb2_grpc,
-    user_service_pb2,
+    audit_service_pb2_grpc,
+    category_service_pb2_grpc,
+    payee_service_pb2_grpc,
+    transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from service.api.account_servicer import AccountServicer
+from service.api.audit_servicer import AuditServicer
+from service.api.category_servicer import CategoryServicer
 from service.api.interceptor import RpcInterceptor
+from service.api.payee_servicer import PayeeServicer
+from service.api.transaction_servicer import TransactionServicer
 from service.api.user_servicer import UserServicer
 from service.db.database import Database
 from service.db.embedded import start_embedded_postgres
 from service.db.migrate import apply_migrations
 from service.health import DatabaseHealthMonitor
 from service.repositories.accounts import AccountRepository
+from service.repositories.audit import AuditRepository
+from service.repositories.balances import BalanceRepository
+from service.repositories.categories import CategoryRepository
+from service.repositories.ledger import LedgerRepository
+from service.repositories.payees import PayeeRepository
 from service.repositories.users import UserRepository
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAMES = (
-    user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
-    account_service_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
+SERVICE_NAMES = tuple(
+    f"finance.v1.{name}"
+    for name in (
+        "UserService",
+        "AccountService",
+        "CategoryService",
+        "PayeeService",
+        "TransactionService",
+        "AuditService",
+    )
 )
+
+
+def add_servicers(server: grpc.aio.Server, database: Database) -> None:
+    """Register every finance.v1 service, each over its repositories."""
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(
+        UserServicer(UserRepository(database)), server
+    )
+    account_service_pb2_grpc.add_AccountServiceServicer_to_server(
+        AccountServicer(AccountRepository(database), BalanceRepository(database)), server
+    )
+    category_service_pb2_grpc.add_CategoryServiceServicer_to_server(
+        CategoryServicer(CategoryRepository(database)), server
+    )
+    payee_service_pb2_grpc.add_PayeeServiceServicer_to_server(
+        PayeeServicer(PayeeRepository(database)), server
+    )
+    transaction_service_pb2_grpc.add_TransactionServiceServicer_to_server(
+        TransactionServicer(LedgerRepository(database)), server
+    )
+    audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
+        AuditServicer(AuditRepository(database)), server
+    )
 
 
 @dataclass
@@ -60,12 +100,7 @@ def build_app(settings: Settings, database: Database) -> App:
     """Assemble servicers, health, reflection and the interceptor over `database`, and bind
     the port (`settings.port` 0 picks a free one)."""
     server = grpc.aio.server(interceptors=[RpcInterceptor()])
-    user_service_pb2_grpc.add_UserServiceServicer_to_server(
-        UserServicer(UserRepository(database)), server
-    )
-    account_service_pb2_grpc.add_AccountServiceServicer_to_server(
-        AccountServicer(AccountRepository(database)), server
-    )
+    add_servicers(server, database)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

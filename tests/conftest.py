@@ -18,6 +18,8 @@ import grpc
 import pytest
 from finance.v1 import (
     account_service_pb2_grpc,
+    category_service_pb2_grpc,
+    payee_service_pb2_grpc,
     user_service_pb2,
     user_service_pb2_grpc,
 )
@@ -110,6 +112,20 @@ def users(channel: grpc.aio.Channel) -> "user_service_pb2_grpc.UserServiceAsyncS
 def accounts(channel: grpc.aio.Channel) -> "account_service_pb2_grpc.AccountServiceAsyncStub":
     """An AccountService client."""
     return account_service_pb2_grpc.AccountServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def categories(
+    channel: grpc.aio.Channel,
+) -> "category_service_pb2_grpc.CategoryServiceAsyncStub":
+    """A CategoryService client."""
+    return category_service_pb2_grpc.CategoryServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def payees(channel: grpc.aio.Channel) -> "payee_service_pb2_grpc.PayeeServiceAsyncStub":
+    """A PayeeService client."""
+    return payee_service_pb2_grpc.PayeeServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

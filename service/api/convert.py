@@ -56,6 +56,8 @@ def account_to_proto(account: Account) -> account_service_pb2.Account:
         create_time=timestamp(account.create_time),
         update_time=timestamp(account.update_time),
         etag=format_etag(account.revision),
+        available_balance=to_money(account.available_balance, account.currency_code),
+        system_managed=account.system_managed,
     )
     if account.credit_limit is not None:
         message.credit_limit.CopyFrom(to_money(account.credit_limit, account.currency_code))

@@ -99,7 +99,12 @@ def _posting(
     if account is None or amount is None:
         return None
     return PostingDraft(
-        account.account_id, amount[0], amount[1], category, memo or "", source_field=field
+        account.account_id,
+        amount[0],
+        amount[1],
+        category,
+        memo or "",
+        source_field=f"{field}.amount",
     )
 
 
@@ -304,6 +309,8 @@ def _leg(
     request: object,
     owner: str | None,
     violations: Violations,
+    *,
+    report_as: str = "",
 ) -> PostingDraft | None:
     account = violations.check(lambda: names.parse_account_name(account_name, account_field))
     if account is not None:
@@ -315,7 +322,9 @@ def _leg(
     amount = violations.check(lambda: parse_amount(money, money_field))
     if account is None or amount is None:
         return None
-    return PostingDraft(account.account_id, amount[0], amount[1], source_field=money_field)
+    return PostingDraft(
+        account.account_id, amount[0], amount[1], source_field=report_as or money_field
+    )
 
 
 @dataclass(frozen=True)
@@ -367,7 +376,15 @@ def parse_transfer(request: pb.TransferFundsRequest, metadata: Metadata | None) 
     base = _simple_base(request, violations)
     source = _leg(request.from_account, "from_account", "amount", request, owner, violations)
     to_field = "to_amount" if request.HasField("to_amount") else "amount"
-    destination = _leg(request.to_account, "to_account", to_field, request, owner, violations)
+    destination = _leg(
+        request.to_account,
+        "to_account",
+        to_field,
+        request,
+        owner,
+        violations,
+        report_as="to_amount",
+    )
     if request.state not in (
         pb.Transaction.STATE_UNSPECIFIED,
         pb.Transaction.STATE_PENDING,

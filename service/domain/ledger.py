@@ -50,7 +50,7 @@ class PostingDraft:
     memo: str = ""
     # Set for the counterpart the service keeps for the user; account_id is then ignored.
     system_role: SystemRole | None = None
-    # The request field the posting came from, for error details ("transaction.postings[0]").
+    # The request field of the amount, for error details ("transaction.postings[0].amount").
     source_field: str = ""
 
 

@@ -135,8 +135,8 @@ def _account_name(user_id: str, account_id: str) -> str:
     return f"users/{user_id}/accounts/{account_id}"
 
 
-def _field(posting: PostingDraft, index: int) -> str:
-    return posting.source_field or f"transaction.postings[{index}]"
+def _amount_field(posting: PostingDraft, index: int) -> str:
+    return posting.source_field or f"transaction.postings[{index}].amount"
 
 
 async def check_references(
@@ -225,7 +225,7 @@ async def lock_accounts(
         if account.currency_code != posting.currency_code:
             violations.append(
                 FieldViolation(
-                    f"{_field(posting, i)}.amount.currency_code",
+                    f"{_amount_field(posting, i)}.currency_code",
                     f"must be the account's currency {account.currency_code}",
                 )
             )

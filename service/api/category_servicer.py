@@ -1,0 +1,70 @@
+"""CategoryService: each RPC validates, calls the repository once and converts the result."""
+
+from typing import Any
+
+import grpc
+from finance.v1 import category_service_pb2, category_service_pb2_grpc
+from google.protobuf import empty_pb2
+
+from service.api import category_requests, names, pagination
+from service.api.convert_catalog import category_to_proto, parse_category_name
+from service.api.validation import name_and_etag
+from service.repositories.categories import CategoryRepository
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class CategoryServicer(category_service_pb2_grpc.CategoryServiceServicer):
+    """The finance.v1.CategoryService API over a CategoryRepository."""
+
+    def __init__(self, categories: CategoryRepository) -> None:
+        self._categories = categories
+
+    async def CreateCategory(
+        self, request: category_service_pb2.CreateCategoryRequest, context: Context
+    ) -> category_service_pb2.Category:
+        create = category_requests.parse_create(request)
+        category = await self._categories.create(
+            create.owner, create.new, request_id=create.request_id
+        )
+        return category_to_proto(category)
+
+    async def GetCategory(
+        self, request: category_service_pb2.GetCategoryRequest, context: Context
+    ) -> category_service_pb2.Category:
+        return category_to_proto(await self._categories.get(parse_category_name(request.name)))
+
+    async def ListCategories(
+        self, request: category_service_pb2.ListCategoriesRequest, context: Context
+    ) -> category_service_pb2.ListCategoriesResponse:
+        owner = names.parse_user_name(request.parent, "parent")
+        binding = {"filter_text": request.filter, "order_by": request.order_by}
+        query = pagination.list_query(
+            page_size=request.page_size,
+            page_token=request.page_token,
+            scope=request.parent,
+            **binding,
+        )
+        page = await self._categories.list(owner, query)
+        return category_service_pb2.ListCategoriesResponse(
+            categories=[category_to_proto(c) for c in page.items],
+            next_page_token=pagination.next_page_token(
+                page.next_cursor, scope=request.parent, **binding
+            ),
+        )
+
+    async def UpdateCategory(
+        self, request: category_service_pb2.UpdateCategoryRequest, context: Context
+    ) -> category_service_pb2.Category:
+        update = category_requests.parse_update(request)
+        category = await self._categories.update(
+            update.key, update.changes, expected_revision=update.expected_revision
+        )
+        return category_to_proto(category)
+
+    async def DeleteCategory(
+        self, request: category_service_pb2.DeleteCategoryRequest, context: Context
+    ) -> empty_pb2.Empty:
+        key, revision = name_and_etag(parse_category_name, request.name, request.etag)
+        await self._categories.delete(key, expected_revision=revision)
+        return empty_pb2.Empty()

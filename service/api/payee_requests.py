@@ -1,0 +1,73 @@
+"""Validating PayeeService requests into domain commands."""
+
+import uuid
+from dataclasses import dataclass
+
+from finance.v1 import payee_service_pb2
+
+from service.api import names
+from service.api.convert_catalog import parse_payee_name
+from service.api.masks import mask_paths
+from service.api.validation import Violations, parse_etag, parse_request_id, require_text
+from service.domain.models import UserKey
+from service.domain.payees import NewPayee, PayeeChanges, PayeeKey
+
+UPDATABLE = ("display_name",)
+
+
+@dataclass(frozen=True)
+class CreatePayee:
+    """A validated CreatePayee request."""
+
+    owner: UserKey
+    new: NewPayee
+    request_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class UpdatePayee:
+    """A validated UpdatePayee request."""
+
+    key: PayeeKey
+    changes: PayeeChanges
+    expected_revision: int | None
+
+
+def parse_create(request: payee_service_pb2.CreatePayeeRequest) -> CreatePayee:
+    """The owner, new payee and request id of a CreatePayee request."""
+    violations = Violations()
+    owner = violations.check(lambda: names.parse_user_name(request.parent, "parent"))
+    if not request.HasField("payee"):
+        violations.add("payee", "is required")
+    display_name = violations.check(
+        lambda: require_text(request.payee.display_name, "payee.display_name")
+    )
+    request_id = violations.check(lambda: parse_request_id(request.request_id))
+    violations.raise_if_any()
+    assert owner is not None
+    assert display_name is not None
+    return CreatePayee(owner, NewPayee(display_name), request_id)
+
+
+def parse_update(request: payee_service_pb2.UpdatePayeeRequest) -> UpdatePayee:
+    """The key, changes and expected revision of an UpdatePayee request."""
+    violations = Violations()
+    payee = request.payee
+    key = violations.check(lambda: parse_payee_name(payee.name, "payee.name"))
+    paths = (
+        violations.check(
+            lambda: mask_paths(
+                request.update_mask, UPDATABLE, present=request.HasField("update_mask")
+            )
+        )
+        or frozenset()
+    )
+    display_name = None
+    if "display_name" in paths:
+        display_name = violations.check(
+            lambda: require_text(payee.display_name, "payee.display_name")
+        )
+    revision = violations.check(lambda: parse_etag(payee.etag, "payee.etag"))
+    violations.raise_if_any()
+    assert key is not None
+    return UpdatePayee(key, PayeeChanges(display_name=display_name), revision)

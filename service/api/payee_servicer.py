@@ -1,0 +1,68 @@
+"""PayeeService: each RPC validates, calls the repository once and converts the result."""
+
+from typing import Any
+
+import grpc
+from finance.v1 import payee_service_pb2, payee_service_pb2_grpc
+from google.protobuf import empty_pb2
+
+from service.api import names, pagination, payee_requests
+from service.api.convert_catalog import parse_payee_name, payee_to_proto
+from service.api.validation import name_and_etag
+from service.repositories.payees import PayeeRepository
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class PayeeServicer(payee_service_pb2_grpc.PayeeServiceServicer):
+    """The finance.v1.PayeeService API over a PayeeRepository."""
+
+    def __init__(self, payees: PayeeRepository) -> None:
+        self._payees = payees
+
+    async def CreatePayee(
+        self, request: payee_service_pb2.CreatePayeeRequest, context: Context
+    ) -> payee_service_pb2.Payee:
+        create = payee_requests.parse_create(request)
+        payee = await self._payees.create(create.owner, create.new, request_id=create.request_id)
+        return payee_to_proto(payee)
+
+    async def GetPayee(
+        self, request: payee_service_pb2.GetPayeeRequest, context: Context
+    ) -> payee_service_pb2.Payee:
+        return payee_to_proto(await self._payees.get(parse_payee_name(request.name)))
+
+    async def ListPayees(
+        self, request: payee_service_pb2.ListPayeesRequest, context: Context
+    ) -> payee_service_pb2.ListPayeesResponse:
+        owner = names.parse_user_name(request.parent, "parent")
+        binding = {"filter_text": request.filter, "order_by": request.order_by}
+        query = pagination.list_query(
+            page_size=request.page_size,
+            page_token=request.page_token,
+            scope=request.parent,
+            **binding,
+        )
+        page = await self._payees.list(owner, query)
+        return payee_service_pb2.ListPayeesResponse(
+            payees=[payee_to_proto(p) for p in page.items],
+            next_page_token=pagination.next_page_token(
+                page.next_cursor, scope=request.parent, **binding
+            ),
+        )
+
+    async def UpdatePayee(
+        self, request: payee_service_pb2.UpdatePayeeRequest, context: Context
+    ) -> payee_service_pb2.Payee:
+        update = payee_requests.parse_update(request)
+        payee = await self._payees.update(
+            update.key, update.changes, expected_revision=update.expected_revision
+        )
+        return payee_to_proto(payee)
+
+    async def DeletePayee(
+        self, request: payee_service_pb2.DeletePayeeRequest, context: Context
+    ) -> empty_pb2.Empty:
+        key, revision = name_and_etag(parse_payee_name, request.name, request.etag)
+        await self._payees.delete(key, expected_revision=revision)
+        return empty_pb2.Empty()

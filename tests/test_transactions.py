@@ -1,0 +1,587 @@
+"""TransactionService over a real channel: the rules of the ledger, seen by a caller."""
+
+import uuid
+from typing import Any
+
+import grpc
+import pytest
+from finance.v1 import account_service_pb2 as apb
+from finance.v1 import (
+    audit_service_pb2,
+    audit_service_pb2_grpc,
+    transaction_service_pb2_grpc,
+    user_service_pb2,
+)
+from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import payee_service_pb2 as ppb
+from finance.v1 import transaction_service_pb2 as tpb
+from google.protobuf import field_mask_pb2
+from google.rpc import error_details_pb2
+from google.type import date_pb2, money_pb2
+
+from tests.helpers import invalid_fields, rpc_error, unpack
+
+T = tpb.Transaction
+
+
+def money(units: int, currency: str = "EUR", nanos: int = 0) -> money_pb2.Money:
+    return money_pb2.Money(currency_code=currency, units=units, nanos=nanos)
+
+
+def day(d: int, month: int = 1, year: int = 2024) -> date_pb2.Date:
+    return date_pb2.Date(year=year, month=month, day=d)
+
+
+def leg(account: apb.Account, units: int, **fields: Any) -> tpb.Posting:
+    return tpb.Posting(account=account.name, amount=money(units, account.currency_code), **fields)
+
+
+@pytest.fixture(scope="module")
+def transactions(channel):
+    return transaction_service_pb2_grpc.TransactionServiceStub(channel)
+
+
+@pytest.fixture(scope="module")
+def audit(channel):
+    return audit_service_pb2_grpc.AuditServiceStub(channel)
+
+
+class Books:
+    """A user with accounts, a category and a payee, and shortcuts to move money."""
+
+    def __init__(self, user, accounts_stub, transactions_stub) -> None:
+        self.user = user
+        self._accounts = accounts_stub
+        self._transactions = transactions_stub
+
+    async def account(self, name: str = "Checking", currency: str = "EUR", **fields: Any):
+        values: dict[str, Any] = {
+            "display_name": name,
+            "type": apb.Account.TYPE_ASSET,
+            "currency_code": currency,
+            **fields,
+        }
+        return await self._accounts.CreateAccount(
+            apb.CreateAccountRequest(parent=self.user.name, account=apb.Account(**values))
+        )
+
+    async def get(self, account: apb.Account):
+        return await self._accounts.GetAccount(apb.GetAccountRequest(name=account.name))
+
+    async def balance(self, account: apb.Account):
+        return (await self.get(account)).balance.units
+
+    def create(self, *postings: tpb.Posting, **fields: Any):
+        transaction = T(booking_date=fields.pop("booking_date", day(15)), postings=postings)
+        for key, value in fields.pop("transaction", {}).items():
+            setattr(transaction, key, value) if not isinstance(value, list) else getattr(
+                transaction, key
+            ).extend(value)
+        return self._transactions.CreateTransaction(
+            tpb.CreateTransactionRequest(parent=self.user.name, transaction=transaction, **fields)
+        )
+
+
+@pytest.fixture
+def books(user, accounts, transactions) -> Books:
+    return Books(user, accounts, transactions)
+
+
+class TestCreateTransaction:
+    async def test_moves_both_balances_and_returns_the_transaction(self, books):
+        checking = await books.account(opening_balance=money(100))
+        savings = await books.account("Savings")
+        created = await books.create(
+            leg(checking, -30, memo="to savings"),
+            leg(savings, 30),
+            transaction={"description": "Saving up", "tags": ["goals"], "external_id": "BANK-1"},
+        )
+        assert created.name.startswith(f"{books.user.name}/transactions/")
+        assert created.state == T.STATE_POSTED
+        assert [p.amount.units for p in created.postings] == [-30, 30]
+        assert created.postings[0].memo == "to savings"
+        assert (created.description, list(created.tags), created.external_id) == (
+            "Saving up",
+            ["goals"],
+            "BANK-1",
+        )
+        assert await books.balance(checking) == 70
+        assert await books.balance(savings) == 30
+
+    async def test_rejects_postings_that_do_not_balance(self, books):
+        checking, savings = await books.account(), await books.account("Savings")
+        violations = await invalid_fields(books.create(leg(checking, -30), leg(savings, 29)))
+        assert "EUR postings sum to -1.00 EUR" in violations["transaction.postings"]
+        assert await books.balance(checking) == 0
+
+    async def test_rejects_a_single_posting_and_zero_amounts(self, books):
+        checking, savings = await books.account(), await books.account("Savings")
+        violations = await invalid_fields(books.create(leg(checking, 0)))
+        assert {"transaction.postings", "transaction.postings[0].amount"} <= set(violations)
+        violations = await invalid_fields(books.create(leg(checking, 0), leg(savings, 0)))
+        assert "transaction.postings[1].amount" in violations
+
+    async def test_rejects_an_amount_in_another_currency_than_its_account(self, books):
+        checking = await books.account()
+        dollars = await books.account("Dollars", "USD")
+        violations = await invalid_fields(
+            books.create(
+                tpb.Posting(account=checking.name, amount=money(-5, "USD")),
+                tpb.Posting(account=dollars.name, amount=money(5, "USD")),
+            )
+        )
+        assert "transaction.postings[0].amount.currency_code" in violations
+
+    async def test_reports_every_invalid_field(self, books):
+        checking = await books.account()
+        request = tpb.CreateTransactionRequest(
+            parent=books.user.name,
+            transaction=T(
+                booking_date=date_pb2.Date(year=2024, month=2, day=30),
+                postings=[
+                    tpb.Posting(account="nope", amount=money(1)),
+                    tpb.Posting(account=checking.name),
+                ],
+                tags=["a", "a"],
+            ),
+            request_id="x",
+        )
+        violations = await invalid_fields(books._transactions.CreateTransaction(request))
+        assert {
+            "transaction.booking_date",
+            "transaction.postings[0].account",
+            "transaction.postings[1].amount",
+            "transaction.tags",
+            "request_id",
+        } <= set(violations)
+
+    async def test_another_users_account_is_not_found(self, books, users):
+        checking = await books.account()
+        other = await users.CreateUser(
+            user_service_pb2.CreateUserRequest(user=user_service_pb2.User(display_name="Eve"))
+        )
+        account_id = checking.name.rsplit("/", 1)[1]
+        theirs = f"{other.name}/accounts/{account_id}"
+        error = await rpc_error(
+            books.create(
+                leg(checking, -1),
+                tpb.Posting(account=theirs, amount=money(1)),
+            ),
+            grpc.StatusCode.NOT_FOUND,
+        )
+        assert unpack(error, error_details_pb2.ResourceInfo).resource_name == theirs
+
+    async def test_unknown_account_category_and_payee_are_not_found(self, books):
+        checking, savings = await books.account(), await books.account("Savings")
+        user = books.user.name
+        for fields in (
+            {
+                "postings": [
+                    leg(checking, -1),
+                    tpb.Posting(account=f"{user}/accounts/gone", amount=money(1)),
+                ]
+            },
+            {"postings": [leg(checking, -1), leg(savings, 1, category=f"{user}/categories/gone")]},
+            {"postings": [leg(checking, -1), leg(savings, 1)], "payee": f"{user}/payees/gone"},
+        ):
+            request = tpb.CreateTransactionRequest(
+                parent=user, transaction=T(booking_date=day(1), **fields)
+            )
+            await rpc_error(
+                books._transactions.CreateTransaction(request), grpc.StatusCode.NOT_FOUND
+            )
+        assert await books.balance(checking) == 0
+
+    async def test_archived_account_takes_no_transactions(self, books, accounts):
+        checking, savings = await books.account(), await books.account("Savings")
+        await accounts.ArchiveAccount(apb.ArchiveAccountRequest(name=savings.name))
+        error = await rpc_error(
+            books.create(leg(checking, -1), leg(savings, 1)), grpc.StatusCode.FAILED_PRECONDITION
+        )
+        violation = unpack(error, error_details_pb2.PreconditionFailure).violations[0]
+        assert (violation.type, violation.subject) == ("ACCOUNT_ARCHIVED", savings.name)
+
+    async def test_credit_limit_refuses_the_transaction_and_writes_nothing(self, books):
+        checking = await books.account(opening_balance=money(50), credit_limit=money(0))
+        card = await books.account("Card", type=apb.Account.TYPE_LIABILITY, credit_limit=money(100))
+        await books.create(leg(checking, -50), leg(card, 50))
+        error = await rpc_error(
+            books.create(leg(checking, -1), leg(card, 1)), grpc.StatusCode.FAILED_PRECONDITION
+        )
+        violation = unpack(error, error_details_pb2.PreconditionFailure).violations[0]
+        assert violation.type == "CREDIT_LIMIT_EXCEEDED"
+        assert violation.subject == checking.name
+        assert (await books.balance(checking), await books.balance(card)) == (0, 50)
+        # A liability may go down to minus its limit, and no further.
+        spare = await books.account("Spare", opening_balance=money(1000))
+        await books.create(leg(card, -150), leg(spare, 150))
+        await rpc_error(
+            books.create(leg(card, -1), leg(spare, 1)), grpc.StatusCode.FAILED_PRECONDITION
+        )
+        assert await books.balance(card) == -100
+
+    async def test_same_request_id_records_once(self, books):
+        checking, savings = await books.account(), await books.account("Savings")
+        request_id = str(uuid.uuid4())
+        first = await books.create(leg(checking, -5), leg(savings, 5), request_id=request_id)
+        again = await books.create(leg(checking, -5), leg(savings, 5), request_id=request_id)
+        assert again == first
+        assert await books.balance(savings) == 5
+        violations = await invalid_fields(
+            books.create(leg(checking, -6), leg(savings, 6), request_id=request_id)
+        )
+        assert "request_id" in violations
+        assert await books.balance(savings) == 5
+
+
+class TestEverydayRecording:
+    async def test_expense_moves_money_to_the_users_expense_account(
+        self, books, transactions, categories, payees, accounts
+    ):
+        checking = await books.account(opening_balance=money(100))
+        food = await categories.CreateCategory(
+            cpb.CreateCategoryRequest(
+                parent=books.user.name,
+                category=cpb.Category(display_name="Food", kind=cpb.Category.KIND_EXPENSE),
+            )
+        )
+        shop = await payees.CreatePayee(
+            ppb.CreatePayeeRequest(parent=books.user.name, payee=ppb.Payee(display_name="Shop"))
+        )
+        expense = await transactions.RecordExpense(
+            tpb.RecordExpenseRequest(
+                parent=books.user.name,
+                account=checking.name,
+                amount=money(12, nanos=500_000_000),
+                category=food.name,
+                payee=shop.name,
+                booking_date=day(3),
+                description="Groceries",
+            )
+        )
+        assert expense.payee == shop.name
+        assert [(p.amount.units, p.amount.nanos) for p in expense.postings] == [
+            (-12, -500_000_000),
+            (12, 500_000_000),
+        ]
+        assert all(p.category == food.name for p in expense.postings)
+        counterpart = await accounts.GetAccount(
+            apb.GetAccountRequest(name=expense.postings[1].account)
+        )
+        assert counterpart.type == apb.Account.TYPE_EXPENSE
+        assert counterpart.system_managed
+        assert counterpart.balance == money(12, nanos=500_000_000)
+        assert (await books.get(checking)).balance == money(87, nanos=500_000_000)
+
+    async def test_income_arrives_from_the_users_income_account(self, books, transactions):
+        checking = await books.account()
+        for _ in range(2):
+            income = await transactions.RecordIncome(
+                tpb.RecordIncomeRequest(
+                    parent=books.user.name,
+                    account=checking.name,
+                    amount=money(1000),
+                    booking_date=day(25),
+                )
+            )
+        assert await books.balance(checking) == 2000
+        assert income.postings[1].amount.units == -1000
+
+    async def test_expense_amount_must_be_positive(self, books, transactions):
+        checking = await books.account()
+        violations = await invalid_fields(
+            transactions.RecordExpense(
+                tpb.RecordExpenseRequest(
+                    parent=books.user.name,
+                    account=checking.name,
+                    amount=money(-3),
+                    booking_date=day(3),
+                )
+            )
+        )
+        assert "amount" in violations
+
+
+class TestTransferFunds:
+    async def test_same_currency_transfer(self, books, transactions):
+        checking = await books.account(opening_balance=money(10))
+        savings = await books.account("Savings")
+        transfer = await transactions.TransferFunds(
+            tpb.TransferFundsRequest(
+                parent=books.user.name,
+                from_account=checking.name,
+                to_account=savings.name,
+                amount=money(10),
+                booking_date=day(5),
+            )
+        )
+        assert len(transfer.postings) == 2
+        assert (await books.balance(checking), await books.balance(savings)) == (0, 10)
+
+    async def test_cross_currency_transfer_balances_per_currency_and_keeps_the_rate(
+        self, books, transactions, accounts
+    ):
+        euros = await books.account(opening_balance=money(200))
+        dollars = await books.account("Dollars", "USD")
+        transfer = await transactions.TransferFunds(
+            tpb.TransferFundsRequest(
+                parent=books.user.name,
+                from_account=euros.name,
+                to_account=dollars.name,
+                amount=money(100),
+                to_amount=money(108, "USD", 420_000_000),
+                booking_date=day(5),
+            )
+        )
+        assert transfer.exchange_rate == "1.0842"
+        totals: dict[str, int] = {}
+        for p in transfer.postings:
+            totals[p.amount.currency_code] = totals.get(p.amount.currency_code, 0) + (
+                p.amount.units * 100 + p.amount.nanos // 10_000_000
+            )
+        assert totals == {"EUR": 0, "USD": 0}
+        assert (await books.get(dollars)).balance == money(108, "USD", 420_000_000)
+        assert await books.balance(euros) == 100
+
+    async def test_cross_currency_transfer_needs_the_received_amount(self, books, transactions):
+        euros, dollars = await books.account(), await books.account("Dollars", "USD")
+        violations = await invalid_fields(
+            transactions.TransferFunds(
+                tpb.TransferFundsRequest(
+                    parent=books.user.name,
+                    from_account=euros.name,
+                    to_account=dollars.name,
+                    amount=money(1),
+                    booking_date=day(5),
+                )
+            )
+        )
+        assert "to_amount.currency_code" in violations
+
+
+class TestTwoPhase:
+    async def test_pending_counts_in_available_then_posts(self, books, transactions):
+        checking = await books.account(opening_balance=money(100))
+        savings = await books.account("Savings")
+        pending = await books.create(
+            leg(checking, -40), leg(savings, 40), transaction={"state": T.STATE_PENDING}
+        )
+        assert pending.state == T.STATE_PENDING
+        account = await books.get(checking)
+        assert (account.balance.units, account.available_balance.units) == (100, 60)
+        posted = await transactions.PostTransaction(
+            tpb.PostTransactionRequest(name=pending.name, etag=pending.etag)
+        )
+        assert posted.state == T.STATE_POSTED
+        account = await books.get(checking)
+        assert (account.balance.units, account.available_balance.units) == (60, 60)
+        await rpc_error(
+            transactions.PostTransaction(tpb.PostTransactionRequest(name=pending.name)),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        )
+
+    async def test_void_releases_the_hold(self, books, transactions):
+        checking = await books.account(opening_balance=money(100), credit_limit=money(0))
+        savings = await books.account("Savings")
+        pending = await books.create(
+            leg(checking, -80), leg(savings, 80), transaction={"state": T.STATE_PENDING}
+        )
+        # The hold counts against the limit: only 20 is left to spend.
+        await rpc_error(
+            books.create(leg(checking, -21), leg(savings, 21)), grpc.StatusCode.FAILED_PRECONDITION
+        )
+        voided = await transactions.VoidTransaction(tpb.VoidTransactionRequest(name=pending.name))
+        assert voided.state == T.STATE_VOIDED
+        account = await books.get(checking)
+        assert (account.balance.units, account.available_balance.units) == (100, 100)
+        await books.create(leg(checking, -100), leg(savings, 100))
+
+
+class TestReverseTransaction:
+    async def test_reversal_undoes_and_links(self, books, transactions):
+        checking = await books.account(opening_balance=money(100))
+        savings = await books.account("Savings")
+        original = await books.create(leg(checking, -30), leg(savings, 30))
+        reversal = await transactions.ReverseTransaction(
+            tpb.ReverseTransactionRequest(name=original.name, reason="Wrong amount")
+        )
+        assert reversal.reverses == original.name
+        assert reversal.description == "Wrong amount"
+        assert [p.amount.units for p in reversal.postings] == [30, -30]
+        assert (await books.balance(checking), await books.balance(savings)) == (100, 0)
+        again = await transactions.GetTransaction(tpb.GetTransactionRequest(name=original.name))
+        assert again.reversed_by == reversal.name
+        assert again.postings == original.postings
+        for name in (original.name, reversal.name):
+            await rpc_error(
+                transactions.ReverseTransaction(tpb.ReverseTransactionRequest(name=name)),
+                grpc.StatusCode.FAILED_PRECONDITION,
+            )
+
+    async def test_pending_transaction_cannot_be_reversed(self, books, transactions):
+        checking, savings = await books.account(), await books.account("Savings")
+        pending = await books.create(
+            leg(checking, -1), leg(savings, 1), transaction={"state": T.STATE_PENDING}
+        )
+        error = await rpc_error(
+            transactions.ReverseTransaction(tpb.ReverseTransactionRequest(name=pending.name)),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        )
+        violation = unpack(error, error_details_pb2.PreconditionFailure).violations[0]
+        assert violation.type == "TRANSACTION_NOT_POSTED"
+
+    async def test_account_with_history_cannot_be_deleted(self, books, accounts, transactions):
+        checking, savings = await books.account(), await books.account("Savings")
+        original = await books.create(leg(checking, -1), leg(savings, 1))
+        await transactions.ReverseTransaction(tpb.ReverseTransactionRequest(name=original.name))
+        error = await rpc_error(
+            accounts.DeleteAccount(apb.DeleteAccountRequest(name=savings.name)),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        )
+        violation = unpack(error, error_details_pb2.PreconditionFailure).violations[0]
+        assert violation.type == "ACCOUNT_IN_USE"
+
+
+class TestUpdateTransaction:
+    async def test_changes_descriptive_fields_only_with_current_etag(self, books, transactions):
+        checking, savings = await books.account(), await books.account("Savings")
+        original = await books.create(leg(checking, -2), leg(savings, 2))
+        update = T(name=original.name, description="Lunch", tags=["food"], etag=original.etag)
+        updated = await transactions.UpdateTransaction(
+            tpb.UpdateTransactionRequest(
+                transaction=update,
+                update_mask=field_mask_pb2.FieldMask(paths=["description", "tags"]),
+            )
+        )
+        assert (updated.description, list(updated.tags)) == ("Lunch", ["food"])
+        assert updated.postings == original.postings
+        await rpc_error(
+            transactions.UpdateTransaction(
+                tpb.UpdateTransactionRequest(
+                    transaction=update, update_mask=field_mask_pb2.FieldMask(paths=["notes"])
+                )
+            ),
+            grpc.StatusCode.ABORTED,
+        )
+
+    async def test_amounts_cannot_be_updated(self, books, transactions):
+        checking, savings = await books.account(), await books.account("Savings")
+        original = await books.create(leg(checking, -2), leg(savings, 2))
+        violations = await invalid_fields(
+            transactions.UpdateTransaction(
+                tpb.UpdateTransactionRequest(
+                    transaction=T(
+                        name=original.name, postings=[leg(checking, -3), leg(savings, 3)]
+                    ),
+                    update_mask=field_mask_pb2.FieldMask(paths=["postings"]),
+                )
+            )
+        )
+        assert "update_mask" in violations
+        got = await transactions.GetTransaction(tpb.GetTransactionRequest(name=original.name))
+        assert got.postings == original.postings
+
+    async def test_sets_posting_categories(self, books, transactions, categories):
+        checking, savings = await books.account(), await books.account("Savings")
+        original = await books.create(leg(checking, -2), leg(savings, 2))
+        food = await categories.CreateCategory(
+            cpb.CreateCategoryRequest(
+                parent=books.user.name,
+                category=cpb.Category(display_name="Food", kind=cpb.Category.KIND_EXPENSE),
+            )
+        )
+        updated = await transactions.UpdateTransaction(
+            tpb.UpdateTransactionRequest(
+                transaction=T(
+                    name=original.name,
+                    postings=[tpb.Posting(), tpb.Posting(category=food.name)],
+                ),
+                update_mask=field_mask_pb2.FieldMask(paths=["postings.category"]),
+            )
+        )
+        assert [p.category for p in updated.postings] == ["", food.name]
+
+
+class TestAuditTrail:
+    async def test_records_who_changed_what(self, books, transactions, audit):
+        checking, savings = await books.account(), await books.account("Savings")
+        metadata = (("x-actor", "service:payroll"),)
+        request_id = str(uuid.uuid4())
+        created = await books._transactions.CreateTransaction(
+            tpb.CreateTransactionRequest(
+                parent=books.user.name,
+                transaction=T(booking_date=day(2), postings=[leg(checking, -1), leg(savings, 1)]),
+                request_id=request_id,
+            ),
+            metadata=metadata,
+        )
+        await transactions.UpdateTransaction(
+            tpb.UpdateTransactionRequest(
+                transaction=T(name=created.name, notes="checked"),
+                update_mask=field_mask_pb2.FieldMask(paths=["notes"]),
+            ),
+            metadata=(("x-actor", "alice"),),
+        )
+        events = await audit.ListAuditEvents(
+            audit_service_pb2.ListAuditEventsRequest(
+                parent=books.user.name, filter=f'resource = "{created.name}"'
+            )
+        )
+        assert [(e.action, e.actor) for e in events.audit_events] == [
+            ("create", "service:payroll"),
+            ("update", "alice"),
+        ]
+        assert events.audit_events[0].request_id == request_id
+        assert not events.audit_events[0].HasField("before")
+        update = events.audit_events[1]
+        assert update.before["notes"] == ""
+        assert update.after["notes"] == "checked"
+
+
+class TestBalancesOverTime:
+    async def test_as_of_and_history(self, books, accounts):
+        checking, savings = await books.account(), await books.account("Savings")
+        for d, units in ((5, 10), (5, 5), (20, 7)):
+            await books.create(leg(checking, -units), leg(savings, units), booking_date=day(d))
+        await books.create(
+            leg(checking, -1000),
+            leg(savings, 1000),
+            booking_date=day(1, 2),
+            transaction={"state": T.STATE_PENDING},
+        )
+        balance = await accounts.GetAccountBalance(
+            apb.GetAccountBalanceRequest(name=savings.name, as_of_date=day(10))
+        )
+        assert balance.balance == money(15)
+        history = await accounts.GetBalanceHistory(
+            apb.GetBalanceHistoryRequest(name=savings.name, start_date=day(4), end_date=day(6))
+        )
+        assert [(b.as_of_date.day, b.balance.units) for b in history.balances] == [
+            (4, 0),
+            (5, 15),
+            (6, 15),
+        ]
+        monthly = await accounts.GetBalanceHistory(
+            apb.GetBalanceHistoryRequest(
+                name=savings.name,
+                start_date=day(10, 12, 2023),
+                end_date=day(15, 2),
+                interval=apb.GetBalanceHistoryRequest.INTERVAL_MONTH,
+            )
+        )
+        assert [
+            (b.as_of_date.month, b.as_of_date.day, b.balance.units) for b in monthly.balances
+        ] == [
+            (12, 31, 0),
+            (1, 31, 22),
+            (2, 15, 22),
+        ]
+
+    async def test_rejects_backwards_range(self, books, accounts):
+        checking = await books.account()
+        violations = await invalid_fields(
+            accounts.GetBalanceHistory(
+                apb.GetBalanceHistoryRequest(name=checking.name, start_date=day(5), end_date=day(4))
+            )
+        )
+        assert "end_date" in violations
