@@ -1,0 +1,137 @@
+"""Many clients moving money among a few accounts at once, through real gRPC channels."""
+
+import asyncio
+import random
+import uuid
+from collections import Counter
+from typing import Any
+
+import grpc
+import pytest
+from finance.v1 import account_service_pb2 as apb
+from finance.v1 import transaction_service_pb2 as tpb
+from finance.v1 import transaction_service_pb2_grpc
+from google.type import date_pb2, money_pb2
+
+CLIENTS = 8
+TRANSFERS_PER_CLIENT = 25
+
+
+@pytest.fixture
+def transactions_stub(channel):
+    return transaction_service_pb2_grpc.TransactionServiceStub(channel)
+
+
+async def test_concurrent_transfers_with_retries_reconcile_exactly(app, channel, accounts, user):
+    opening = {"hot": 5_000, "a": 300, "b": 300, "c": 300}
+    created = {}
+    for name, units in opening.items():
+        created[name] = await accounts.CreateAccount(
+            apb.CreateAccountRequest(
+                parent=user.name,
+                account=apb.Account(
+                    display_name=name,
+                    type=apb.Account.TYPE_ASSET,
+                    currency_code="EUR",
+                    opening_balance=money_pb2.Money(currency_code="EUR", units=units),
+                    credit_limit=money_pb2.Money(currency_code="EUR", units=0),
+                ),
+            )
+        )
+    rng = random.Random(20241125)
+    moved: dict[str, tuple[str, str, int]] = {}
+    names: dict[str, set[str]] = {}
+    codes: Counter[grpc.StatusCode] = Counter()
+
+    async def client(stub: Any, seed: int) -> None:
+        own = random.Random(seed)
+        for _ in range(TRANSFERS_PER_CLIENT):
+            source, target = own.sample(["hot", "hot", "a", "b", "c"], 2)
+            if source == target:
+                continue
+            units = own.randint(1, 200)
+            request = tpb.TransferFundsRequest(
+                parent=user.name,
+                from_account=created[source].name,
+                to_account=created[target].name,
+                amount=money_pb2.Money(currency_code="EUR", units=units),
+                booking_date=date_pb2.Date(year=2024, month=3, day=1),
+                request_id=str(uuid.uuid4()),
+            )
+            # A third of the calls are sent twice at once, as a client retrying a timeout would.
+            attempts = 2 if own.random() < 0.33 else 1
+            results = await asyncio.gather(
+                *(stub.TransferFunds(request) for _ in range(attempts)), return_exceptions=True
+            )
+            for result in results:
+                if isinstance(result, grpc.aio.AioRpcError):
+                    codes[result.code()] += 1
+                    continue
+                assert isinstance(result, tpb.Transaction)
+                codes[grpc.StatusCode.OK] += 1
+                moved[request.request_id] = (source, target, units)
+                names.setdefault(request.request_id, set()).add(result.name)
+
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") for _ in range(4)]
+    try:
+        stubs = [transaction_service_pb2_grpc.TransactionServiceStub(c) for c in channels]
+        await asyncio.gather(
+            *(client(stubs[i % len(stubs)], rng.randint(0, 10**9)) for i in range(CLIENTS))
+        )
+    finally:
+        for own_channel in channels:
+            await own_channel.close()
+
+    assert set(codes) <= {grpc.StatusCode.OK, grpc.StatusCode.FAILED_PRECONDITION}, codes
+    assert codes[grpc.StatusCode.OK] > CLIENTS * TRANSFERS_PER_CLIENT // 2
+    # A retried request was recorded once: both answers name the same transaction.
+    assert all(len(found) == 1 for found in names.values())
+
+    expected = dict(opening)
+    for source, target, units in moved.values():
+        expected[source] -= units
+        expected[target] += units
+    for name, account in created.items():
+        got = await accounts.GetAccount(apb.GetAccountRequest(name=account.name))
+        assert got.balance.units == expected[name], name
+        assert got.balance.units >= 0
+    listed = await transaction_service_pb2_grpc.TransactionServiceStub(channel).ListTransactions(
+        tpb.ListTransactionsRequest(
+            parent=user.name, filter='booking_date = "2024-03-01"', page_size=1000
+        )
+    )
+    assert len(listed.transactions) == len(moved)
+
+
+async def test_racing_spends_never_break_the_limit(transactions_stub, accounts, user):
+    account = await accounts.CreateAccount(
+        apb.CreateAccountRequest(
+            parent=user.name,
+            account=apb.Account(
+                display_name="Wallet",
+                type=apb.Account.TYPE_ASSET,
+                currency_code="EUR",
+                opening_balance=money_pb2.Money(currency_code="EUR", units=100),
+                credit_limit=money_pb2.Money(currency_code="EUR", units=0),
+            ),
+        )
+    )
+
+    async def spend() -> grpc.StatusCode:
+        try:
+            await transactions_stub.RecordExpense(
+                tpb.RecordExpenseRequest(
+                    parent=user.name,
+                    account=account.name,
+                    amount=money_pb2.Money(currency_code="EUR", units=7),
+                    booking_date=date_pb2.Date(year=2024, month=3, day=2),
+                )
+            )
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+        return grpc.StatusCode.OK
+
+    codes = Counter(await asyncio.gather(*(spend() for _ in range(30))))
+    assert codes == {grpc.StatusCode.OK: 14, grpc.StatusCode.FAILED_PRECONDITION: 16}
+    final = await accounts.GetAccount(apb.GetAccountRequest(name=account.name))
+    assert final.balance.units == 2
