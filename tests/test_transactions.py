@@ -585,3 +585,151 @@ class TestBalancesOverTime:
             )
         )
         assert "end_date" in violations
+
+
+class TestListTransactions:
+    @pytest.fixture
+    async def ledger(self, books, transactions, categories, payees):
+        """Five transactions across dates, accounts, a category tree, a payee and tags."""
+        checking = await books.account(opening_balance=money(1000))
+        cash = await books.account("Cash")
+        food = await categories.CreateCategory(
+            cpb.CreateCategoryRequest(
+                parent=books.user.name,
+                category=cpb.Category(display_name="Food", kind=cpb.Category.KIND_EXPENSE),
+            )
+        )
+        snacks = await categories.CreateCategory(
+            cpb.CreateCategoryRequest(
+                parent=books.user.name,
+                category=cpb.Category(
+                    display_name="Snacks", kind=cpb.Category.KIND_EXPENSE, parent=food.name
+                ),
+            )
+        )
+        shop = await payees.CreatePayee(
+            ppb.CreatePayeeRequest(parent=books.user.name, payee=ppb.Payee(display_name="Shop"))
+        )
+
+        async def expense(d: int, units: int, category: str = "", description: str = "") -> T:
+            return await transactions.RecordExpense(
+                tpb.RecordExpenseRequest(
+                    parent=books.user.name,
+                    account=checking.name,
+                    amount=money(units),
+                    category=category,
+                    payee=shop.name if category else "",
+                    booking_date=day(d),
+                    description=description,
+                )
+            )
+
+        made = {
+            "lunch": await expense(3, 12, food.name, "Lunch at work"),
+            "crisps": await expense(4, 2, snacks.name, "Crisps"),
+            "rent": await expense(1, 700, description="Rent"),
+            "atm": await books.create(
+                leg(checking, -50),
+                leg(cash, 50),
+                booking_date=day(10),
+                transaction={"tags": ["cash"]},
+            ),
+            "hold": await books.create(
+                leg(checking, -5),
+                leg(cash, 5),
+                booking_date=day(11),
+                transaction={"state": T.STATE_PENDING},
+            ),
+        }
+        return books.user, made, {"checking": checking, "cash": cash, "food": food, "shop": shop}
+
+    async def names(self, transactions, user, **fields: Any) -> list[str]:
+        page = await transactions.ListTransactions(
+            tpb.ListTransactionsRequest(parent=user.name, page_size=100, **fields)
+        )
+        return [t.description or t.name for t in page.transactions]
+
+    async def test_default_order_is_newest_first(self, transactions, ledger):
+        user, made, _ = ledger
+        listed = await transactions.ListTransactions(tpb.ListTransactionsRequest(parent=user.name))
+        dates = [t.booking_date.day for t in listed.transactions]
+        assert dates == sorted(dates, reverse=True)
+
+    @pytest.mark.parametrize(
+        ("filter_text", "expected"),
+        [
+            ('booking_date >= "2024-01-03" AND booking_date <= "2024-01-04"', {"lunch", "crisps"}),
+            ("amount >= 12 AND amount < 700", {"lunch", "atm"}),
+            ('description:"lunch"', {"lunch"}),
+            ('tags:"cash"', {"atm"}),
+            ("state = STATE_PENDING", {"hold"}),
+        ],
+    )
+    async def test_filters_by_plain_fields(self, transactions, ledger, filter_text, expected):
+        user, made, _ = ledger
+        page = await transactions.ListTransactions(
+            tpb.ListTransactionsRequest(parent=user.name, filter=filter_text, page_size=100)
+        )
+        by_name = {t.name: key for key, t in made.items()}
+        found = {by_name.get(t.name, "opening") for t in page.transactions}
+        assert found == expected
+
+    async def test_filters_by_account_category_tree_and_payee(self, transactions, ledger):
+        user, made, refs = ledger
+        by_name = {t.name: key for key, t in made.items()}
+
+        async def keys(filter_text: str) -> set[str]:
+            page = await transactions.ListTransactions(
+                tpb.ListTransactionsRequest(parent=user.name, filter=filter_text, page_size=100)
+            )
+            return {by_name.get(t.name, "opening") for t in page.transactions}
+
+        assert await keys(f'account = "{refs["cash"].name}"') == {"atm", "hold"}
+        assert await keys(f'category = "{refs["food"].name}"') == {"lunch", "crisps"}
+        assert await keys(f'payee = "{refs["shop"].name}"') == {"lunch", "crisps"}
+        assert "atm" in await keys(f'payee != "{refs["shop"].name}"')
+
+    async def test_orders_by_amount_and_pages_stably_while_new_ones_arrive(
+        self, transactions, books, ledger
+    ):
+        user, made, refs = ledger
+        first = await transactions.ListTransactions(
+            tpb.ListTransactionsRequest(parent=user.name, order_by="amount desc", page_size=2)
+        )
+        assert [t.name for t in first.transactions] == [
+            made["rent"].name,
+            # the opening balance of 1000 is larger still
+        ] or first.transactions[0].postings[0].amount.units == 1000
+        await books.create(leg(refs["checking"], -1), leg(refs["cash"], 1), booking_date=day(20))
+        rest = await transactions.ListTransactions(
+            tpb.ListTransactionsRequest(
+                parent=user.name,
+                order_by="amount desc",
+                page_size=100,
+                page_token=first.next_page_token,
+            )
+        )
+        seen = [*first.transactions, *rest.transactions]
+        amounts = [sum(p.amount.units for p in t.postings if p.amount.units > 0) for t in seen]
+        assert amounts == sorted(amounts, reverse=True)
+        assert len({t.name for t in seen}) == len(seen)
+        assert set(made[k].name for k in made) <= {t.name for t in seen}
+
+    @pytest.mark.parametrize(
+        "filter_text",
+        [
+            'booking_date > "yesterday"',
+            "amount > lots",
+            'account = "users/x"',
+            'category > "users/x/categories/y"',
+            "tags > 3",
+            "state = STATE_UNKNOWN",
+        ],
+    )
+    async def test_rejects_bad_filters(self, transactions, user, filter_text):
+        violations = await invalid_fields(
+            transactions.ListTransactions(
+                tpb.ListTransactionsRequest(parent=user.name, filter=filter_text)
+            )
+        )
+        assert "filter" in violations
