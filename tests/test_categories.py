@@ -6,7 +6,6 @@ from typing import Any
 
 import grpc
 from finance.v1 import (
-    account_service_pb2,
     category_service_pb2,
     category_service_pb2_grpc,
     user_service_pb2,
@@ -16,7 +15,7 @@ from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 
 from tests.helpers import invalid_fields, rpc_error, unpack
-from tests.ledger_rows import insert_transaction
+from tests.ledger_calls import record_expense
 
 C = category_service_pb2
 Category = C.Category
@@ -426,22 +425,9 @@ class TestDeleteCategory:
         await categories.DeleteCategory(C.DeleteCategoryRequest(name=food.name))
         assert await display_names(categories, user.name) == []
 
-    async def test_refuses_a_category_postings_refer_to(self, categories, accounts, user, database):
+    async def test_refuses_a_category_postings_refer_to(self, categories, channel, user):
         food = await create(categories, user.name)
-        account = await accounts.CreateAccount(
-            account_service_pb2.CreateAccountRequest(
-                parent=user.name,
-                account=account_service_pb2.Account(
-                    display_name="Checking",
-                    type=account_service_pb2.Account.TYPE_ASSET,
-                    currency_code="EUR",
-                ),
-            )
-        )
-        account_id, category_id = (n.rsplit("/", 1)[1] for n in (account.name, food.name))
-        await insert_transaction(
-            database, user.name.split("/")[1], posting=(account_id, category_id)
-        )
+        await record_expense(channel, user.name, category=food.name)
         error = await rpc_error(
             categories.DeleteCategory(C.DeleteCategoryRequest(name=food.name)),
             grpc.StatusCode.FAILED_PRECONDITION,

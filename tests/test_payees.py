@@ -10,7 +10,7 @@ from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 
 from tests.helpers import invalid_fields, rpc_error, unpack
-from tests.ledger_rows import insert_transaction
+from tests.ledger_calls import record_expense
 
 P = payee_service_pb2
 
@@ -257,9 +257,9 @@ class TestDeletePayee:
             payees.GetPayee(P.GetPayeeRequest(name=payee.name)), grpc.StatusCode.NOT_FOUND
         )
 
-    async def test_refuses_a_payee_transactions_refer_to(self, payees, user, database):
+    async def test_refuses_a_payee_transactions_refer_to(self, payees, channel, user):
         payee = await create(payees, user.name)
-        await insert_transaction(database, user_id(user.name), payee_id=own_id(payee.name))
+        await record_expense(channel, user.name, payee=payee.name)
         error = await rpc_error(
             payees.DeletePayee(P.DeletePayeeRequest(name=payee.name)),
             grpc.StatusCode.FAILED_PRECONDITION,
