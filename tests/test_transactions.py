@@ -611,7 +611,7 @@ class TestListTransactions:
             ppb.CreatePayeeRequest(parent=books.user.name, payee=ppb.Payee(display_name="Shop"))
         )
 
-        async def expense(d: int, units: int, category: str = "", description: str = "") -> T:
+        async def expense(d: int, units: int, category: str = "", description: str = ""):
             return await transactions.RecordExpense(
                 tpb.RecordExpenseRequest(
                     parent=books.user.name,
