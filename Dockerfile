@@ -22,6 +22,6 @@ USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 50051
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s \
-    CMD ["finance-tracker", "health", "--address", "127.0.0.1:50051"]
+    CMD ["finance-tracker", "health"]
 ENTRYPOINT ["finance-tracker"]
 CMD ["serve"]

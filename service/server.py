@@ -30,7 +30,7 @@ from service.db.migrate import apply_migrations
 from service.health import DatabaseHealthMonitor
 from service.repositories.accounts import AccountRepository
 from service.repositories.audit import AuditRepository
-from service.repositories.balances import BalanceRepository
+from service.repositories.balances import BalanceRepository, Discrepancy
 from service.repositories.categories import CategoryRepository
 from service.repositories.ledger import LedgerRepository
 from service.repositories.payees import PayeeRepository
@@ -135,6 +135,16 @@ async def migrate(settings: Settings) -> list[int]:
     try:
         async with database.connection() as connection:
             return await apply_migrations(connection)
+    finally:
+        await database.close()
+
+
+async def verify(settings: Settings) -> list[Discrepancy]:
+    """Recompute every balance of the configured database from its postings; returns what
+    does not add up (nothing, in a healthy ledger)."""
+    database = await open_database(settings)
+    try:
+        return await BalanceRepository(database).verify()
     finally:
         await database.close()
 

@@ -2,11 +2,19 @@
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "FINANCE_TRACKER_"
 
 
 def default_data_dir() -> Path:
@@ -19,9 +27,10 @@ class Settings(BaseSettings):
     """Everything the server can be configured with; built once at the entry point."""
 
     model_config = SettingsConfigDict(
-        env_prefix="FINANCE_TRACKER_",
+        env_prefix=ENV_PREFIX,
         env_file=".env",
-        extra="ignore",
+        # Unknown FINANCE_TRACKER_* keys of .env (typos) are errors; see _OwnDotEnvKeys.
+        extra="forbid",
         frozen=True,
     )
 
@@ -57,7 +66,56 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL")
         return value
 
+    @model_validator(mode="after")
+    def _pool_sizes(self) -> Self:
+        if self.db_pool_min_size > self.db_pool_max_size:
+            raise ValueError(
+                f"{ENV_PREFIX}DB_POOL_MIN_SIZE ({self.db_pool_min_size}) must not be greater"
+                f" than {ENV_PREFIX}DB_POOL_MAX_SIZE ({self.db_pool_max_size})"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, with .env read by _OwnDotEnvKeys."""
+        assert isinstance(dotenv_settings, DotEnvSettingsSource)
+        dotenv = _OwnDotEnvKeys(settings_cls, dotenv_settings)
+        return init_settings, env_settings, dotenv, file_secret_settings
+
     @property
     def address(self) -> str:
         """The host:port the server listens on."""
         return f"{self.host}:{self.port}"
+
+
+class _OwnDotEnvKeys(PydanticBaseSettingsSource):
+    """The .env file, but only its FINANCE_TRACKER_* keys: the others belong to other tools.
+
+    A prefixed key that names no setting is passed on as well, so that `extra="forbid"` rejects
+    it instead of a typo going unnoticed.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], dotenv: DotEnvSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._dotenv = dotenv
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: __call__ reads the whole file at once."""
+        return self._dotenv.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        fields = self.settings_cls.model_fields
+        values = {name: value for name, value in self._dotenv().items() if name in fields}
+        prefix = ENV_PREFIX.lower()  # keys are case-insensitive, and read in lower case
+        for key, value in self._dotenv.env_vars.items():
+            name = key.lower().removeprefix(prefix)
+            if key.lower().startswith(prefix) and name not in fields:
+                values[name] = value
+        return values

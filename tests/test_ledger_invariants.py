@@ -6,11 +6,15 @@ Each history runs on a database of its own module, so `verify()` sees only what 
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -305,3 +309,55 @@ def test_system_accounts_exist_once_per_role_and_currency(ledger_url):
             await db.close()
 
     asyncio.run(scenario())
+
+
+def test_verify_command_exits_non_zero_on_a_difference(ledger_url):
+    cli = Path(sys.executable).parent / "finance-tracker"
+    env = {**os.environ, "FINANCE_TRACKER_DATABASE_URL": ledger_url}
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(cli), "verify"], env=env, capture_output=True, text=True, timeout=60
+        )
+
+    async def shift(delta: int) -> str:
+        db = await _open(ledger_url)
+        try:
+            model = await _setup(db, [("EUR", 5, None), ("EUR", 0, None)])
+            account_id = model.accounts[0][0]
+            async with db.connection() as connection:
+                await connection.execute(
+                    "UPDATE accounts SET balance = balance + $3"
+                    " WHERE user_id = $1 AND account_id = $2",
+                    model.owner,
+                    account_id,
+                    delta,
+                )
+            return f"users/{model.owner}/accounts/{account_id}"
+        finally:
+            await db.close()
+
+    clean = verify()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "0 discrepancies" in clean.stderr
+    drifted = asyncio.run(shift(7))
+    found = verify()
+    assert found.returncode == 1
+    assert drifted in found.stdout
+
+    async def repair() -> None:
+        db = await _open(ledger_url)
+        try:
+            async with db.connection() as connection:
+                user_id, account_id = drifted.split("/")[1], drifted.split("/")[3]
+                await connection.execute(
+                    "UPDATE accounts SET balance = balance - 7"
+                    " WHERE user_id = $1 AND account_id = $2",
+                    user_id,
+                    account_id,
+                )
+        finally:
+            await db.close()
+
+    asyncio.run(repair())
+    assert verify().returncode == 0

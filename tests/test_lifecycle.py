@@ -11,6 +11,7 @@ import grpc
 import pytest
 from finance.v1 import user_service_pb2, user_service_pb2_grpc
 from google.protobuf import field_mask_pb2
+from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from service.db.database import Database
@@ -18,6 +19,7 @@ from service.db.embedded import pgserver
 from service.db.migrate import apply_migrations
 from service.server import build_app
 from tests.conftest import make_settings
+from tests.helpers import unpack
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -106,6 +108,8 @@ class TestHealth:
                     with pytest.raises(grpc.aio.AioRpcError) as caught:
                         await users.GetUser(user_service_pb2.GetUserRequest(name="users/abcd"))
                     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+                    info = unpack(caught.value, error_details_pb2.ErrorInfo)
+                    assert (info.reason, info.domain) == ("DATABASE_UNAVAILABLE", "finance-tracker")
 
                     await asyncio.to_thread(server.ensure_postgres_running)
                     await wait_for_status(health, SERVING)

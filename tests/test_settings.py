@@ -44,3 +44,30 @@ def test_rejects_bad_values(monkeypatch, tmp_path, variable, value):
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_rejects_unknown_prefixed_keys_in_dotenv(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("FINANCE_TRACKER_PROT=6000\n")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert [(e["loc"], e["type"]) for e in caught.value.errors()] == [
+        (("prot",), "extra_forbidden")
+    ]
+
+
+def test_dotenv_may_hold_keys_of_other_tools(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("OTHER_TOOL_TOKEN=x\nFINANCE_TRACKER_PORT=6000\n")
+    monkeypatch.setenv("FINANCE_TRACKER_TEST_DATABASE_URL", "postgresql://elsewhere/db")
+    assert Settings().port == 6000
+
+
+def test_pool_min_size_must_not_exceed_max_size(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError) as caught:
+        Settings(db_pool_min_size=5, db_pool_max_size=2)
+    assert (
+        "FINANCE_TRACKER_DB_POOL_MIN_SIZE (5) must not be greater than"
+        " FINANCE_TRACKER_DB_POOL_MAX_SIZE (2)"
+    ) in str(caught.value)

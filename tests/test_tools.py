@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import with_database
+
 BIN = Path(sys.executable).parent
 
 
@@ -101,3 +103,66 @@ class TestCommandLine:
         )
         assert result.returncode != 0
         assert "FINANCE_TRACKER_DATABASE_URL" in result.stderr
+
+
+def finance_tracker(*args: str, cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed `finance-tracker` command in `cwd` with extra environment variables."""
+    return subprocess.run(
+        [str(BIN / "finance-tracker"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**os.environ, **variables},
+    )
+
+
+# Where a command that got past its configuration by mistake finds no database, and fails fast.
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
+
+
+class TestStartupErrors:
+    @pytest.mark.parametrize(
+        ("url", "expected"),
+        [
+            (UNREACHABLE, "finance-tracker: cannot migrate: cannot connect to the database:"),
+            (None, 'finance-tracker: cannot migrate: database "no_such_database" does not exist'),
+        ],
+    )
+    def test_database_problems_are_one_clear_line(self, tmp_path, server_url, url, expected):
+        url = url or with_database(server_url, "no_such_database")
+        result = finance_tracker("migrate", cwd=tmp_path, FINANCE_TRACKER_DATABASE_URL=url)
+        assert result.returncode == 1
+        assert result.stderr.splitlines()[-1].startswith(expected), result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_pool_sizes_are_checked_against_each_other(self, tmp_path):
+        result = finance_tracker(
+            "migrate",
+            cwd=tmp_path,
+            FINANCE_TRACKER_DATABASE_URL=UNREACHABLE,
+            FINANCE_TRACKER_DB_POOL_MIN_SIZE="5",
+            FINANCE_TRACKER_DB_POOL_MAX_SIZE="2",
+        )
+        assert result.returncode == 1
+        assert result.stderr.splitlines()[-1] == (
+            "  FINANCE_TRACKER_DB_POOL_MIN_SIZE (5) must not be greater than"
+            " FINANCE_TRACKER_DB_POOL_MAX_SIZE (2)"
+        )
+
+    def test_a_typo_in_dotenv_is_named(self, tmp_path):
+        (tmp_path / ".env").write_text("OTHER_TOOL=1\nFINANCE_TRACKER_PROT=6000\n")
+        result = finance_tracker("migrate", cwd=tmp_path, FINANCE_TRACKER_DATABASE_URL=UNREACHABLE)
+        assert result.returncode == 1
+        assert result.stderr.splitlines()[-1] == (
+            "  FINANCE_TRACKER_PROT: is not a setting of finance-tracker (a typo in .env?)"
+        )
+
+
+class TestHealthCommand:
+    async def test_asks_the_configured_port_by_default(self, app, tmp_path):
+        result = await asyncio.to_thread(
+            finance_tracker, "health", cwd=tmp_path, FINANCE_TRACKER_PORT=str(app.port)
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"127.0.0.1:{app.port}: SERVING"

@@ -134,11 +134,11 @@ class TestUpdateUser:
             users.UpdateUser(
                 U.UpdateUserRequest(
                     user=U.User(name=user.name),
-                    update_mask=field_mask_pb2.FieldMask(paths=["create_time"]),
+                    update_mask=field_mask_pb2.FieldMask(paths=["nickname"]),
                 )
             )
         )
-        assert "create_time" in violations["update_mask"]
+        assert "nickname" in violations["update_mask"]
 
     async def test_stale_etag_is_aborted_and_changes_nothing(self, users, user):
         mask = field_mask_pb2.FieldMask(paths=["display_name"])

@@ -18,6 +18,17 @@ from service.domain.ledger import today
 from service.domain.models import AccountChanges, AccountKey, Money, NewAccount, UserKey
 
 UPDATABLE = ("display_name", "credit_limit")
+# Fields an update mask may name but an update never changes (AIP-203: ignored, not rejected).
+OUTPUT_ONLY = (
+    "name",
+    "balance",
+    "available_balance",
+    "state",
+    "system_managed",
+    "create_time",
+    "update_time",
+    "etag",
+)
 _TYPES_BY_PROTO = {proto: domain for domain, proto in ACCOUNT_TYPES.items()}
 
 
@@ -98,7 +109,10 @@ def parse_update(request: account_service_pb2.UpdateAccountRequest) -> UpdateAcc
     paths = (
         violations.check(
             lambda: mask_paths(
-                request.update_mask, UPDATABLE, present=request.HasField("update_mask")
+                request.update_mask,
+                UPDATABLE,
+                present=request.HasField("update_mask"),
+                ignored=OUTPUT_ONLY,
             )
         )
         or frozenset()

@@ -7,19 +7,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_status import rpc_status
 
 from service.api import errors
-from service.domain.errors import DomainError
+from service.domain.errors import DomainError, InvalidArgument
 
 log = logging.getLogger("service.rpc")
 
 Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
+Deserializer = Callable[[bytes], Any]
 
 
 class RpcInterceptor(grpc.aio.ServerInterceptor):
-    """Runs each unary RPC within its deadline, maps domain errors to a status with details,
-    hides unexpected errors behind INTERNAL and logs method, status code and duration."""
+    """Parses each unary request, runs the RPC within its deadline, maps domain errors to a
+    status with details, hides unexpected errors behind INTERNAL and logs method, status code
+    and duration."""
 
     async def intercept_service(
         self,
@@ -36,21 +39,33 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         # type RpcMethodHandler for the synchronous server only.
         behavior = cast(Handler, handler.unary_unary)
         return grpc.unary_unary_rpc_method_handler(
-            _wrap(handler_call_details.method, behavior),
-            request_deserializer=handler.request_deserializer,
+            _wrap(handler_call_details.method, behavior, handler.request_deserializer),
+            # gRPC would answer bytes that are no request with a bare UNKNOWN, before any
+            # interceptor runs and without a log line: `run` parses them instead.
+            request_deserializer=None,
             response_serializer=handler.response_serializer,
         )
 
 
-def _wrap(method: str, behavior: Handler) -> Handler:
+def _parse(request: Any, deserialize: Deserializer | None) -> Any:
+    if deserialize is None:
+        return request
+    try:
+        return deserialize(request)
+    except DecodeError:
+        raise InvalidArgument.single("request", "is not a valid message for this method") from None
+
+
+def _wrap(method: str, behavior: Handler, deserialize: Deserializer | None) -> Handler:
     async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         start = time.perf_counter()
         code = grpc.StatusCode.OK
         try:
+            parsed = _parse(request, deserialize)
             # A query must not outlive the RPC: at the deadline the handler is cancelled, and
             # asyncpg cancels the statement on the server.
             async with asyncio.timeout(context.time_remaining()):
-                return await behavior(request, context)
+                return await behavior(parsed, context)
         except DomainError as error:
             status = errors.to_status(error)
             code = errors.grpc_code(status)

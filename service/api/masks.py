@@ -2,16 +2,21 @@
 
 from google.protobuf import field_mask_pb2
 
-from service.domain.errors import InvalidArgument
+from service.domain.errors import InvalidArgument, excerpt
 
 
 def mask_paths(
-    mask: field_mask_pb2.FieldMask, updatable: tuple[str, ...], *, present: bool
+    mask: field_mask_pb2.FieldMask,
+    updatable: tuple[str, ...],
+    *,
+    present: bool,
+    ignored: tuple[str, ...] = (),
 ) -> frozenset[str]:
     """The fields an update touches; `*` means all updatable ones.
 
-    A missing mask is rejected rather than read as "everything set", so a client that forgets
-    it cannot blank fields by accident.
+    `ignored` fields (output-only ones) may be named and are left out, as AIP-203 asks, so a
+    client can send back the mask of a whole resource it read. A missing mask is rejected rather
+    than read as "everything set", so a client that forgets it cannot blank fields by accident.
     """
     if not present or not mask.paths:
         raise InvalidArgument.single(
@@ -19,10 +24,12 @@ def mask_paths(
         )
     if list(mask.paths) == ["*"]:
         return frozenset(updatable)
-    unknown = [p for p in mask.paths if p not in updatable]
+    paths = [p for p in mask.paths if p not in ignored]
+    unknown = [p for p in paths if p not in updatable]
     if unknown:
         raise InvalidArgument.single(
             "update_mask",
-            f"cannot update {', '.join(unknown)}; updatable fields: {', '.join(updatable)}",
+            f"cannot update {', '.join(excerpt(p) for p in unknown[:5])}"
+            f"{', ...' if len(unknown) > 5 else ''}; updatable fields: {', '.join(updatable)}",
         )
-    return frozenset(mask.paths)
+    return frozenset(paths)

@@ -3,7 +3,7 @@
 from google.type import money_pb2
 
 from service.domain import currencies
-from service.domain.errors import InvalidArgument
+from service.domain.errors import InvalidArgument, excerpt
 
 _NANOS = 1_000_000_000
 _INT64_MAX = 2**63 - 1
@@ -14,7 +14,7 @@ def parse_currency(code: str, field: str) -> str:
     if not code:
         raise InvalidArgument.single(field, "is required: an ISO 4217 currency code such as EUR")
     if not currencies.is_currency(code):
-        raise InvalidArgument.single(field, f"{code!r} is not an ISO 4217 currency code")
+        raise InvalidArgument.single(field, f"{excerpt(code)} is not an ISO 4217 currency code")
     return code
 
 

@@ -2,7 +2,7 @@
 
 import re
 
-from service.domain.errors import InvalidArgument
+from service.domain.errors import InvalidArgument, excerpt
 from service.domain.models import AccountKey, UserKey
 
 # IDs a client may choose (AIP-122); assigned ones are UUIDs, which also match _ID.
@@ -55,4 +55,4 @@ def account_name(key: AccountKey) -> str:
 def _malformed(name: str, pattern: str) -> str:
     if not name:
         return f"is required, as {pattern}"
-    return f"{name!r} is not a resource name of the form {pattern}"
+    return f"{excerpt(name)} is not a resource name of the form {pattern}"

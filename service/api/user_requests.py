@@ -8,10 +8,19 @@ from finance.v1 import user_service_pb2
 
 from service.api import names
 from service.api.masks import mask_paths
-from service.api.validation import Violations, parse_etag, parse_request_id, require_text
+from service.api.validation import (
+    Violations,
+    parse_etag,
+    parse_request_id,
+    reject_nul,
+    require_text,
+)
+from service.domain.errors import excerpt
 from service.domain.models import NewUser, UserChanges, UserKey
 
 UPDATABLE = ("display_name", "email")
+# Fields an update mask may name but an update never changes (AIP-203: ignored, not rejected).
+OUTPUT_ONLY = ("name", "create_time", "update_time", "etag")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -33,9 +42,9 @@ class UpdateUser:
 
 
 def _email(value: str, field: str, violations: Violations) -> str:
-    email = value.strip()
+    email = violations.check(lambda: reject_nul(value.strip(), field)) or ""
     if email and (len(email) > 254 or not _EMAIL.match(email)):
-        violations.add(field, f"{email!r} is not an e-mail address")
+        violations.add(field, f"{excerpt(email)} is not an e-mail address")
     return email
 
 
@@ -67,7 +76,10 @@ def parse_update(request: user_service_pb2.UpdateUserRequest) -> UpdateUser:
     paths = (
         violations.check(
             lambda: mask_paths(
-                request.update_mask, UPDATABLE, present=request.HasField("update_mask")
+                request.update_mask,
+                UPDATABLE,
+                present=request.HasField("update_mask"),
+                ignored=OUTPUT_ONLY,
             )
         )
         or frozenset()

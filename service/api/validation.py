@@ -1,5 +1,6 @@
 """Collecting every invalid field of a request before rejecting it."""
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
@@ -7,6 +8,9 @@ from typing import TypeVar
 from service.domain.errors import FieldViolation, InvalidArgument
 
 T = TypeVar("T")
+
+# What format_etag makes of a revision; 18 digits keep every etag within a bigint.
+_ETAG = re.compile(r'"[0-9]{1,18}"')
 
 
 class Violations:
@@ -50,7 +54,15 @@ def require_text(value: str, field: str, *, max_length: int = 200) -> str:
         raise InvalidArgument.single(field, "is required")
     if len(text) > max_length:
         raise InvalidArgument.single(field, f"must be at most {max_length} characters")
-    return text
+    return reject_nul(text, field)
+
+
+def reject_nul(value: str, field: str) -> str:
+    """`value`, unless it holds a NUL character, which PostgreSQL text cannot store:
+    InvalidArgument on `field` then."""
+    if "\x00" in value:
+        raise InvalidArgument.single(field, "must not contain NUL characters")
+    return value
 
 
 def parse_request_id(value: str) -> uuid.UUID | None:
@@ -67,7 +79,7 @@ def parse_etag(value: str, field: str = "etag") -> int | None:
     """The revision an etag stands for; None when empty."""
     if not value:
         return None
-    if not (value.startswith('"') and value.endswith('"') and value[1:-1].isdigit()):
+    if not _ETAG.fullmatch(value):
         raise InvalidArgument.single(field, "is not an etag this service issued")
     return int(value[1:-1])
 

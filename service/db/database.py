@@ -8,7 +8,7 @@ from typing import cast
 
 import asyncpg
 
-from service.domain.errors import Unavailable
+from service.domain.errors import InvalidArgument, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,11 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection for the duration of the block."""
+        """A pooled connection for the duration of the block.
+
+        Raises Unavailable when the database cannot be reached, and InvalidArgument for data it
+        (or asyncpg, encoding a parameter) cannot take: a value out of range, a NUL in text.
+        """
         try:
             async with self._pool.acquire() as connection:
                 # A pool hands out a proxy that forwards every Connection method; asyncpg makes
@@ -75,6 +79,13 @@ class Database:
                 yield cast(asyncpg.Connection, connection)
         except CONNECTION_ERRORS as error:
             raise Unavailable("the database is unavailable") from error
+        except asyncpg.DataError as error:
+            # SQLSTATE class 22: the data came with the request. Validation should have caught
+            # it; this is the safety net that keeps it from being an INTERNAL error.
+            log.warning("database rejected a value of a request: %s", error)
+            raise InvalidArgument.single(
+                "request", "a value is malformed or out of range"
+            ) from error
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:

@@ -2,6 +2,17 @@
 
 from dataclasses import dataclass
 
+# How much of a value sent by a caller an error message quotes: errors travel in gRPC trailers,
+# which clients cap at a few kilobytes.
+EXCERPT_LENGTH = 64
+
+
+def excerpt(value: str) -> str:
+    """`value` quoted for an error message, cut to EXCERPT_LENGTH characters with an ellipsis."""
+    if len(value) > EXCERPT_LENGTH:
+        value = value[: EXCERPT_LENGTH - 1] + "…"
+    return repr(value)
+
 
 class DomainError(Exception):
     """Base of every error that is the caller's to fix, not the service's."""

@@ -3,12 +3,19 @@
 Supported: comparisons (`=`, `!=`, `<`, `<=`, `>`, `>=`, `:`), `AND`, `OR`, `NOT`/`-` and
 parentheses. As AIP-160 says, `OR` binds tighter than `AND`: `a AND b OR c` is `a AND (b OR c)`.
 What a field name means and which values it takes is for the query compiler to decide.
+
+Filters are bounded in length and nesting, which bounds the parser's recursion and the number of
+query parameters a filter can turn into (PostgreSQL takes at most 32767).
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from service.domain.errors import InvalidArgument
+from service.domain.errors import InvalidArgument, excerpt
+
+MAX_FILTER_LENGTH = 2000
+MAX_NESTING = 32
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,9 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     tokens: list[tuple[str, str]] = []
     position = 0
     text = text.rstrip()
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise _error(f"NUL character at position {nul}")
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None or match.lastgroup is None:
@@ -85,6 +95,7 @@ class _Parser:
     def __init__(self, tokens: list[tuple[str, str]]) -> None:
         self._tokens = tokens
         self._index = 0
+        self._depth = 0
 
     def _peek(self) -> str | None:
         return self._tokens[self._index][0] if self._index < len(self._tokens) else None
@@ -92,7 +103,7 @@ class _Parser:
     def _take(self, *kinds: str) -> tuple[str, str]:
         kind = self._peek()
         if kind not in kinds:
-            found = "end of filter" if kind is None else repr(self._tokens[self._index][1])
+            found = "end of filter" if kind is None else excerpt(self._current())
             raise _error(f"expected {' or '.join(kinds)}, found {found}")
         self._index += 1
         return self._tokens[self._index - 1]
@@ -100,7 +111,7 @@ class _Parser:
     def parse(self) -> Expression:
         expression = self._expression()
         if self._peek() is not None:
-            raise _error(f"unexpected {self._tokens[self._index][1]!r}; join terms with AND/OR")
+            raise _error(f"unexpected {excerpt(self._current())}; join terms with AND/OR")
         return expression
 
     def _expression(self) -> Expression:
@@ -120,14 +131,24 @@ class _Parser:
     def _factor(self) -> Expression:
         if self._peek() in ("NOT", "minus"):
             self._index += 1
-            return Not(self._factor())
+            return Not(self._nested(self._factor))
         if self._peek() == "paren" and self._current() == "(":
             self._index += 1
-            expression = self._expression()
+            expression = self._nested(self._expression)
             if self._take("paren")[1] != ")":
                 raise _error("expected ')'")
             return expression
         return self._comparison()
+
+    def _nested(self, parse: Callable[[], Expression]) -> Expression:
+        """`parse` one level deeper inside parentheses or NOT, up to MAX_NESTING levels."""
+        if self._depth == MAX_NESTING:
+            raise _error(f"nested more than {MAX_NESTING} levels deep")
+        self._depth += 1
+        try:
+            return parse()
+        finally:
+            self._depth -= 1
 
     def _current(self) -> str:
         return self._tokens[self._index][1]
@@ -145,4 +166,6 @@ def parse_filter(text: str) -> Expression | None:
     """Parse an AIP-160 filter; None for an empty one. Raises InvalidArgument on `filter`."""
     if not text.strip():
         return None
+    if len(text) > MAX_FILTER_LENGTH:
+        raise _error(f"must be at most {MAX_FILTER_LENGTH} characters")
     return _Parser(_tokenize(text)).parse()

@@ -39,8 +39,10 @@ class Page(Generic[T]):
 
 def parse_order_by(text: str) -> tuple[OrderKey, ...]:
     """Parse an AIP-132 `order_by` ("display_name desc, create_time") into order keys."""
-    from service.domain.errors import InvalidArgument
+    from service.domain.errors import InvalidArgument, excerpt
 
+    if "\x00" in text:
+        raise InvalidArgument.single("order_by", "must not contain NUL characters")
     keys = []
     for part in text.split(","):
         words = part.split()
@@ -50,7 +52,7 @@ def parse_order_by(text: str) -> tuple[OrderKey, ...]:
             continue
         if len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
             raise InvalidArgument.single(
-                "order_by", f"expected 'field' or 'field desc', got {part.strip()!r}"
+                "order_by", f"expected 'field' or 'field desc', got {excerpt(part.strip())}"
             )
         keys.append(OrderKey(words[0], descending=len(words) == 2 and words[1].lower() == "desc"))
     return tuple(keys)

@@ -6,13 +6,13 @@ Only column names declared in a `Listing` ever reach the SQL text; every value i
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import asyncpg
 
-from service.domain.errors import InvalidArgument
+from service.domain.errors import InvalidArgument, excerpt
 from service.domain.filtering import And, Comparison, Expression, Not, Or
 from service.domain.listing import Cursor, ListQuery, OrderKey
 
@@ -80,7 +80,8 @@ class Listing:
             spec = self.fields.get(key.field)
             if spec is None or spec.kind in (Kind.ENUM, Kind.CUSTOM):
                 raise InvalidArgument.single(
-                    "order_by", f"cannot order by {key.field!r}; use one of {self._sortable()}"
+                    "order_by",
+                    f"cannot order by {excerpt(key.field)}; use one of {self._sortable()}",
                 )
             order.append((spec.column, spec.kind, key.descending))
         # The tiebreak follows the last key's direction, so that one index scan serves the order.
@@ -153,7 +154,7 @@ class _Compiler:
         spec = self._fields.get(c.field)
         if spec is None:
             known = ", ".join(self._fields)
-            raise _invalid(f"unknown field {c.field!r}; filter on one of {known}")
+            raise _invalid(f"unknown field {excerpt(c.field)}; filter on one of {known}")
         if spec.kind is Kind.ENUM:
             return self._enum(spec, c)
         if spec.compile is not None:
@@ -178,7 +179,9 @@ class _Compiler:
         stored = spec.enum_values.get(c.value)
         if stored is None:
             allowed = ", ".join(spec.enum_values)
-            raise _invalid(f"{c.value!r} is not a value of {c.field!r}; use one of {allowed}")
+            raise _invalid(
+                f"{excerpt(c.value)} is not a value of {c.field!r}; use one of {allowed}"
+            )
         return f"{spec.column} {_SQL_OPS[c.op]} {self._param(stored)}"
 
 
@@ -191,6 +194,11 @@ def _timestamp(c: Comparison) -> datetime:
         ) from None
     if value.tzinfo is None:
         raise _invalid(f"timestamp for {c.field!r} needs a time zone offset, such as Z")
+    try:
+        # asyncpg sends the value in UTC, which must stay within the years 1 to 9999 too.
+        value.astimezone(UTC)
+    except OverflowError:
+        raise _invalid(f"timestamp for {c.field!r} is out of range") from None
     return value
 
 

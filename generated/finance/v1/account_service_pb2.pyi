@@ -257,7 +257,7 @@ class ListAccountsRequest(_message.Message):
     and `update_time`, for example `type = TYPE_ASSET AND currency_code = "EUR"`.
     """
     order_by: _builtins.str
-    """A comma-separated list of `display_name`, `type`, `currency_code`, `create_time` and
+    """A comma-separated list of `display_name`, `currency_code`, `create_time` and
     `update_time`, each optionally followed by `desc`. Defaults to `create_time`.
     """
     def __init__(
