@@ -36,6 +36,11 @@ class Settings(BaseSettings):
 
     host: str = Field(default="0.0.0.0", description="Address the gRPC server binds to.")  # noqa: S104
     port: int = Field(default=50051, ge=0, le=65535, description="gRPC port; 0 picks a free one.")
+    reuse_port: bool = Field(
+        default=False,
+        description="Let several server processes share the port (SO_REUSEPORT); otherwise a"
+        " port in use is an error.",
+    )
     database_url: str | None = Field(
         default=None,
         description="PostgreSQL URL (postgresql://...); when unset, an embedded one is started.",

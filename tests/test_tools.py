@@ -166,3 +166,24 @@ class TestHealthCommand:
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == f"127.0.0.1:{app.port}: SERVING"
+
+
+class TestPortClash:
+    async def test_a_second_server_on_the_same_port_fails_to_start(
+        self, app, database, database_url
+    ):
+        from service.server import build_app
+        from tests.conftest import make_settings
+
+        with pytest.raises(OSError, match="cannot listen"):
+            build_app(make_settings(database_url, port=app.port), database)
+
+    async def test_reuse_port_lets_processes_share_it(self, app, database, database_url):
+        from service.server import build_app
+        from tests.conftest import make_settings
+
+        first = build_app(make_settings(database_url, reuse_port=True), database)
+        second = build_app(make_settings(database_url, port=first.port, reuse_port=True), database)
+        assert second.port == first.port
+        await first.server.stop(None)
+        await second.server.stop(None)
