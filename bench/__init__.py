@@ -1,0 +1,1 @@
+"""End-to-end benchmark of finance-tracker against PostgreSQL's own ceiling (pgbench)."""
