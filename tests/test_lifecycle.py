@@ -164,3 +164,25 @@ class TestDeadlines:
             await wait_for_blocked(database, blocked=False)
         current = await users.GetUser(user_service_pb2.GetUserRequest(name=user.name))
         assert current.display_name == user.display_name
+
+
+class TestDatabaseFaults:
+    async def test_calls_succeed_after_the_pools_backends_are_killed(
+        self, users, user, database_url
+    ):
+        # Fill the pool, then kill every connection of it from outside (asyncpg #220/#385).
+        await asyncio.gather(
+            *(users.GetUser(user_service_pb2.GetUserRequest(name=user.name)) for _ in range(20))
+        )
+        admin = await asyncpg.connect(database_url)
+        try:
+            killed = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = 'finance-tracker'"
+            )
+        finally:
+            await admin.close()
+        assert killed > 0
+        for _ in range(12):
+            got = await users.GetUser(user_service_pb2.GetUserRequest(name=user.name))
+            assert got.name == user.name
