@@ -6,6 +6,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import asyncpg
 import grpc
 import pytest
 from finance.v1 import account_service_pb2 as apb
@@ -135,3 +136,54 @@ async def test_racing_spends_never_break_the_limit(transactions_stub, accounts, 
     assert codes == {grpc.StatusCode.OK: 14, grpc.StatusCode.FAILED_PRECONDITION: 16}
     final = await accounts.GetAccount(apb.GetAccountRequest(name=account.name))
     assert final.balance.units == 2
+
+
+async def test_a_cancelled_transfer_leaves_nothing_behind(
+    transactions_stub, accounts, user, database_url
+):
+    opened = []
+    for name in ("from", "to"):
+        opened.append(
+            await accounts.CreateAccount(
+                apb.CreateAccountRequest(
+                    parent=user.name,
+                    account=apb.Account(
+                        display_name=name,
+                        type=apb.Account.TYPE_ASSET,
+                        currency_code="EUR",
+                        opening_balance=money_pb2.Money(currency_code="EUR", units=50),
+                    ),
+                )
+            )
+        )
+    source, target = opened
+    request = tpb.TransferFundsRequest(
+        parent=user.name,
+        from_account=source.name,
+        to_account=target.name,
+        amount=money_pb2.Money(currency_code="EUR", units=20),
+        booking_date=date_pb2.Date(year=2024, month=3, day=3),
+        request_id=str(uuid.uuid4()),
+    )
+    # Another session holds the target's row: the transfer gets as far as locking it, mid-
+    # transaction, when its deadline passes.
+    blocker = await asyncpg.connect(database_url)
+    try:
+        async with blocker.transaction():
+            await blocker.execute(
+                "SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE",
+                target.name.rsplit("/", 1)[1],
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await transactions_stub.TransferFunds(request, timeout=0.5)
+            assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    finally:
+        await blocker.close()
+    for account in opened:
+        got = await accounts.GetAccount(apb.GetAccountRequest(name=account.name))
+        assert got.balance.units == 50
+    # The request id was not used up by the cancelled attempt: the retry does the transfer.
+    done = await transactions_stub.TransferFunds(request)
+    assert done.state == tpb.Transaction.STATE_POSTED
+    got = await accounts.GetAccount(apb.GetAccountRequest(name=target.name))
+    assert got.balance.units == 70
