@@ -4,9 +4,11 @@ RUN pip install --no-cache-dir uv==0.13.9
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --no-install-project
+COPY clients/python/pyproject.toml clients/python/README.md ./clients/python/
+RUN uv sync --frozen --no-dev --no-install-workspace
 COPY service ./service
 COPY generated ./generated
+COPY clients/python ./clients/python
 RUN uv sync --frozen --no-dev --no-editable
 
 # Run: the virtualenv only, as an unprivileged user.

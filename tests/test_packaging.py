@@ -43,8 +43,9 @@ def test_generated_code_is_current(tmp_path):
         capture_output=True,
         timeout=120,
     )
-    stale = differences(ROOT / "generated", tmp_path / "generated")
-    assert not stale, f"generated/ is stale; run `uv run buf generate`: {stale}"
+    for tree in ("generated", "docs"):  # the code, and the API reference docs/api.md
+        stale = differences(ROOT / tree, tmp_path / tree)
+        assert not stale, f"{tree}/ is stale; run `uv run buf generate`: {stale}"
 
 
 def free_port() -> int:
@@ -83,28 +84,58 @@ def wait_until_serving(cli: Path, address: str, process: subprocess.Popen[str]) 
 @pytest.mark.slow
 def test_wheel_runs_in_a_clean_venv_without_dev_dependencies(tmp_path, empty_database_url):
     uv = shutil.which("uv")
-    assert uv, "uv is needed to build the wheel"
+    assert uv, "uv is needed to build the wheels"
+    dist = tmp_path / "dist"
     subprocess.run(
-        [uv, "build", "--wheel", "--out-dir", str(tmp_path / "dist"), str(ROOT)],
+        [uv, "build", "--all-packages", "--wheel", "--out-dir", str(dist)],
+        cwd=ROOT,
         check=True,
         capture_output=True,
         timeout=300,
     )
-    wheel = next((tmp_path / "dist").glob("finance_tracker-*.whl"))
-    venv = tmp_path / "venv"
-    subprocess.run(
-        [uv, "venv", "--python", sys.executable, str(venv)], check=True, capture_output=True
+    server_wheel = next(dist.glob("finance_tracker-*.whl"))
+    client_wheel = next(dist.glob("finance_tracker_client-*.whl"))
+
+    def clean_venv(name: str, *wheels: Path) -> Path:
+        venv: Path = tmp_path / name
+        subprocess.run(
+            [uv, "venv", "--python", sys.executable, str(venv)], check=True, capture_output=True
+        )
+        python = venv / "bin" / "python"
+        subprocess.run(
+            [uv, "pip", "install", "--python", str(python), *map(str, wheels)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        return python
+
+    python = clean_venv("venv", server_wheel, client_wheel)
+    # One copy of the generated code: the client wheel ships it, the server wheel depends on it.
+    top_level_packages = (
+        "import importlib.metadata as m, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    print(f'{name}:', *sorted({f.parts[0] for f in m.files(name) if f.suffix == '.py'}))"
     )
-    subprocess.run(
-        [uv, "pip", "install", "--python", str(venv / "bin" / "python"), str(wheel)],
-        check=True,
+    packages = subprocess.run(
+        [str(python), "-c", top_level_packages, "finance-tracker", "finance-tracker-client"],
         capture_output=True,
-        timeout=300,
+        text=True,
+        check=True,
     )
-    python = venv / "bin" / "python"
+    assert packages.stdout.splitlines() == [
+        "finance-tracker: service",
+        "finance-tracker-client: finance finance_tracker_client",
+    ]
     for dev_only in ("pytest", "grpc_tools", "mypy"):
         probe = subprocess.run([str(python), "-c", f"import {dev_only}"], capture_output=True)
         assert probe.returncode != 0, f"{dev_only} should not be installed with the wheel"
+    client_python = clean_venv("client-venv", client_wheel)
+    for server_only in ("service", "asyncpg", "pgserver", "pydantic"):
+        probe = subprocess.run(
+            [str(client_python), "-c", f"import {server_only}"], cwd=tmp_path, capture_output=True
+        )
+        assert probe.returncode != 0, f"{server_only} should not come with the client wheel"
 
     port = free_port()
     env = {
@@ -115,7 +146,7 @@ def test_wheel_runs_in_a_clean_venv_without_dev_dependencies(tmp_path, empty_dat
         "FINANCE_TRACKER_PORT": str(port),
         "FINANCE_TRACKER_LOG_FORMAT": "json",
     }
-    cli = venv / "bin" / "finance-tracker"
+    cli = python.parent / "finance-tracker"
     process = subprocess.Popen(
         [str(cli), "serve"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
     )
@@ -135,6 +166,35 @@ def test_wheel_runs_in_a_clean_venv_without_dev_dependencies(tmp_path, empty_dat
             timeout=30,
         )
         assert created.returncode == 0, created.stderr
+        # The client wheel on its own: a call, and the error decoded to the SDK's exception.
+        script = (
+            "import asyncio, pathlib, sys\n"
+            "from finance.v1 import user_service_pb2 as upb\n"
+            "assert pathlib.Path(upb.__file__).with_name('py.typed').is_file()\n"
+            "from finance_tracker_client import AsyncFinanceClient, FinanceClient, NotFoundError\n"
+            "request = upb.GetUserRequest(name='users/nobody')\n"
+            "async def main():\n"
+            "    async with AsyncFinanceClient(sys.argv[1]) as client:\n"
+            "        try:\n"
+            "            await client.users.get_user(request)\n"
+            "        except NotFoundError as error:\n"
+            "            print('async', error.resource_name)\n"
+            "asyncio.run(main())\n"
+            "with FinanceClient(sys.argv[1]) as client:\n"
+            "    try:\n"
+            "        client.users.get_user(request)\n"
+            "    except NotFoundError as error:\n"
+            "        print('sync', error.resource_name)\n"
+        )
+        called = subprocess.run(
+            [str(client_python), "-c", script, f"127.0.0.1:{port}"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert called.returncode == 0, called.stderr
+        assert called.stdout.splitlines() == ["async users/nobody", "sync users/nobody"]
         process.send_signal(signal.SIGTERM)
         _, logs = process.communicate(timeout=30)
     finally:

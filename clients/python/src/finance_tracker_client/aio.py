@@ -1,0 +1,212 @@
+"""The asyncio client (grpc.aio): one wrapper per finance.v1 service over one channel."""
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Any, Generic, Self
+
+import grpc
+from finance.v1 import (
+    account_service_pb2_grpc,
+    audit_service_pb2_grpc,
+    category_service_pb2_grpc,
+    payee_service_pb2_grpc,
+    transaction_service_pb2_grpc,
+    user_service_pb2_grpc,
+)
+
+from finance_tracker_client.errors import from_rpc_error
+from finance_tracker_client.messages import PageRequestT, PageT, RequestT, ResponseT
+from finance_tracker_client.policy import (
+    ACTOR_METADATA,
+    DEFAULT_CHANNEL_OPTIONS,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    NO_RETRIES,
+    CallSettings,
+    Metadata,
+    RetryPolicy,
+)
+
+
+class AsyncCall(Generic[RequestT, ResponseT]):
+    """One RPC: `await call(request)` sends it with the client's deadline, metadata, retries
+    and, on a write, a `request_id`; a failure raises a FinanceError subclass."""
+
+    def __init__(
+        self,
+        method: "grpc.aio.UnaryUnaryMultiCallable[RequestT, ResponseT]",
+        settings: CallSettings,
+        *,
+        read: bool = False,
+    ) -> None:
+        self._method = method
+        self._settings = settings
+        self._read = read
+
+    async def __call__(
+        self, request: RequestT, *, timeout: float | None = None, metadata: Metadata = ()
+    ) -> ResponseT:
+        """Send `request`; `timeout` (seconds, retries included) replaces the default."""
+        attempts = self._settings.start(request, read=self._read, timeout=timeout)
+        metadata = self._settings.merged(metadata)
+        while True:
+            try:
+                return await self._method(request, timeout=attempts.remaining(), metadata=metadata)
+            except grpc.aio.AioRpcError as rpc_error:
+                error = from_rpc_error(rpc_error)
+                delay = attempts.next_delay(error)
+                if delay is None:
+                    raise error from rpc_error
+            await asyncio.sleep(delay)
+
+
+class AsyncUserService:
+    """finance.v1.UserService: users, the root of every other resource."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = user_service_pb2_grpc.UserServiceStub(channel)
+        self.create_user = AsyncCall(self.stub.CreateUser, settings)
+        self.get_user = AsyncCall(self.stub.GetUser, settings, read=True)
+        self.list_users = AsyncCall(self.stub.ListUsers, settings, read=True)
+        self.update_user = AsyncCall(self.stub.UpdateUser, settings)
+        self.delete_user = AsyncCall(self.stub.DeleteUser, settings)
+
+
+class AsyncAccountService:
+    """finance.v1.AccountService: a user's accounts and their balances."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = account_service_pb2_grpc.AccountServiceStub(channel)
+        self.create_account = AsyncCall(self.stub.CreateAccount, settings)
+        self.get_account = AsyncCall(self.stub.GetAccount, settings, read=True)
+        self.list_accounts = AsyncCall(self.stub.ListAccounts, settings, read=True)
+        self.update_account = AsyncCall(self.stub.UpdateAccount, settings)
+        self.delete_account = AsyncCall(self.stub.DeleteAccount, settings)
+        self.archive_account = AsyncCall(self.stub.ArchiveAccount, settings)
+        self.unarchive_account = AsyncCall(self.stub.UnarchiveAccount, settings)
+        self.get_account_balance = AsyncCall(self.stub.GetAccountBalance, settings, read=True)
+        self.get_balance_history = AsyncCall(self.stub.GetBalanceHistory, settings, read=True)
+
+
+class AsyncCategoryService:
+    """finance.v1.CategoryService: a user's trees of income and expense categories."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = category_service_pb2_grpc.CategoryServiceStub(channel)
+        self.create_category = AsyncCall(self.stub.CreateCategory, settings)
+        self.get_category = AsyncCall(self.stub.GetCategory, settings, read=True)
+        self.list_categories = AsyncCall(self.stub.ListCategories, settings, read=True)
+        self.update_category = AsyncCall(self.stub.UpdateCategory, settings)
+        self.delete_category = AsyncCall(self.stub.DeleteCategory, settings)
+
+
+class AsyncPayeeService:
+    """finance.v1.PayeeService: the people and businesses a user pays or is paid by."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = payee_service_pb2_grpc.PayeeServiceStub(channel)
+        self.create_payee = AsyncCall(self.stub.CreatePayee, settings)
+        self.get_payee = AsyncCall(self.stub.GetPayee, settings, read=True)
+        self.list_payees = AsyncCall(self.stub.ListPayees, settings, read=True)
+        self.update_payee = AsyncCall(self.stub.UpdatePayee, settings)
+        self.delete_payee = AsyncCall(self.stub.DeletePayee, settings)
+
+
+class AsyncTransactionService:
+    """finance.v1.TransactionService: the double-entry ledger."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = transaction_service_pb2_grpc.TransactionServiceStub(channel)
+        self.create_transaction = AsyncCall(self.stub.CreateTransaction, settings)
+        self.get_transaction = AsyncCall(self.stub.GetTransaction, settings, read=True)
+        self.list_transactions = AsyncCall(self.stub.ListTransactions, settings, read=True)
+        self.update_transaction = AsyncCall(self.stub.UpdateTransaction, settings)
+        self.post_transaction = AsyncCall(self.stub.PostTransaction, settings)
+        self.void_transaction = AsyncCall(self.stub.VoidTransaction, settings)
+        self.reverse_transaction = AsyncCall(self.stub.ReverseTransaction, settings)
+        self.record_expense = AsyncCall(self.stub.RecordExpense, settings)
+        self.record_income = AsyncCall(self.stub.RecordIncome, settings)
+        self.transfer_funds = AsyncCall(self.stub.TransferFunds, settings)
+
+
+class AsyncAuditService:
+    """finance.v1.AuditService: the trail of every change."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = audit_service_pb2_grpc.AuditServiceStub(channel)
+        self.list_audit_events = AsyncCall(self.stub.ListAuditEvents, settings, read=True)
+
+
+class AsyncFinanceClient:
+    """A client for every finance.v1 service over one grpc.aio channel.
+
+    Use it as `async with AsyncFinanceClient("127.0.0.1:50051") as client:` inside a running
+    event loop. Each call gets `timeout` seconds (retries included) unless it passes its own,
+    `actor` is sent as `x-actor` (the actor in the audit trail), and `retries=None` turns
+    retries off. `credentials` makes the channel a TLS one; `interceptors` see every attempt.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: RetryPolicy | None = DEFAULT_RETRIES,
+        actor: str | None = None,
+        channel_options: Sequence[tuple[str, Any]] = DEFAULT_CHANNEL_OPTIONS,
+        credentials: grpc.ChannelCredentials | None = None,
+        interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+    ) -> None:
+        options, chained = list(channel_options), list(interceptors)
+        self.channel = (
+            grpc.aio.secure_channel(target, credentials, options, interceptors=chained)
+            if credentials is not None
+            else grpc.aio.insecure_channel(target, options, interceptors=chained)
+        )
+        settings = CallSettings(
+            timeout=timeout,
+            retries=retries or NO_RETRIES,
+            metadata=((ACTOR_METADATA, actor),) if actor else (),
+        )
+        self.users = AsyncUserService(self.channel, settings)
+        self.accounts = AsyncAccountService(self.channel, settings)
+        self.categories = AsyncCategoryService(self.channel, settings)
+        self.payees = AsyncPayeeService(self.channel, settings)
+        self.transactions = AsyncTransactionService(self.channel, settings)
+        self.audit = AsyncAuditService(self.channel, settings)
+
+    async def close(self, grace: float | None = None) -> None:
+        """Close the channel; calls still running get `grace` seconds (None: cancelled)."""
+        await self.channel.close(grace)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+async def paginate(
+    call: AsyncCall[PageRequestT, PageT],
+    request: PageRequestT,
+    *,
+    timeout: float | None = None,
+    metadata: Metadata = (),
+) -> AsyncIterator[PageT]:
+    """Every page of a List call, following `next_page_token` until it is empty:
+    `async for page in paginate(client.accounts.list_accounts, request)`. Each page is one
+    call with its own deadline; `request` itself is left as it is."""
+    page_request = copy.deepcopy(request)
+    while True:
+        page = await call(page_request, timeout=timeout, metadata=metadata)
+        yield page
+        if not page.next_page_token:
+            return
+        page_request.page_token = page.next_page_token

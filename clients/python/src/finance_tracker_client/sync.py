@@ -1,0 +1,220 @@
+"""The synchronous client (grpc): one wrapper per finance.v1 service over one channel."""
+
+import copy
+import time
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Any, Generic, Self
+
+import grpc
+from finance.v1 import (
+    account_service_pb2_grpc,
+    audit_service_pb2_grpc,
+    category_service_pb2_grpc,
+    payee_service_pb2_grpc,
+    transaction_service_pb2_grpc,
+    user_service_pb2_grpc,
+)
+
+from finance_tracker_client.errors import from_rpc_error
+from finance_tracker_client.messages import PageRequestT, PageT, RequestT, ResponseT
+from finance_tracker_client.policy import (
+    ACTOR_METADATA,
+    DEFAULT_CHANNEL_OPTIONS,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    NO_RETRIES,
+    CallSettings,
+    Metadata,
+    RetryPolicy,
+)
+
+ClientInterceptor = (
+    grpc.UnaryUnaryClientInterceptor
+    | grpc.UnaryStreamClientInterceptor
+    | grpc.StreamUnaryClientInterceptor
+    | grpc.StreamStreamClientInterceptor
+)
+
+
+class Call(Generic[RequestT, ResponseT]):
+    """One RPC: `call(request)` sends it with the client's deadline, metadata, retries and, on
+    a write, a `request_id`; a failure raises a FinanceError subclass."""
+
+    def __init__(
+        self,
+        method: "grpc.UnaryUnaryMultiCallable[RequestT, ResponseT]",
+        settings: CallSettings,
+        *,
+        read: bool = False,
+    ) -> None:
+        self._method = method
+        self._settings = settings
+        self._read = read
+
+    def __call__(
+        self, request: RequestT, *, timeout: float | None = None, metadata: Metadata = ()
+    ) -> ResponseT:
+        """Send `request`; `timeout` (seconds, retries included) replaces the default."""
+        attempts = self._settings.start(request, read=self._read, timeout=timeout)
+        metadata = self._settings.merged(metadata)
+        while True:
+            try:
+                return self._method(request, timeout=attempts.remaining(), metadata=metadata)
+            except grpc.RpcError as rpc_error:
+                error = from_rpc_error(rpc_error)
+                delay = attempts.next_delay(error)
+                if delay is None:
+                    raise error from rpc_error
+            time.sleep(delay)
+
+
+class UserService:
+    """finance.v1.UserService: users, the root of every other resource."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = user_service_pb2_grpc.UserServiceStub(channel)
+        self.create_user = Call(self.stub.CreateUser, settings)
+        self.get_user = Call(self.stub.GetUser, settings, read=True)
+        self.list_users = Call(self.stub.ListUsers, settings, read=True)
+        self.update_user = Call(self.stub.UpdateUser, settings)
+        self.delete_user = Call(self.stub.DeleteUser, settings)
+
+
+class AccountService:
+    """finance.v1.AccountService: a user's accounts and their balances."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = account_service_pb2_grpc.AccountServiceStub(channel)
+        self.create_account = Call(self.stub.CreateAccount, settings)
+        self.get_account = Call(self.stub.GetAccount, settings, read=True)
+        self.list_accounts = Call(self.stub.ListAccounts, settings, read=True)
+        self.update_account = Call(self.stub.UpdateAccount, settings)
+        self.delete_account = Call(self.stub.DeleteAccount, settings)
+        self.archive_account = Call(self.stub.ArchiveAccount, settings)
+        self.unarchive_account = Call(self.stub.UnarchiveAccount, settings)
+        self.get_account_balance = Call(self.stub.GetAccountBalance, settings, read=True)
+        self.get_balance_history = Call(self.stub.GetBalanceHistory, settings, read=True)
+
+
+class CategoryService:
+    """finance.v1.CategoryService: a user's trees of income and expense categories."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = category_service_pb2_grpc.CategoryServiceStub(channel)
+        self.create_category = Call(self.stub.CreateCategory, settings)
+        self.get_category = Call(self.stub.GetCategory, settings, read=True)
+        self.list_categories = Call(self.stub.ListCategories, settings, read=True)
+        self.update_category = Call(self.stub.UpdateCategory, settings)
+        self.delete_category = Call(self.stub.DeleteCategory, settings)
+
+
+class PayeeService:
+    """finance.v1.PayeeService: the people and businesses a user pays or is paid by."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = payee_service_pb2_grpc.PayeeServiceStub(channel)
+        self.create_payee = Call(self.stub.CreatePayee, settings)
+        self.get_payee = Call(self.stub.GetPayee, settings, read=True)
+        self.list_payees = Call(self.stub.ListPayees, settings, read=True)
+        self.update_payee = Call(self.stub.UpdatePayee, settings)
+        self.delete_payee = Call(self.stub.DeletePayee, settings)
+
+
+class TransactionService:
+    """finance.v1.TransactionService: the double-entry ledger."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = transaction_service_pb2_grpc.TransactionServiceStub(channel)
+        self.create_transaction = Call(self.stub.CreateTransaction, settings)
+        self.get_transaction = Call(self.stub.GetTransaction, settings, read=True)
+        self.list_transactions = Call(self.stub.ListTransactions, settings, read=True)
+        self.update_transaction = Call(self.stub.UpdateTransaction, settings)
+        self.post_transaction = Call(self.stub.PostTransaction, settings)
+        self.void_transaction = Call(self.stub.VoidTransaction, settings)
+        self.reverse_transaction = Call(self.stub.ReverseTransaction, settings)
+        self.record_expense = Call(self.stub.RecordExpense, settings)
+        self.record_income = Call(self.stub.RecordIncome, settings)
+        self.transfer_funds = Call(self.stub.TransferFunds, settings)
+
+
+class AuditService:
+    """finance.v1.AuditService: the trail of every change."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = audit_service_pb2_grpc.AuditServiceStub(channel)
+        self.list_audit_events = Call(self.stub.ListAuditEvents, settings, read=True)
+
+
+class FinanceClient:
+    """A client for every finance.v1 service over one synchronous grpc channel.
+
+    Use it as `with FinanceClient("127.0.0.1:50051") as client:`. Each call gets `timeout`
+    seconds (retries included) unless it passes its own, `actor` is sent as `x-actor` (the
+    actor in the audit trail), and `retries=None` turns retries off. `credentials` makes the
+    channel a TLS one; `interceptors` see every attempt.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: RetryPolicy | None = DEFAULT_RETRIES,
+        actor: str | None = None,
+        channel_options: Sequence[tuple[str, Any]] = DEFAULT_CHANNEL_OPTIONS,
+        credentials: grpc.ChannelCredentials | None = None,
+        interceptors: Sequence[ClientInterceptor] = (),
+    ) -> None:
+        options = list(channel_options)
+        self._raw_channel = (
+            grpc.secure_channel(target, credentials, options)
+            if credentials is not None
+            else grpc.insecure_channel(target, options)
+        )
+        self.channel = grpc.intercept_channel(self._raw_channel, *interceptors)
+        settings = CallSettings(
+            timeout=timeout,
+            retries=retries or NO_RETRIES,
+            metadata=((ACTOR_METADATA, actor),) if actor else (),
+        )
+        self.users = UserService(self.channel, settings)
+        self.accounts = AccountService(self.channel, settings)
+        self.categories = CategoryService(self.channel, settings)
+        self.payees = PayeeService(self.channel, settings)
+        self.transactions = TransactionService(self.channel, settings)
+        self.audit = AuditService(self.channel, settings)
+
+    def close(self) -> None:
+        """Close the channel, cancelling calls still running."""
+        self._raw_channel.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def paginate(
+    call: Call[PageRequestT, PageT],
+    request: PageRequestT,
+    *,
+    timeout: float | None = None,
+    metadata: Metadata = (),
+) -> Iterator[PageT]:
+    """Every page of a List call, following `next_page_token` until it is empty:
+    `for page in paginate(client.accounts.list_accounts, request)`. Each page is one call
+    with its own deadline; `request` itself is left as it is."""
+    page_request = copy.deepcopy(request)
+    while True:
+        page = call(page_request, timeout=timeout, metadata=metadata)
+        yield page
+        if not page.next_page_token:
+            return
+        page_request.page_token = page.next_page_token

@@ -1,0 +1,455 @@
+"""The Python SDK (clients/python) against the live test server: calls, request ids, decoded
+errors, deadlines and retries, async and sync."""
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+from finance.v1 import account_service_pb2 as apb
+from finance.v1 import audit_service_pb2 as aupb
+from finance.v1 import transaction_service_pb2 as tpb
+from finance.v1 import user_service_pb2 as upb
+from finance.v1 import user_service_pb2_grpc
+from finance_tracker_client import (
+    AbortedError,
+    AlreadyExistsError,
+    AsyncFinanceClient,
+    EtagMismatchError,
+    FailedPreconditionError,
+    FinanceClient,
+    InvalidArgumentError,
+    NotFoundError,
+    PreconditionViolation,
+    RetryPolicy,
+    UnavailableError,
+    apaginate,
+    paginate,
+)
+from google.protobuf import any_pb2, field_mask_pb2
+from google.protobuf.message import Message
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.type import date_pb2, money_pb2
+from grpc_status import rpc_status
+
+from service.server import build_app
+from tests.conftest import make_settings
+
+ACTOR = "python-sdk-test"
+FAST_RETRIES = RetryPolicy(max_attempts=20, initial_backoff=0.05, max_backoff=0.3)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def eur(units: int) -> money_pb2.Money:
+    return money_pb2.Money(currency_code="EUR", units=units)
+
+
+def new_account(parent: str, name: str = "Checking", **fields: Any) -> apb.CreateAccountRequest:
+    account = apb.Account(
+        display_name=name, type=apb.Account.TYPE_ASSET, currency_code="EUR", **fields
+    )
+    return apb.CreateAccountRequest(parent=parent, account=account)
+
+
+class Recorder(grpc.aio.UnaryUnaryClientInterceptor):
+    """Notes the method and deadline of every attempt a client makes."""
+
+    def __init__(self) -> None:
+        self.attempts: list[tuple[str, float | None]] = []
+
+    async def intercept_unary_unary(self, continuation, client_call_details, request):
+        method = client_call_details.method
+        name = method.decode() if isinstance(method, bytes) else method
+        self.attempts.append((name.rsplit("/", 1)[-1], client_call_details.timeout))
+        return await continuation(client_call_details, request)
+
+    def count(self, method: str) -> int:
+        return sum(1 for name, _ in self.attempts if name == method)
+
+
+@pytest.fixture
+async def recorder_client(app) -> AsyncIterator[tuple[AsyncFinanceClient, Recorder]]:
+    recorder = Recorder()
+    async with AsyncFinanceClient(
+        f"127.0.0.1:{app.port}", actor=ACTOR, interceptors=[recorder]
+    ) as client:
+        yield client, recorder
+
+
+@pytest.fixture
+def client(recorder_client):
+    return recorder_client[0]
+
+
+@pytest.fixture
+async def owner(client):
+    return await client.users.create_user(upb.CreateUserRequest(user=upb.User(display_name="SDK")))
+
+
+class TestCalls:
+    async def test_creates_a_user_an_account_and_an_expense(self, client):
+        user_id = f"sdk-{uuid.uuid4().hex[:12]}"
+        user = await client.users.create_user(
+            upb.CreateUserRequest(user=upb.User(display_name="Ada"), user_id=user_id)
+        )
+        assert user.name == f"users/{user_id}"
+        account = await client.accounts.create_account(
+            new_account(user.name, opening_balance=eur(100))
+        )
+        expense = await client.transactions.record_expense(
+            tpb.RecordExpenseRequest(
+                parent=user.name,
+                account=account.name,
+                amount=eur(30),
+                booking_date=date_pb2.Date(year=2024, month=1, day=31),
+                description="Lunch",
+            )
+        )
+        assert expense.description == "Lunch"
+        balance = await client.accounts.get_account(apb.GetAccountRequest(name=account.name))
+        assert balance.balance == eur(70)
+
+    async def test_sends_the_actor_to_the_audit_trail(self, client, owner):
+        account = await client.accounts.create_account(
+            new_account(owner.name, opening_balance=eur(5))
+        )
+        request = tpb.RecordExpenseRequest(
+            parent=owner.name,
+            account=account.name,
+            amount=eur(2),
+            booking_date=date_pb2.Date(year=2024, month=3, day=1),
+        )
+        expense = await client.transactions.record_expense(request)
+        listed = await client.audit.list_audit_events(
+            aupb.ListAuditEventsRequest(parent=owner.name)
+        )
+        [event] = [e for e in listed.audit_events if e.resource == expense.name]
+        assert (event.actor, event.request_id) == (ACTOR, request.request_id)
+
+    async def test_paginates_a_list(self, client, owner):
+        for name in ("A", "B", "C"):
+            await client.accounts.create_account(new_account(owner.name, name))
+        request = apb.ListAccountsRequest(parent=owner.name, page_size=2, order_by="display_name")
+        pages = [page async for page in apaginate(client.accounts.list_accounts, request)]
+        assert [[a.display_name for a in p.accounts] for p in pages] == [["A", "B"], ["C"]]
+        assert request.page_token == ""
+
+
+class TestRequestIds:
+    async def test_a_resent_create_makes_one_account(self, client, owner):
+        request = new_account(owner.name)
+        first = await client.accounts.create_account(request)
+        assert uuid.UUID(request.request_id).version == 4
+        second = await client.accounts.create_account(request)
+        assert second.name == first.name
+        listed = await client.accounts.list_accounts(apb.ListAccountsRequest(parent=owner.name))
+        assert [a.name for a in listed.accounts] == [first.name]
+
+    async def test_keeps_the_callers_request_id(self, client, owner):
+        request = new_account(owner.name)
+        request.request_id = str(uuid.uuid4())
+        chosen = request.request_id
+        await client.accounts.create_account(request)
+        assert request.request_id == chosen
+
+    async def test_each_new_request_gets_its_own_id(self, client, owner):
+        first = await client.accounts.create_account(new_account(owner.name, "A"))
+        second = await client.accounts.create_account(new_account(owner.name, "B"))
+        assert first.name != second.name
+
+
+class TestErrors:
+    async def test_decodes_field_violations(self, client, owner):
+        request = apb.CreateAccountRequest(
+            parent=owner.name, account=apb.Account(currency_code="EUX")
+        )
+        with pytest.raises(InvalidArgumentError) as caught:
+            await client.accounts.create_account(request)
+        violations = caught.value.field_violations
+        assert violations["account.display_name"] == "is required"
+        assert "ISO 4217" in violations["account.currency_code"]
+        assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert caught.value.reason == "INVALID_ARGUMENT"
+
+    async def test_decodes_not_found(self, client):
+        name = f"users/missing-{uuid.uuid4().hex[:8]}"
+        with pytest.raises(NotFoundError) as caught:
+            await client.users.get_user(upb.GetUserRequest(name=name))
+        error = caught.value
+        assert (error.resource_name, error.resource_type) == (name, "finance-tracker/User")
+        assert error.reason == "RESOURCE_NOT_FOUND"
+        assert isinstance(error.__cause__, grpc.aio.AioRpcError)
+
+    async def test_decodes_already_exists(self, client):
+        user_id = f"sdk-{uuid.uuid4().hex[:12]}"
+        await client.users.create_user(
+            upb.CreateUserRequest(user=upb.User(display_name="First"), user_id=user_id)
+        )
+        with pytest.raises(AlreadyExistsError) as caught:
+            await client.users.create_user(
+                upb.CreateUserRequest(user=upb.User(display_name="Second"), user_id=user_id)
+            )
+        assert caught.value.resource_name == f"users/{user_id}"
+
+    async def test_decodes_precondition_failures(self, client, owner):
+        account = await client.accounts.create_account(
+            new_account(owner.name, opening_balance=eur(10))
+        )
+        with pytest.raises(FailedPreconditionError) as caught:
+            await client.accounts.delete_account(apb.DeleteAccountRequest(name=account.name))
+        assert caught.value.violations == [
+            PreconditionViolation(
+                "ACCOUNT_BALANCE_NOT_ZERO",
+                account.name,
+                "the account's balance is not zero; archive it instead",
+            )
+        ]
+
+    async def test_stale_etag_raises_etag_mismatch_and_is_not_retried(self, recorder_client, owner):
+        client, recorder = recorder_client
+        account = await client.accounts.create_account(
+            new_account(owner.name, opening_balance=eur(10))
+        )
+        other = await client.accounts.create_account(new_account(owner.name, "Savings"))
+        transfer = await client.transactions.transfer_funds(
+            tpb.TransferFundsRequest(
+                parent=owner.name,
+                from_account=account.name,
+                to_account=other.name,
+                amount=eur(1),
+                booking_date=date_pb2.Date(year=2024, month=2, day=1),
+            )
+        )
+        mask = field_mask_pb2.FieldMask(paths=["description"])
+        stale = tpb.Transaction(name=transfer.name, description="First", etag=transfer.etag)
+        await client.transactions.update_transaction(
+            tpb.UpdateTransactionRequest(transaction=stale, update_mask=mask)
+        )
+        stale.description = "Second"
+        request = tpb.UpdateTransactionRequest(transaction=stale, update_mask=mask)
+        with pytest.raises(EtagMismatchError) as caught:
+            await client.transactions.update_transaction(request)
+        assert request.request_id, "a request_id makes the call safe to retry: still not retried"
+        assert caught.value.resource_name == transfer.name
+        assert recorder.count("UpdateTransaction") == 2  # one per call: no retry
+
+
+class TestDeadlines:
+    async def test_every_call_gets_the_default_deadline(self, app):
+        recorder = Recorder()
+        target = f"127.0.0.1:{app.port}"
+        async with AsyncFinanceClient(target, timeout=3.5, interceptors=[recorder]) as client:
+            await client.users.list_users(upb.ListUsersRequest(page_size=1))
+            await client.users.list_users(upb.ListUsersRequest(page_size=1), timeout=1.0)
+        [(_, default), (_, own)] = recorder.attempts
+        assert default is not None
+        assert 3.0 < default <= 3.5
+        assert own is not None
+        assert 0.5 < own <= 1.0
+
+    async def test_retries_stop_at_the_deadline(self):
+        recorder = Recorder()
+        target = f"127.0.0.1:{free_port()}"  # nothing listens there
+        async with AsyncFinanceClient(
+            target, timeout=0.6, retries=FAST_RETRIES, interceptors=[recorder]
+        ) as client:
+            start = time.monotonic()
+            with pytest.raises(UnavailableError):
+                await client.users.get_user(upb.GetUserRequest(name="users/nobody"))
+            assert time.monotonic() - start < 1.5
+        assert len(recorder.attempts) > 1
+        assert all(t is not None and t <= 0.6 for _, t in recorder.attempts)
+
+
+class TestRetries:
+    async def test_retries_unavailable_until_a_server_starts(self, database, database_url):
+        port = free_port()
+        recorder = Recorder()
+        async with AsyncFinanceClient(
+            f"127.0.0.1:{port}", retries=FAST_RETRIES, interceptors=[recorder]
+        ) as client:
+            request = upb.CreateUserRequest(user=upb.User(display_name="Late"))
+            call = asyncio.create_task(client.users.create_user(request))
+            await asyncio.sleep(0.5)
+            late = build_app(make_settings(database_url, port=port), database)
+            await late.start()
+            try:
+                user = await asyncio.wait_for(call, timeout=10)
+                fetched = await client.users.get_user(upb.GetUserRequest(name=user.name))
+            finally:
+                await late.stop(grace=1)
+        assert fetched.display_name == "Late"
+        assert recorder.count("CreateUser") > 1
+
+    async def test_does_not_retry_a_write_without_request_id(self):
+        recorder = Recorder()
+        target = f"127.0.0.1:{free_port()}"
+        async with AsyncFinanceClient(
+            target, retries=FAST_RETRIES, interceptors=[recorder]
+        ) as client:
+            with pytest.raises(UnavailableError):
+                await client.users.delete_user(upb.DeleteUserRequest(name="users/nobody"))
+        assert len(recorder.attempts) == 1
+
+
+def status(
+    code: int, reason: str, retry_delay_ms: int | None = None, domain: str = "finance-tracker"
+) -> status_pb2.Status:
+    """A google.rpc.Status with an ErrorInfo (and a RetryInfo when a delay is given)."""
+    details: list[Message] = [error_details_pb2.ErrorInfo(reason=reason, domain=domain)]
+    if retry_delay_ms is not None:
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromMilliseconds(retry_delay_ms)
+        details.append(retry)
+    packed = []
+    for detail in details:
+        packed.append(any_pb2.Any())
+        packed[-1].Pack(detail)
+    return status_pb2.Status(code=code, message=reason.lower(), details=packed)
+
+
+class FlakyUsers(user_service_pb2_grpc.UserServiceServicer):
+    """A UserService that fails with the given statuses first, then answers (the methods the
+    tests do not call are the base class's UNIMPLEMENTED)."""
+
+    def __init__(self, failures: list[status_pb2.Status]) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def _answer(self, context, user: upb.User) -> upb.User:
+        self.calls += 1
+        if self.failures:
+            await context.abort_with_status(rpc_status.to_status(self.failures.pop(0)))
+        return user
+
+    async def GetUser(self, request, context):
+        return await self._answer(context, upb.User(name=request.name))
+
+    async def CreateUser(self, request, context):
+        return await self._answer(context, upb.User(name="users/x", display_name=request.user_id))
+
+    async def UpdateUser(self, request, context):
+        return await self._answer(context, request.user)
+
+
+@pytest.fixture
+async def flaky() -> AsyncIterator[tuple[FlakyUsers, str]]:
+    users = FlakyUsers([])  # type: ignore[abstract]
+    server = grpc.aio.server()
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(users, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    yield users, f"127.0.0.1:{port}"
+    await server.stop(0)
+
+
+CONFLICT = status(code_pb2.ABORTED, "CONCURRENT_UPDATE")
+STALE = status(code_pb2.ABORTED, "ETAG_MISMATCH")
+DOWN = status(code_pb2.UNAVAILABLE, "DATABASE_UNAVAILABLE")
+
+
+async def get(client: AsyncFinanceClient) -> object:
+    return await client.users.get_user(upb.GetUserRequest(name="users/a"))
+
+
+async def create(client: AsyncFinanceClient) -> object:
+    return await client.users.create_user(upb.CreateUserRequest(user_id="a"))
+
+
+async def update(client: AsyncFinanceClient) -> object:
+    return await client.users.update_user(upb.UpdateUserRequest(user=upb.User(name="users/a")))
+
+
+class TestRetryPolicy:
+    @pytest.mark.parametrize(
+        ("send", "failures", "calls"),
+        [
+            pytest.param(get, [CONFLICT, DOWN], 3, id="read: conflict and unavailable"),
+            pytest.param(create, [CONFLICT, DOWN], 3, id="write with request_id"),
+            pytest.param(create, [STALE], 1, id="never a stale etag"),
+            pytest.param(update, [CONFLICT], 1, id="no conflict without request_id"),
+            pytest.param(update, [DOWN], 1, id="no unavailable without request_id"),
+        ],
+    )
+    async def test_retries_only_what_is_safe(self, flaky, send, failures, calls):
+        users, target = flaky
+        users.failures = list(failures)
+        async with AsyncFinanceClient(target, retries=FAST_RETRIES) as client:
+            if calls > len(failures):
+                await send(client)
+            else:
+                with pytest.raises((AbortedError, UnavailableError)):
+                    await send(client)
+        assert users.calls == calls
+
+    async def test_waits_as_long_as_the_server_asks(self, flaky):
+        users, target = flaky
+        users.failures = [status(code_pb2.UNAVAILABLE, "DATABASE_UNAVAILABLE", retry_delay_ms=400)]
+        async with AsyncFinanceClient(target, retries=FAST_RETRIES) as client:
+            start = time.monotonic()
+            await client.users.get_user(upb.GetUserRequest(name="users/a"))
+        assert time.monotonic() - start >= 0.4
+        assert users.calls == 2
+
+    async def test_a_stale_etag_of_another_domain_is_a_plain_aborted(self, flaky):
+        users, target = flaky
+        users.failures = [status(code_pb2.ABORTED, "ETAG_MISMATCH", domain="elsewhere")]
+        async with AsyncFinanceClient(target, retries=None) as client:
+            with pytest.raises(AbortedError) as caught:
+                await client.users.get_user(upb.GetUserRequest(name="users/a"))
+        assert not isinstance(caught.value, EtagMismatchError)
+
+
+class TestSyncClient:
+    async def test_works_like_the_async_one(self, app):
+        def scenario() -> tuple[str, str, dict[str, str], list[str]]:
+            with FinanceClient(f"127.0.0.1:{app.port}", actor=ACTOR) as client:
+                user = client.users.create_user(
+                    upb.CreateUserRequest(user=upb.User(display_name="Sync"))
+                )
+                request = new_account(user.name)
+                first = client.accounts.create_account(request)
+                again = client.accounts.create_account(request)
+                assert again.name == first.name
+                with pytest.raises(NotFoundError) as missing:
+                    client.users.get_user(upb.GetUserRequest(name=f"{user.name}-gone"))
+                with pytest.raises(InvalidArgumentError) as invalid:
+                    client.accounts.create_account(
+                        apb.CreateAccountRequest(parent=user.name, account=apb.Account())
+                    )
+                pages = paginate(
+                    client.accounts.list_accounts,
+                    apb.ListAccountsRequest(parent=user.name, page_size=1),
+                )
+                names = [a.name for page in pages for a in page.accounts]
+                return (
+                    first.name,
+                    missing.value.resource_name,
+                    invalid.value.field_violations,
+                    names,
+                )
+
+        account, missing, violations, listed = await asyncio.to_thread(scenario)
+        assert missing.endswith("-gone")
+        assert violations["account.display_name"] == "is required"
+        assert listed == [account]
+
+    async def test_retries_unavailable_with_a_deadline(self):
+        def scenario() -> float:
+            target = f"127.0.0.1:{free_port()}"
+            with FinanceClient(target, timeout=0.5, retries=FAST_RETRIES) as client:
+                start = time.monotonic()
+                with pytest.raises(UnavailableError):
+                    client.users.get_user(upb.GetUserRequest(name="users/nobody"))
+                return time.monotonic() - start
+
+        assert await asyncio.to_thread(scenario) < 1.5
