@@ -21,6 +21,13 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
 )
 
+# A connection whose protocol state broke (a backend killed mid-operation, a cancelled call):
+# it is unusable, and is closed rather than returned to the pool (asyncpg #537, #706).
+BROKEN_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    *CONNECTION_ERRORS,
+    asyncpg.InternalClientError,
+)
+
 # Failures that make a health ping report the database as down.
 PING_FAILURES: tuple[type[BaseException], ...] = (
     TimeoutError,
@@ -74,10 +81,14 @@ class Database:
         """
         try:
             async with self._pool.acquire() as connection:
-                # A pool hands out a proxy that forwards every Connection method; asyncpg makes
-                # isinstance(proxy, asyncpg.Connection) true, but the stubs keep them apart.
-                yield cast(asyncpg.Connection, connection)
-        except CONNECTION_ERRORS as error:
+                try:
+                    # A pool hands out a proxy that forwards every Connection method; asyncpg
+                    # makes isinstance(proxy, asyncpg.Connection) true, but the stubs do not.
+                    yield cast(asyncpg.Connection, connection)
+                except BROKEN_CONNECTION_ERRORS:
+                    connection.terminate()
+                    raise
+        except BROKEN_CONNECTION_ERRORS as error:
             raise Unavailable("the database is unavailable") from error
         except asyncpg.DataError as error:
             # SQLSTATE class 22: the data came with the request. Validation should have caught

@@ -1,5 +1,6 @@
 -- Users and their accounts. Every table carries user_id, the tenant key, first in its
--- primary key, so the schema can be distributed by tenant.
+-- primary key, so the schema can be distributed by tenant. create_time and update_time default
+-- to the transaction's start, so a new row's two times are equal.
 
 CREATE TABLE users (
     user_id             text COLLATE "C" PRIMARY KEY,
@@ -8,8 +9,8 @@ CREATE TABLE users (
     revision            bigint NOT NULL DEFAULT 1,
     create_request_id   uuid UNIQUE,
     create_request_hash bytea,
-    create_time         timestamptz NOT NULL DEFAULT clock_timestamp(),
-    update_time         timestamptz NOT NULL DEFAULT clock_timestamp()
+    create_time         timestamptz NOT NULL DEFAULT now(),
+    update_time         timestamptz NOT NULL DEFAULT now()
 );
 
 CREATE INDEX users_create_time ON users (create_time, user_id);
@@ -29,8 +30,8 @@ CREATE TABLE accounts (
     revision            bigint NOT NULL DEFAULT 1,
     create_request_id   uuid,
     create_request_hash bytea,
-    create_time         timestamptz NOT NULL DEFAULT clock_timestamp(),
-    update_time         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    create_time         timestamptz NOT NULL DEFAULT now(),
+    update_time         timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, account_id),
     UNIQUE (user_id, create_request_id)
 );

@@ -23,8 +23,8 @@ CREATE TABLE categories (
     revision            bigint NOT NULL DEFAULT 1,
     create_request_id   uuid,
     create_request_hash bytea,
-    create_time         timestamptz NOT NULL DEFAULT clock_timestamp(),
-    update_time         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    create_time         timestamptz NOT NULL DEFAULT now(),
+    update_time         timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, category_id),
     UNIQUE (user_id, create_request_id),
     FOREIGN KEY (user_id, parent_category_id) REFERENCES categories (user_id, category_id)
@@ -40,8 +40,8 @@ CREATE TABLE payees (
     revision            bigint NOT NULL DEFAULT 1,
     create_request_id   uuid,
     create_request_hash bytea,
-    create_time         timestamptz NOT NULL DEFAULT clock_timestamp(),
-    update_time         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    create_time         timestamptz NOT NULL DEFAULT now(),
+    update_time         timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, payee_id),
     UNIQUE (user_id, create_request_id)
 );
@@ -64,8 +64,8 @@ CREATE TABLE transactions (
     -- The sum of the positive postings in major units: what List orders and filters by.
     amount                  numeric NOT NULL,
     revision                bigint NOT NULL DEFAULT 1,
-    create_time             timestamptz NOT NULL DEFAULT clock_timestamp(),
-    update_time             timestamptz NOT NULL DEFAULT clock_timestamp(),
+    create_time             timestamptz NOT NULL DEFAULT now(),
+    update_time             timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, transaction_id),
     FOREIGN KEY (user_id, payee_id) REFERENCES payees (user_id, payee_id),
     FOREIGN KEY (user_id, reverses_transaction_id) REFERENCES transactions (user_id, transaction_id),
@@ -108,7 +108,7 @@ CREATE TABLE idempotency_keys (
     request_hash  bytea NOT NULL,
     -- The id of the transaction the call returned.
     result_id     text NOT NULL,
-    create_time   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    create_time   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, request_id)
 );
 
