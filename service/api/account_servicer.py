@@ -42,19 +42,11 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
         self, request: account_service_pb2.ListAccountsRequest, context: Context
     ) -> account_service_pb2.ListAccountsResponse:
         owner = names.parse_user_name(request.parent, "parent")
-        binding = {"filter_text": request.filter, "order_by": request.order_by}
-        query = pagination.list_query(
-            page_size=request.page_size,
-            page_token=request.page_token,
-            scope=request.parent,
-            **binding,
-        )
-        page = await self._accounts.list(owner, query)
+        paging = pagination.Paging(request, scope=request.parent)
+        page = await self._accounts.list(owner, paging.query)
         return account_service_pb2.ListAccountsResponse(
             accounts=[account_to_proto(a) for a in page.items],
-            next_page_token=pagination.next_page_token(
-                page.next_cursor, scope=request.parent, **binding
-            ),
+            next_page_token=paging.next_page_token(page.next_cursor),
         )
 
     async def UpdateAccount(

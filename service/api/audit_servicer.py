@@ -23,17 +23,9 @@ class AuditServicer(audit_service_pb2_grpc.AuditServiceServicer):
         self, request: pb.ListAuditEventsRequest, context: Context
     ) -> pb.ListAuditEventsResponse:
         owner = names.parse_user_name(request.parent, "parent")
-        binding = {"filter_text": request.filter, "order_by": ""}
-        query = pagination.list_query(
-            page_size=request.page_size,
-            page_token=request.page_token,
-            scope=request.parent,
-            **binding,
-        )
-        page = await self._audit.list(owner.user_id, query)
+        paging = pagination.Paging(request, scope=request.parent)
+        page = await self._audit.list(owner.user_id, paging.query)
         return pb.ListAuditEventsResponse(
             audit_events=[audit_event_to_proto(e) for e in page.items],
-            next_page_token=pagination.next_page_token(
-                page.next_cursor, scope=request.parent, **binding
-            ),
+            next_page_token=paging.next_page_token(page.next_cursor),
         )

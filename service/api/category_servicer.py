@@ -38,19 +38,11 @@ class CategoryServicer(category_service_pb2_grpc.CategoryServiceServicer):
         self, request: category_service_pb2.ListCategoriesRequest, context: Context
     ) -> category_service_pb2.ListCategoriesResponse:
         owner = names.parse_user_name(request.parent, "parent")
-        binding = {"filter_text": request.filter, "order_by": request.order_by}
-        query = pagination.list_query(
-            page_size=request.page_size,
-            page_token=request.page_token,
-            scope=request.parent,
-            **binding,
-        )
-        page = await self._categories.list(owner, query)
+        paging = pagination.Paging(request, scope=request.parent)
+        page = await self._categories.list(owner, paging.query)
         return category_service_pb2.ListCategoriesResponse(
             categories=[category_to_proto(c) for c in page.items],
-            next_page_token=pagination.next_page_token(
-                page.next_cursor, scope=request.parent, **binding
-            ),
+            next_page_token=paging.next_page_token(page.next_cursor),
         )
 
     async def UpdateCategory(

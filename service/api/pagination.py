@@ -5,7 +5,7 @@ import hashlib
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from service.api.validation import Violations
 from service.domain.errors import InvalidArgument
@@ -107,3 +107,38 @@ def _decode(value: Any) -> object:
     if isinstance(value, str | int):
         return value
     raise ValueError("unexpected value in page token")
+
+
+class ListRequest(Protocol):
+    """The paging fields every List request has (`order_by` too, on most)."""
+
+    @property
+    def page_size(self) -> int: ...
+
+    @property
+    def page_token(self) -> str: ...
+
+    @property
+    def filter(self) -> str: ...
+
+
+class Paging:
+    """The validated paging of one List request, and the tokens of the pages after it.
+
+    The scope (the parent), filter and order of the request are what its page tokens are
+    bound to, so a token is only accepted back with the same ones.
+    """
+
+    def __init__(self, request: ListRequest, *, scope: str = "") -> None:
+        self._binding = {
+            "scope": scope,
+            "filter_text": request.filter,
+            "order_by": getattr(request, "order_by", ""),
+        }
+        self.query = list_query(
+            page_size=request.page_size, page_token=request.page_token, **self._binding
+        )
+
+    def next_page_token(self, cursor: Cursor | None) -> str:
+        """The token of the page after the one `cursor` ends; empty on the last page."""
+        return next_page_token(cursor, **self._binding)

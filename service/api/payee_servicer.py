@@ -36,19 +36,11 @@ class PayeeServicer(payee_service_pb2_grpc.PayeeServiceServicer):
         self, request: payee_service_pb2.ListPayeesRequest, context: Context
     ) -> payee_service_pb2.ListPayeesResponse:
         owner = names.parse_user_name(request.parent, "parent")
-        binding = {"filter_text": request.filter, "order_by": request.order_by}
-        query = pagination.list_query(
-            page_size=request.page_size,
-            page_token=request.page_token,
-            scope=request.parent,
-            **binding,
-        )
-        page = await self._payees.list(owner, query)
+        paging = pagination.Paging(request, scope=request.parent)
+        page = await self._payees.list(owner, paging.query)
         return payee_service_pb2.ListPayeesResponse(
             payees=[payee_to_proto(p) for p in page.items],
-            next_page_token=pagination.next_page_token(
-                page.next_cursor, scope=request.parent, **binding
-            ),
+            next_page_token=paging.next_page_token(page.next_cursor),
         )
 
     async def UpdatePayee(

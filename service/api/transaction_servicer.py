@@ -38,19 +38,11 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
         self, request: pb.ListTransactionsRequest, context: Context
     ) -> pb.ListTransactionsResponse:
         owner = names.parse_user_name(request.parent, "parent")
-        binding = {"filter_text": request.filter, "order_by": request.order_by}
-        query = pagination.list_query(
-            page_size=request.page_size,
-            page_token=request.page_token,
-            scope=request.parent,
-            **binding,
-        )
-        page = await self._ledger.list(owner.user_id, query)
+        paging = pagination.Paging(request, scope=request.parent)
+        page = await self._ledger.list(owner.user_id, paging.query)
         return pb.ListTransactionsResponse(
             transactions=[transaction_to_proto(t) for t in page.items],
-            next_page_token=pagination.next_page_token(
-                page.next_cursor, scope=request.parent, **binding
-            ),
+            next_page_token=paging.next_page_token(page.next_cursor),
         )
 
     async def UpdateTransaction(

@@ -34,14 +34,11 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     async def ListUsers(
         self, request: user_service_pb2.ListUsersRequest, context: Context
     ) -> user_service_pb2.ListUsersResponse:
-        binding = {"filter_text": request.filter, "order_by": request.order_by}
-        query = pagination.list_query(
-            page_size=request.page_size, page_token=request.page_token, **binding
-        )
-        page = await self._users.list(query)
+        paging = pagination.Paging(request)
+        page = await self._users.list(paging.query)
         return user_service_pb2.ListUsersResponse(
             users=[user_to_proto(u) for u in page.items],
-            next_page_token=pagination.next_page_token(page.next_cursor, **binding),
+            next_page_token=paging.next_page_token(page.next_cursor),
         )
 
     async def UpdateUser(
