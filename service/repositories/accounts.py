@@ -43,8 +43,6 @@ _BY_REQUEST_ID = (
     " WHERE user_id = $1 AND create_request_id = $2"
 )
 
-_USER_EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)"
-
 _LISTING = Listing(
     fields={
         "display_name": Field("display_name", Kind.TEXT),
@@ -140,11 +138,7 @@ class AccountRepository(BaseRepository[Account]):
 
     async def list(self, owner: UserKey, query: ListQuery) -> Page[Account]:
         """One page of the owner's accounts. Raises NotFound if the owner does not exist."""
-        async with self._db.connection() as connection:
-            page = await self._list(connection, query, {"user_id": owner.user_id})
-            if not page.items and not await connection.fetchval(_USER_EXISTS, owner.user_id):
-                raise NotFound("User", f"users/{owner.user_id}")
-            return page
+        return await self._list_owned(owner.user_id, query)
 
     async def update(
         self, key: AccountKey, changes: AccountChanges, *, expected_revision: int | None = None

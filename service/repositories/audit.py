@@ -6,8 +6,8 @@ import asyncpg
 
 from service.db.database import Database
 from service.domain.audit import AuditEvent
-from service.domain.errors import NotFound
 from service.domain.listing import ListQuery, Page
+from service.repositories.base import check_user_exists
 from service.repositories.querying import Field, Kind, Listing
 
 _COLUMNS = (
@@ -61,10 +61,8 @@ class AuditRepository:
                 f" ORDER BY {order} LIMIT ${len(params)}",
                 *params,
             )
-            if not rows and not await connection.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)", owner
-            ):
-                raise NotFound("User", f"users/{owner}")
+            if not rows:
+                await check_user_exists(connection, owner)
         more = len(rows) > query.page_size
         rows = rows[: query.page_size]
         cursor = _LISTING.cursor(query, rows[-1]) if more else None

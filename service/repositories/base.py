@@ -22,6 +22,15 @@ def fingerprint(*parts: object) -> bytes:
     return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).digest()
 
 
+_USER_EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)"
+
+
+async def check_user_exists(connection: asyncpg.Connection, user_id: str) -> None:
+    """Raise NotFound unless the user exists."""
+    if not await connection.fetchval(_USER_EXISTS, user_id):
+        raise NotFound("User", f"users/{user_id}")
+
+
 def request_id_reused() -> InvalidArgument:
     """The error for a request_id already used by a different request."""
     return InvalidArgument(
@@ -87,6 +96,15 @@ class BaseRepository(Generic[T]):
         rows = rows[: query.page_size]
         cursor = self.listing.cursor(query, rows[-1]) if more else None
         return Page([self._from_row(r) for r in rows], cursor)
+
+    async def _list_owned(self, user_id: str, query: ListQuery) -> Page[T]:
+        """One page of a user's rows. Raises NotFound if the user does not exist (checked
+        only for an empty page: a page with rows proves it)."""
+        async with self._db.connection() as connection:
+            page = await self._list(connection, query, {"user_id": user_id})
+            if not page.items:
+                await check_user_exists(connection, user_id)
+            return page
 
     async def _update(
         self,

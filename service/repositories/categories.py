@@ -40,8 +40,6 @@ _BY_REQUEST_ID = (
     " WHERE user_id = $1 AND create_request_id = $2"
 )
 
-_USER_EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)"
-
 # FOR SHARE: a parent being checked cannot be deleted before its new child is written.
 _PARENT_KIND = "SELECT kind FROM categories WHERE user_id = $1 AND category_id = $2 FOR SHARE"
 
@@ -144,11 +142,7 @@ class CategoryRepository(BaseRepository[Category]):
         """One page of the owner's categories. Raises NotFound if the owner does not exist."""
         if any(key.field == "parent" for key in query.order_by):
             raise InvalidArgument.single("order_by", _PARENT_UNSORTABLE)
-        async with self._db.connection() as connection:
-            page = await self._list(connection, query, {"user_id": owner.user_id})
-            if not page.items and not await connection.fetchval(_USER_EXISTS, owner.user_id):
-                raise NotFound("User", f"users/{owner.user_id}")
-            return page
+        return await self._list_owned(owner.user_id, query)
 
     async def update(
         self, key: CategoryKey, changes: CategoryChanges, *, expected_revision: int | None = None

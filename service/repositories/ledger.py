@@ -34,7 +34,7 @@ from service.domain.ledger import (
     reversal_of,
 )
 from service.domain.listing import ListQuery, Page
-from service.repositories.base import fingerprint, request_id_reused
+from service.repositories.base import check_user_exists, fingerprint, request_id_reused
 from service.repositories.ledger_writes import (
     Caller,
     audit,
@@ -63,8 +63,6 @@ _CLAIMED = """
 SELECT method, request_hash, result_id FROM idempotency_keys
 WHERE user_id = $1 AND request_id = $2
 """
-
-_USER_EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)"
 
 
 class LedgerRepository:
@@ -128,14 +126,10 @@ class LedgerRepository:
             earlier = await self._claim(connection, owner, caller, "create", draft, transaction_id)
             if earlier is not None:
                 return await fetch_transaction(connection, TransactionKey(owner, earlier))
-            await self._check_owner(connection, owner)
+            await check_user_exists(connection, owner)
             return await record_transaction(connection, owner, transaction_id, draft, caller)
 
         return await self._run(work)
-
-    async def _check_owner(self, connection: asyncpg.Connection, owner: str) -> None:
-        if not await connection.fetchval(_USER_EXISTS, owner):
-            raise NotFound("User", f"users/{owner}")
 
     async def get(self, key: TransactionKey) -> Transaction:
         """The transaction of `key`. Raises NotFound."""
@@ -147,7 +141,7 @@ class LedgerRepository:
         async with self._db.connection() as connection:
             page = await list_transactions(connection, owner, query)
             if not page.items:
-                await self._check_owner(connection, owner)
+                await check_user_exists(connection, owner)
             return page
 
     async def post(

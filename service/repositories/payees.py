@@ -25,8 +25,6 @@ _BY_REQUEST_ID = (
     " WHERE user_id = $1 AND create_request_id = $2"
 )
 
-_USER_EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)"
-
 _LISTING = Listing(
     fields={
         "display_name": Field("display_name", Kind.TEXT),
@@ -84,11 +82,7 @@ class PayeeRepository(BaseRepository[Payee]):
 
     async def list(self, owner: UserKey, query: ListQuery) -> Page[Payee]:
         """One page of the owner's payees. Raises NotFound if the owner does not exist."""
-        async with self._db.connection() as connection:
-            page = await self._list(connection, query, {"user_id": owner.user_id})
-            if not page.items and not await connection.fetchval(_USER_EXISTS, owner.user_id):
-                raise NotFound("User", f"users/{owner.user_id}")
-            return page
+        return await self._list_owned(owner.user_id, query)
 
     async def update(
         self, key: PayeeKey, changes: PayeeChanges, *, expected_revision: int | None = None
