@@ -26,7 +26,6 @@ from service.api.transaction_servicer import TransactionServicer
 from service.api.user_servicer import UserServicer
 from service.db.database import Database
 from service.db.embedded import start_embedded_postgres
-from service.db.migrate import apply_migrations
 from service.health import DatabaseHealthMonitor
 from service.repositories.accounts import AccountRepository
 from service.repositories.audit import AuditRepository
@@ -139,8 +138,7 @@ async def migrate(settings: Settings) -> list[int]:
     """Apply pending migrations to the configured database; returns their versions."""
     database = await open_database(settings)
     try:
-        async with database.connection() as connection:
-            return await apply_migrations(connection)
+        return await database.migrate()
     finally:
         await database.close()
 
@@ -163,8 +161,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     database = await open_database(settings)
     try:
-        async with database.connection() as connection:
-            await apply_migrations(connection)
+        await database.migrate()
         app = build_app(settings, database)
         await app.start()
         log.info("serving", extra={"address": f"{settings.host}:{app.port}"})

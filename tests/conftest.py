@@ -27,7 +27,6 @@ from grpc_health.v1 import health_pb2_grpc
 
 from service.db.database import Database
 from service.db.embedded import pgserver
-from service.db.migrate import apply_migrations
 from service.server import App, build_app
 from service.settings import Settings
 
@@ -68,8 +67,7 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The pool over the migrated test database."""
     db = await Database.connect(database_url, min_size=1, max_size=10)
-    async with db.connection() as connection:
-        await apply_migrations(connection)
+    await db.migrate()
     yield db
     await db.close()
 

@@ -16,7 +16,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from service.db.database import Database
 from service.db.embedded import pgserver
-from service.db.migrate import apply_migrations
 from service.server import build_app
 from tests.conftest import make_settings
 from tests.helpers import unpack
@@ -87,8 +86,7 @@ class TestHealth:
             server = pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
             url = server.get_uri()
             database = await Database.connect(url, min_size=2, max_size=4)
-            async with database.connection() as connection:
-                await apply_migrations(connection)
+            await database.migrate()
             app = build_app(make_settings(url), database)
             await app.start()
             try:

@@ -51,3 +51,15 @@ async def test_every_table_carries_the_tenant_key(database):
         )
     assert tables
     assert all(row["has_user_id"] for row in tables), tables
+
+
+async def test_migrate_leaves_no_advisory_lock_behind(database, database_url):
+    assert await database.migrate() == []
+    admin = await asyncpg.connect(database_url)
+    try:
+        held = await admin.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        )
+    finally:
+        await admin.close()
+    assert held == 0

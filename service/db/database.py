@@ -8,6 +8,7 @@ from typing import cast
 
 import asyncpg
 
+from service.db.migrate import apply_migrations
 from service.domain.errors import InvalidArgument, Unavailable
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,21 @@ PING_FAILURES: tuple[type[BaseException], ...] = (
 )
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pool connection released without asyncpg's reset query.
+
+    asyncpg resets a connection on release (unlock advisory locks, CLOSE ALL, UNLISTEN, RESET
+    ALL): one more round trip on every call. The service leaves none of that state behind on a
+    pooled connection: no SET, no LISTEN, no cursors beyond a transaction, and advisory locks
+    only on the dedicated connection of `Database.migrate`. A transaction left open is still
+    rolled back by asyncpg, which does that apart from the reset query.
+    """
+
+    def get_reset_query(self) -> str:
+        """No reset query: see the class docstring."""
+        return ""
+
+
 class Database:
     """An asyncpg pool created at server start and closed at shutdown.
 
@@ -44,8 +60,9 @@ class Database:
     `transaction()`; nothing holds a connection beyond one such scope.
     """
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self._pool = pool
+        self._dsn = dsn
 
     @classmethod
     async def connect(
@@ -67,10 +84,23 @@ class Database:
                     "statement_timeout": str(int(statement_timeout_seconds * 1000)),
                     "application_name": "finance-tracker",
                 },
+                connection_class=PooledConnection,
             )
         except CONNECTION_ERRORS as error:
             raise Unavailable(f"cannot connect to the database: {error}") from error
-        return cls(pool)
+        return cls(pool, dsn)
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations on a connection of their own, outside the pool, so that the
+        advisory lock they hold never lingers on a pooled connection. Returns their versions."""
+        try:
+            connection = await asyncpg.connect(self._dsn)
+        except CONNECTION_ERRORS as error:
+            raise Unavailable(f"cannot connect to the database: {error}") from error
+        try:
+            return await apply_migrations(connection)
+        finally:
+            await connection.close()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
