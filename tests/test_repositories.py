@@ -49,7 +49,7 @@ class TestUserRepository:
         user_id = f"repo-{uuid.uuid4().hex[:8]}"
         created = await user_repo.create(NewUser("Repo", "", user_id))
         assert created.user_id == user_id
-        assert created.revision == 1
+        assert created.revision > 0
         assert await user_repo.get(UserKey(user_id)) == created
 
     async def test_taken_id_raises_already_exists(self, user_repo):
@@ -58,17 +58,30 @@ class TestUserRepository:
         with pytest.raises(AlreadyExists):
             await user_repo.create(NewUser("B", "", user_id))
 
-    async def test_update_bumps_revision_and_checks_it(self, user_repo, owner):
+    async def test_update_changes_revision_and_checks_it(self, user_repo, owner):
+        before = await user_repo.get(owner)
         updated = await user_repo.update(
-            owner, UserChanges(email="x@example.org"), expected_revision=1
+            owner, UserChanges(email="x@example.org"), expected_revision=before.revision
         )
-        assert (updated.revision, updated.email, updated.display_name) == (
-            2,
-            "x@example.org",
-            "Owner",
-        )
+        assert updated.revision > before.revision
+        assert (updated.email, updated.display_name) == ("x@example.org", "Owner")
         with pytest.raises(EtagMismatch):
-            await user_repo.update(owner, UserChanges(email="y@example.org"), expected_revision=1)
+            await user_repo.update(
+                owner, UserChanges(email="y@example.org"), expected_revision=before.revision
+            )
+
+    async def test_a_recreated_user_does_not_match_the_old_etag(self, user_repo):
+        user_id = f"again-{uuid.uuid4().hex[:8]}"
+        first = await user_repo.create(NewUser("First", "", user_id))
+        await user_repo.delete(UserKey(user_id), expected_revision=first.revision)
+        second = await user_repo.create(NewUser("Second", "", user_id))
+        assert second.revision != first.revision
+        with pytest.raises(EtagMismatch):
+            await user_repo.update(
+                UserKey(user_id),
+                UserChanges(email="z@example.org"),
+                expected_revision=first.revision,
+            )
 
     async def test_delete_missing_user_raises_not_found(self, user_repo):
         with pytest.raises(NotFound):

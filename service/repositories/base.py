@@ -121,7 +121,7 @@ class BaseRepository(Generic[T]):
         for column, value in assignments.items():
             params.append(value)
             sets.append(f"{column} = ${len(params)}")
-        sets += ["revision = revision + 1", "update_time = clock_timestamp()"]
+        sets += ["revision = nextval('revisions')", "update_time = clock_timestamp()"]
         row = await connection.fetchrow(
             f"UPDATE {self.table} SET {', '.join(sets)}"
             f" WHERE {self._key_condition()}"

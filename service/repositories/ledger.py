@@ -184,7 +184,7 @@ class LedgerRepository:
         self, connection: asyncpg.Connection, transaction: Transaction, state: TransactionState
     ) -> Transaction:
         row = await connection.fetchrow(
-            "UPDATE transactions SET state = $3, revision = revision + 1,"
+            "UPDATE transactions SET state = $3, revision = nextval('revisions'),"
             " update_time = clock_timestamp()"
             " WHERE user_id = $1 AND transaction_id = $2 RETURNING revision, update_time",
             transaction.user_id,
@@ -280,7 +280,7 @@ async def _apply_changes(
             "UPDATE transactions SET description = COALESCE($3, description),"
             " payee_id = CASE WHEN $4 THEN $5 ELSE payee_id END,"
             " notes = COALESCE($6, notes), tags = COALESCE($7, tags),"
-            " revision = revision + 1, update_time = clock_timestamp()"
+            " revision = nextval('revisions'), update_time = clock_timestamp()"
             " WHERE user_id = $1 AND transaction_id = $2",
             transaction.user_id,
             transaction.transaction_id,

@@ -66,7 +66,7 @@ UPDATE accounts AS a
 SET balance = a.balance + d.posted,
     pending_balance = a.pending_balance + d.pending,
     pending_outgoing = a.pending_outgoing + d.outgoing,
-    revision = a.revision + 1,
+    revision = nextval('revisions'),
     update_time = clock_timestamp()
 FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
      AS d(account_id, posted, pending, outgoing)
