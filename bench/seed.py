@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from service.db.database import Database
+from service.domain.audit import Caller
 from service.domain.categories import CategoryKind, NewCategory
 from service.domain.ledger import (
     PostingDraft,
@@ -21,7 +22,6 @@ from service.domain.payees import NewPayee
 from service.repositories.accounts import AccountRepository
 from service.repositories.categories import CategoryRepository
 from service.repositories.ledger import LedgerRepository
-from service.repositories.ledger_writes import Caller
 from service.repositories.payees import PayeeRepository
 from service.repositories.users import UserRepository
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from service.db.database import Database
 from service.db.migrate import apply_migrations
+from service.domain.audit import Caller
 from service.domain.errors import DomainError
 from service.domain.ledger import (
     PostingDraft,
@@ -37,7 +38,6 @@ from service.domain.models import AccountKey, AccountType, NewAccount, NewUser, 
 from service.repositories.accounts import AccountRepository
 from service.repositories.balances import BalanceRepository
 from service.repositories.ledger import LedgerRepository
-from service.repositories.ledger_writes import Caller
 from service.repositories.users import UserRepository
 from tests.conftest import with_database
 

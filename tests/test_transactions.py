@@ -732,3 +732,41 @@ class TestListTransactions:
             )
         )
         assert "filter" in violations
+
+
+class TestAccountAuditTrail:
+    async def test_records_account_changes_with_their_actor(self, accounts, audit, user):
+        metadata = (("x-actor", "ops:alice"),)
+        account = await accounts.CreateAccount(
+            apb.CreateAccountRequest(
+                parent=user.name,
+                account=apb.Account(
+                    display_name="Card", type=apb.Account.TYPE_LIABILITY, currency_code="EUR"
+                ),
+            ),
+            metadata=metadata,
+        )
+        await accounts.UpdateAccount(
+            apb.UpdateAccountRequest(
+                account=apb.Account(name=account.name, credit_limit=money(500)),
+                update_mask=field_mask_pb2.FieldMask(paths=["credit_limit"]),
+            ),
+            metadata=metadata,
+        )
+        await accounts.ArchiveAccount(apb.ArchiveAccountRequest(name=account.name))
+        await accounts.DeleteAccount(apb.DeleteAccountRequest(name=account.name))
+        events = await audit.ListAuditEvents(
+            audit_service_pb2.ListAuditEventsRequest(
+                parent=user.name, filter=f'resource = "{account.name}"'
+            )
+        )
+        assert [(e.action, e.actor) for e in events.audit_events] == [
+            ("create", "ops:alice"),
+            ("update", "ops:alice"),
+            ("archive", "anonymous"),
+            ("delete", "anonymous"),
+        ]
+        update = events.audit_events[1]
+        assert update.before["credit_limit"] is None
+        assert update.after["credit_limit"] == 50000
+        assert not events.audit_events[3].HasField("after")

@@ -7,9 +7,11 @@ from finance.v1 import account_service_pb2, account_service_pb2_grpc
 from google.protobuf import empty_pb2
 
 from service.api import account_requests, names, pagination
+from service.api.callers import actor, caller
 from service.api.convert import account_to_proto
 from service.api.convert_ledger import balance_to_proto
 from service.api.validation import name_and_etag
+from service.domain.audit import Caller
 from service.domain.models import AccountState
 from service.repositories.accounts import AccountRepository
 from service.repositories.balances import BalanceRepository
@@ -29,7 +31,10 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
     ) -> account_service_pb2.Account:
         create = account_requests.parse_create(request)
         account = await self._accounts.create(
-            create.owner, create.new, request_id=create.request_id
+            create.owner,
+            create.new,
+            request_id=create.request_id,
+            caller=Caller(actor(context.invocation_metadata()), create.request_id),
         )
         return account_to_proto(account)
 
@@ -54,7 +59,10 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
     ) -> account_service_pb2.Account:
         update = account_requests.parse_update(request)
         account = await self._accounts.update(
-            update.key, update.changes, expected_revision=update.expected_revision
+            update.key,
+            update.changes,
+            expected_revision=update.expected_revision,
+            caller=caller(context.invocation_metadata()),
         )
         return account_to_proto(account)
 
@@ -62,18 +70,20 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
         self, request: account_service_pb2.DeleteAccountRequest, context: Context
     ) -> empty_pb2.Empty:
         key, revision = name_and_etag(names.parse_account_name, request.name, request.etag)
-        await self._accounts.delete(key, expected_revision=revision)
+        await self._accounts.delete(
+            key, expected_revision=revision, caller=caller(context.invocation_metadata())
+        )
         return empty_pb2.Empty()
 
     async def ArchiveAccount(
         self, request: account_service_pb2.ArchiveAccountRequest, context: Context
     ) -> account_service_pb2.Account:
-        return await self._set_state(request, AccountState.ARCHIVED)
+        return await self._set_state(request, AccountState.ARCHIVED, context)
 
     async def UnarchiveAccount(
         self, request: account_service_pb2.UnarchiveAccountRequest, context: Context
     ) -> account_service_pb2.Account:
-        return await self._set_state(request, AccountState.ACTIVE)
+        return await self._set_state(request, AccountState.ACTIVE, context)
 
     async def GetAccountBalance(
         self, request: account_service_pb2.GetAccountBalanceRequest, context: Context
@@ -98,7 +108,10 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
         request: account_service_pb2.ArchiveAccountRequest
         | account_service_pb2.UnarchiveAccountRequest,
         state: AccountState,
+        context: Context,
     ) -> account_service_pb2.Account:
         key, revision = name_and_etag(names.parse_account_name, request.name, request.etag)
-        account = await self._accounts.set_state(key, state, expected_revision=revision)
+        account = await self._accounts.set_state(
+            key, state, expected_revision=revision, caller=caller(context.invocation_metadata())
+        )
         return account_to_proto(account)

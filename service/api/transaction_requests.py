@@ -1,6 +1,6 @@
 """Validating TransactionService requests into ledger drafts and changes."""
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TypeVar
@@ -9,10 +9,12 @@ from finance.v1 import transaction_service_pb2 as pb
 from google.protobuf import field_mask_pb2
 
 from service.api import names
+from service.api.callers import Metadata, actor
 from service.api.dates import parse_date
 from service.api.masks import mask_paths
 from service.api.money import parse_amount
 from service.api.validation import Violations, parse_etag, parse_request_id
+from service.domain.audit import Caller
 from service.domain.errors import InvalidArgument, NotFound
 from service.domain.ledger import (
     PostingDraft,
@@ -20,18 +22,11 @@ from service.domain.ledger import (
     TransactionDraft,
     TransactionKey,
 )
-from service.repositories.ledger_writes import Caller
 
 T = TypeVar("T")
 
-# Request metadata naming who makes a change, for the audit trail.
-ACTOR_METADATA = "x-actor"
-ANONYMOUS = "anonymous"
-
 UPDATABLE = ("description", "payee", "notes", "tags", "postings.category", "postings.memo")
 MAX_TAGS = 20
-
-Metadata = Iterable[tuple[str, str | bytes]]
 
 
 @dataclass(frozen=True)
@@ -50,14 +45,6 @@ class Change:
     key: TransactionKey
     caller: Caller
     expected_revision: int | None = None
-
-
-def actor(metadata: Metadata | None) -> str:
-    """The caller's identity from request metadata, or `anonymous`."""
-    for key, value in metadata or ():
-        if key == ACTOR_METADATA and isinstance(value, str) and value.strip():
-            return value.strip()[:200]
-    return ANONYMOUS
 
 
 def _caller(violations: Violations, request_id: str, metadata: Metadata | None) -> Caller:

@@ -7,6 +7,18 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Caller:
+    """Who makes a change, and the request_id of the call (for the audit trail)."""
+
+    actor: str
+    request_id: uuid.UUID | None = None
+
+
+# The actor of changes the service makes without a caller to name.
+SYSTEM_CALLER = Caller(actor="finance-tracker")
+
+
+@dataclass(frozen=True)
 class AuditEvent:
     """One recorded change to one resource."""
 

@@ -4,6 +4,7 @@ import uuid
 
 import asyncpg
 
+from service.domain.audit import SYSTEM_CALLER, Caller
 from service.domain.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -20,9 +21,11 @@ from service.domain.models import (
     AccountType,
     NewAccount,
     UserKey,
+    account_record,
 )
+from service.repositories.audit import record_event
 from service.repositories.base import BaseRepository, fingerprint, maybe
-from service.repositories.ledger_writes import SYSTEM_CALLER, Caller, record_transaction
+from service.repositories.ledger_writes import record_transaction
 from service.repositories.querying import Field, Kind, Listing
 
 _COLUMNS = (
@@ -128,7 +131,8 @@ class AccountRepository(BaseRepository[Account]):
                     opening_balance_draft(account.account_id, new, today()),
                     caller,
                 )
-                return await self._get(connection, (owner.user_id, account.account_id))
+                account = await self._get(connection, (owner.user_id, account.account_id))
+            await _audit(connection, "create", caller, before=None, after=account)
             return account
 
     async def get(self, key: AccountKey) -> Account:
@@ -141,10 +145,15 @@ class AccountRepository(BaseRepository[Account]):
         return await self._list_owned(owner.user_id, query)
 
     async def update(
-        self, key: AccountKey, changes: AccountChanges, *, expected_revision: int | None = None
+        self,
+        key: AccountKey,
+        changes: AccountChanges,
+        *,
+        expected_revision: int | None = None,
+        caller: Caller = SYSTEM_CALLER,
     ) -> Account:
-        """Apply `changes` to an account. Raises NotFound, or EtagMismatch if its revision is
-        not `expected_revision`."""
+        """Apply `changes` to an account, recording it in the audit trail. Raises NotFound, or
+        EtagMismatch if its revision is not `expected_revision`."""
         assignments: dict[str, object] = {}
         if changes.display_name is not None:
             assignments["display_name"] = changes.display_name
@@ -160,10 +169,19 @@ class AccountRepository(BaseRepository[Account]):
                     "account.credit_limit.currency_code",
                     f"must be the account's currency {account.currency_code}",
                 )
-            return await self._update(connection, (key.user_id, key.account_id), assignments, None)
+            updated = await self._update(
+                connection, (key.user_id, key.account_id), assignments, None
+            )
+            await _audit(connection, "update", caller, before=account, after=updated)
+            return updated
 
     async def set_state(
-        self, key: AccountKey, state: AccountState, *, expected_revision: int | None = None
+        self,
+        key: AccountKey,
+        state: AccountState,
+        *,
+        expected_revision: int | None = None,
+        caller: Caller = SYSTEM_CALLER,
     ) -> Account:
         """Archive or reactivate an account; a no-op if it is in `state` already."""
         async with self._db.transaction() as connection:
@@ -172,11 +190,20 @@ class AccountRepository(BaseRepository[Account]):
             )
             if account.state is state:
                 return account
-            return await self._update(
+            changed = await self._update(
                 connection, (key.user_id, key.account_id), {"state": state.value}, None
             )
+            action = "archive" if state is AccountState.ARCHIVED else "unarchive"
+            await _audit(connection, action, caller, before=account, after=changed)
+            return changed
 
-    async def delete(self, key: AccountKey, *, expected_revision: int | None = None) -> None:
+    async def delete(
+        self,
+        key: AccountKey,
+        *,
+        expected_revision: int | None = None,
+        caller: Caller = SYSTEM_CALLER,
+    ) -> None:
         """Delete an account with a zero balance that nothing refers to. Raises NotFound,
         EtagMismatch or FailedPrecondition."""
         name = self._name((key.user_id, key.account_id))
@@ -202,3 +229,25 @@ class AccountRepository(BaseRepository[Account]):
                         "other records refer to the account; archive it instead",
                     )
                 ) from None
+            await _audit(connection, "delete", caller, before=account, after=None)
+
+
+async def _audit(
+    connection: asyncpg.Connection,
+    action: str,
+    caller: Caller,
+    *,
+    before: Account | None,
+    after: Account | None,
+) -> None:
+    subject = after or before
+    assert subject is not None
+    await record_event(
+        connection,
+        user_id=subject.user_id,
+        resource_name=f"users/{subject.user_id}/accounts/{subject.account_id}",
+        action=action,
+        caller=caller,
+        before=None if before is None else account_record(before),
+        after=None if after is None else account_record(after),
+    )

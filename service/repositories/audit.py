@@ -1,11 +1,12 @@
 """Reading the audit trail."""
 
 import json
+from typing import Any
 
 import asyncpg
 
 from service.db.database import Database
-from service.domain.audit import AuditEvent
+from service.domain.audit import AuditEvent, Caller
 from service.domain.listing import ListQuery, Page
 from service.repositories.base import check_user_exists
 from service.repositories.querying import Field, Kind, Listing
@@ -27,6 +28,36 @@ _LISTING = Listing(
     id_kind=Kind.INTEGER,
     default_order=(),
 )
+
+
+_INSERT = """
+INSERT INTO audit_events (user_id, resource_name, action, actor, request_id, before, after)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)
+"""
+
+
+async def record_event(
+    connection: asyncpg.Connection,
+    *,
+    user_id: str,
+    resource_name: str,
+    action: str,
+    caller: Caller,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """Add an event to the audit trail, in the caller's database transaction: the change and
+    its record commit or roll back together."""
+    await connection.execute(
+        _INSERT,
+        user_id,
+        resource_name,
+        action,
+        caller.actor,
+        caller.request_id,
+        None if before is None else json.dumps(before),
+        None if after is None else json.dumps(after),
+    )
 
 
 def _event(row: asyncpg.Record) -> AuditEvent:

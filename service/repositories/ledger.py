@@ -17,6 +17,7 @@ from typing import TypeVar
 import asyncpg
 
 from service.db.database import Database
+from service.domain.audit import Caller
 from service.domain.errors import (
     EtagMismatch,
     FailedPrecondition,
@@ -36,7 +37,6 @@ from service.domain.ledger import (
 from service.domain.listing import ListQuery, Page
 from service.repositories.base import check_user_exists, fingerprint, request_id_reused
 from service.repositories.ledger_writes import (
-    Caller,
     audit,
     check_categories,
     check_references,

@@ -5,8 +5,6 @@ failure anywhere leaves nothing behind. Accounts are locked in key order, so con
 transactions over the same accounts queue rather than deadlock.
 """
 
-import json
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -14,6 +12,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from service.domain.audit import Caller
 from service.domain.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -33,6 +32,7 @@ from service.domain.ledger import (
     snapshot,
 )
 from service.domain.models import AccountType
+from service.repositories.audit import record_event
 
 _SYSTEM_ACCOUNTS = {
     SystemRole.EXPENSE: ("Expenses", AccountType.EXPENSE),
@@ -89,19 +89,6 @@ FROM unnest($4::smallint[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9
      AS p(i, a, amt, cur, cat, memo)
 """
 
-_INSERT_AUDIT = """
-INSERT INTO audit_events (user_id, resource_name, action, actor, request_id, before, after)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)
-"""
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who makes a change, and the request_id of the call (for the audit trail)."""
-
-    actor: str
-    request_id: uuid.UUID | None = None
-
 
 @dataclass(frozen=True)
 class _LockedAccount:
@@ -120,10 +107,6 @@ class _Movement:
     posted: int = 0
     pending: int = 0
     outgoing: int = 0
-
-
-# The actor of changes the service makes without a caller to name.
-SYSTEM_CALLER = Caller(actor="finance-tracker")
 
 
 def transaction_name(user_id: str, transaction_id: str) -> str:
@@ -407,13 +390,12 @@ async def audit(
     before: Transaction | None,
 ) -> None:
     """Add an event to the audit trail, with the transaction before and after the change."""
-    await connection.execute(
-        _INSERT_AUDIT,
-        transaction.user_id,
-        transaction_name(transaction.user_id, transaction.transaction_id),
-        action,
-        caller.actor,
-        caller.request_id,
-        None if before is None else json.dumps(snapshot(before)),
-        json.dumps(snapshot(transaction)),
+    await record_event(
+        connection,
+        user_id=transaction.user_id,
+        resource_name=transaction_name(transaction.user_id, transaction.transaction_id),
+        action=action,
+        caller=caller,
+        before=None if before is None else snapshot(before),
+        after=snapshot(transaction),
     )

@@ -39,7 +39,9 @@ class AuditEvent(_message.Message):
     resource: _builtins.str
     """The resource that changed, such as `users/ada/transactions/123`."""
     action: _builtins.str
-    """What happened: `create`, `update`, `post`, `void`, `reverse`."""
+    """What happened: `create`, `update`, `post`, `void`, `reverse` (transactions), or `create`,
+    `update`, `archive`, `unarchive`, `delete` (accounts).
+    """
     actor: _builtins.str
     """Who did it: the `x-actor` request metadata of the call, or `anonymous`."""
     request_id: _builtins.str

@@ -26,8 +26,8 @@ if _version_not_supported:
 
 
 class AuditServiceStub:
-    """Reads the audit trail: every change made to a user's ledger, by whom and when, with the
-    resource as it was before and after.
+    """Reads the audit trail: every change made to a user's transactions and accounts, by whom and
+    when, with the resource as it was before and after.
     """
 
     def __init__(self, channel):
@@ -44,8 +44,8 @@ class AuditServiceStub:
 
 
 class AuditServiceServicer:
-    """Reads the audit trail: every change made to a user's ledger, by whom and when, with the
-    resource as it was before and after.
+    """Reads the audit trail: every change made to a user's transactions and accounts, by whom and
+    when, with the resource as it was before and after.
     """
 
     def ListAuditEvents(self, request, context):
@@ -72,8 +72,8 @@ def add_AuditServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AuditService:
-    """Reads the audit trail: every change made to a user's ledger, by whom and when, with the
-    resource as it was before and after.
+    """Reads the audit trail: every change made to a user's transactions and accounts, by whom and
+    when, with the resource as it was before and after.
     """
 
     @staticmethod

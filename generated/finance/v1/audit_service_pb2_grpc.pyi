@@ -27,8 +27,8 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class AuditServiceStub:
-    """Reads the audit trail: every change made to a user's ledger, by whom and when, with the
-    resource as it was before and after.
+    """Reads the audit trail: every change made to a user's transactions and accounts, by whom and
+    when, with the resource as it was before and after.
     """
 
     @_typing.overload
@@ -40,8 +40,8 @@ class AuditServiceStub:
 
 @_typing.type_check_only
 class AuditServiceAsyncStub(AuditServiceStub):
-    """Reads the audit trail: every change made to a user's ledger, by whom and when, with the
-    resource as it was before and after.
+    """Reads the audit trail: every change made to a user's transactions and accounts, by whom and
+    when, with the resource as it was before and after.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -49,8 +49,8 @@ class AuditServiceAsyncStub(AuditServiceStub):
     """Lists a user's audit events, oldest first. Returns NOT_FOUND if the user does not exist."""
 
 class AuditServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Reads the audit trail: every change made to a user's ledger, by whom and when, with the
-    resource as it was before and after.
+    """Reads the audit trail: every change made to a user's transactions and accounts, by whom and
+    when, with the resource as it was before and after.
     """
 
     @_abc_1.abstractmethod

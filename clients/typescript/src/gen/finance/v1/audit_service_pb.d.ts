@@ -32,7 +32,8 @@ export declare type AuditEvent = Message<"finance.v1.AuditEvent"> & {
   resource: string;
 
   /**
-   * What happened: `create`, `update`, `post`, `void`, `reverse`.
+   * What happened: `create`, `update`, `post`, `void`, `reverse` (transactions), or `create`,
+   * `update`, `archive`, `unarchive`, `delete` (accounts).
    *
    * @generated from field: string action = 3;
    */
@@ -150,8 +151,8 @@ export declare type ListAuditEventsResponse = Message<"finance.v1.ListAuditEvent
 export declare const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse>;
 
 /**
- * Reads the audit trail: every change made to a user's ledger, by whom and when, with the
- * resource as it was before and after.
+ * Reads the audit trail: every change made to a user's transactions and accounts, by whom and
+ * when, with the resource as it was before and after.
  *
  * @generated from service finance.v1.AuditService
  */

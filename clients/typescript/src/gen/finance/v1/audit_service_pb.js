@@ -35,8 +35,8 @@ export const ListAuditEventsResponseSchema = /*@__PURE__*/
   messageDesc(file_finance_v1_audit_service, 2);
 
 /**
- * Reads the audit trail: every change made to a user's ledger, by whom and when, with the
- * resource as it was before and after.
+ * Reads the audit trail: every change made to a user's transactions and accounts, by whom and
+ * when, with the resource as it was before and after.
  *
  * @generated from service finance.v1.AuditService
  */

@@ -1,0 +1,24 @@
+"""Who is calling: the actor named in request metadata, for the audit trail."""
+
+from collections.abc import Iterable
+
+from service.domain.audit import Caller
+
+# Request metadata naming who makes a change, for the audit trail.
+ACTOR_METADATA = "x-actor"
+ANONYMOUS = "anonymous"
+
+Metadata = Iterable[tuple[str, str | bytes]]
+
+
+def actor(metadata: Metadata | None) -> str:
+    """The caller's identity from request metadata, or `anonymous`."""
+    for key, value in metadata or ():
+        if key == ACTOR_METADATA and isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return ANONYMOUS
+
+
+def caller(metadata: Metadata | None) -> Caller:
+    """The caller of a request that carries no request_id."""
+    return Caller(actor(metadata))
