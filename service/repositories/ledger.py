@@ -36,10 +36,9 @@ from service.domain.ledger import (
 )
 from service.domain.listing import ListQuery, Page
 from service.repositories.base import check_user_exists, fingerprint, request_id_reused
+from service.repositories.ledger_references import check_categories, check_references
 from service.repositories.ledger_writes import (
     audit,
-    check_categories,
-    check_references,
     record_transaction,
     settle_pending,
     transaction_name,
