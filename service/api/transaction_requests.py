@@ -9,13 +9,20 @@ from finance.v1 import transaction_service_pb2 as pb
 from google.protobuf import field_mask_pb2
 
 from service.api import names
-from service.api.callers import Metadata, actor
+from service.api.callers import Metadata
 from service.api.dates import parse_date
+from service.api.ledger_request_parts import (
+    child_id,
+    optional_text,
+    owned,
+    parse_owner,
+    request_caller,
+)
 from service.api.masks import mask_paths
 from service.api.money import parse_amount
-from service.api.validation import Violations, parse_etag, parse_request_id
+from service.api.validation import Violations, parse_etag
 from service.domain.audit import Caller
-from service.domain.errors import InvalidArgument, NotFound
+from service.domain.errors import InvalidArgument
 from service.domain.ledger import (
     PostingDraft,
     TransactionChanges,
@@ -47,25 +54,6 @@ class Change:
     expected_revision: int | None = None
 
 
-def _caller(violations: Violations, request_id: str, metadata: Metadata | None) -> Caller:
-    return Caller(actor(metadata), violations.check(lambda: parse_request_id(request_id)))
-
-
-def _owned(user_id: str, owner: str | None, kind: str, name: str) -> None:
-    # Another user's resource is reported as missing: its existence is not the caller's to know.
-    if owner is not None and user_id != owner:
-        raise NotFound(kind, name)
-
-
-def _child_id(name: str, collection: str, kind: str, owner: str | None, field: str) -> str | None:
-    """The id of an optional `users/{owner}/{collection}/{id}` reference; None when empty."""
-    if not name:
-        return None
-    user_id, child_id = names.parse_user_child(name, collection, field)
-    _owned(user_id, owner, kind, name)
-    return child_id
-
-
 def _posting(
     posting: pb.Posting, field: str, owner: str | None, violations: Violations
 ) -> PostingDraft | None:
@@ -73,16 +61,16 @@ def _posting(
         lambda: names.parse_account_name(posting.account, f"{field}.account")
     )
     if account is not None:
-        _owned(account.user_id, owner, "Account", posting.account)
+        owned(account.user_id, owner, "Account", posting.account)
     amount = None
     if not posting.HasField("amount"):
         violations.add(f"{field}.amount", "is required")
     else:
         amount = violations.check(lambda: parse_amount(posting.amount, f"{field}.amount"))
     category = violations.check(
-        lambda: _child_id(posting.category, "categories", "Category", owner, f"{field}.category")
+        lambda: child_id(posting.category, "categories", "Category", owner, f"{field}.category")
     )
-    memo = violations.check(lambda: _optional_text(posting.memo, f"{field}.memo", 500))
+    memo = violations.check(lambda: optional_text(posting.memo, f"{field}.memo", 500))
     if account is None or amount is None:
         return None
     return PostingDraft(
@@ -95,15 +83,6 @@ def _posting(
     )
 
 
-def _optional_text(value: str, field: str, max_length: int) -> str:
-    text = value.strip()
-    if len(text) > max_length:
-        raise InvalidArgument.single(field, f"must be at most {max_length} characters")
-    if "\x00" in text:
-        raise InvalidArgument.single(field, "must not contain NUL characters")
-    return text
-
-
 def _tags(tags: Sequence[str], field: str) -> tuple[str, ...]:
     cleaned = tuple(tag.strip() for tag in tags)
     if len(cleaned) > MAX_TAGS:
@@ -113,11 +92,6 @@ def _tags(tags: Sequence[str], field: str) -> tuple[str, ...]:
     if len(set(cleaned)) != len(cleaned):
         raise InvalidArgument.single(field, "must not repeat a tag")
     return cleaned
-
-
-def _owner(parent: str, violations: Violations) -> str | None:
-    key = violations.check(lambda: names.parse_user_name(parent, "parent"))
-    return None if key is None else key.user_id
 
 
 def _details(
@@ -133,15 +107,15 @@ def _details(
         )
     )
     description = violations.check(
-        lambda: _optional_text(transaction.description, f"{field}.description", 500)
+        lambda: optional_text(transaction.description, f"{field}.description", 500)
     )
-    notes = violations.check(lambda: _optional_text(transaction.notes, f"{field}.notes", 2000))
+    notes = violations.check(lambda: optional_text(transaction.notes, f"{field}.notes", 2000))
     tags = violations.check(lambda: _tags(transaction.tags, f"{field}.tags"))
     payee = violations.check(
-        lambda: _child_id(transaction.payee, "payees", "Payee", owner, f"{field}.payee")
+        lambda: child_id(transaction.payee, "payees", "Payee", owner, f"{field}.payee")
     )
     external_id = violations.check(
-        lambda: _optional_text(transaction.external_id, f"{field}.external_id", 200)
+        lambda: optional_text(transaction.external_id, f"{field}.external_id", 200)
     )
     if transaction.state not in (
         pb.Transaction.STATE_UNSPECIFIED,
@@ -166,7 +140,7 @@ def _details(
 def parse_create(request: pb.CreateTransactionRequest, metadata: Metadata | None) -> Create:
     """A CreateTransaction request as a draft (balance is checked by the ledger)."""
     violations = Violations()
-    owner = _owner(request.parent, violations)
+    owner = parse_owner(request.parent, violations)
     if not request.HasField("transaction"):
         violations.add("transaction", "is required")
     draft = _details(request.transaction, owner, violations)
@@ -174,7 +148,7 @@ def parse_create(request: pb.CreateTransactionRequest, metadata: Metadata | None
         _posting(p, f"transaction.postings[{i}]", owner, violations)
         for i, p in enumerate(request.transaction.postings)
     ]
-    caller = _caller(violations, request.request_id, metadata)
+    caller = request_caller(violations, request.request_id, metadata)
     violations.raise_if_any()
     assert owner is not None
     assert draft is not None
@@ -192,7 +166,7 @@ def parse_change(name: str, etag: str, request_id: str, metadata: Metadata | Non
     violations = Violations()
     key = violations.check(lambda: parse_transaction_name(name))
     revision = violations.check(lambda: parse_etag(etag))
-    caller = _caller(violations, request_id, metadata)
+    caller = request_caller(violations, request_id, metadata)
     violations.raise_if_any()
     assert key is not None
     return Change(key, caller, revision)
@@ -218,17 +192,17 @@ def parse_update(
             paths,
             "description",
             violations,
-            lambda: _optional_text(t.description, "transaction.description", 500),
+            lambda: optional_text(t.description, "transaction.description", 500),
         ),
         change_payee="payee" in paths,
         payee_id=_if(
             paths,
             "payee",
             violations,
-            lambda: _child_id(t.payee, "payees", "Payee", owner, "transaction.payee"),
+            lambda: child_id(t.payee, "payees", "Payee", owner, "transaction.payee"),
         ),
         notes=_if(
-            paths, "notes", violations, lambda: _optional_text(t.notes, "transaction.notes", 2000)
+            paths, "notes", violations, lambda: optional_text(t.notes, "transaction.notes", 2000)
         ),
         tags=_if(paths, "tags", violations, lambda: _tags(t.tags, "transaction.tags")),
         categories=_if(
@@ -236,7 +210,7 @@ def parse_update(
             "postings.category",
             violations,
             lambda: tuple(
-                _child_id(
+                child_id(
                     p.category,
                     "categories",
                     "Category",
@@ -251,13 +225,13 @@ def parse_update(
             "postings.memo",
             violations,
             lambda: tuple(
-                _optional_text(p.memo, f"transaction.postings[{i}].memo", 500)
+                optional_text(p.memo, f"transaction.postings[{i}].memo", 500)
                 for i, p in enumerate(t.postings)
             ),
         ),
     )
     revision = violations.check(lambda: parse_etag(t.etag, "transaction.etag"))
-    caller = _caller(violations, request.request_id, metadata)
+    caller = request_caller(violations, request.request_id, metadata)
     violations.raise_if_any()
     assert key is not None
     return Change(key, caller, revision), changes
@@ -272,120 +246,6 @@ def _if(
 ) -> T | None:
     """The parsed new value of `path` if the mask names it, else None (unchanged)."""
     return violations.check(parse) if path in paths else None
-
-
-def _simple_base(
-    request: pb.RecordExpenseRequest | pb.RecordIncomeRequest | pb.TransferFundsRequest,
-    violations: Violations,
-) -> TransactionDraft | None:
-    booking_date = violations.check(
-        lambda: parse_date(
-            request.booking_date, "booking_date", present=request.HasField("booking_date")
-        )
-    )
-    description = violations.check(lambda: _optional_text(request.description, "description", 500))
-    if booking_date is None:
-        return None
-    return TransactionDraft(booking_date, (), description=description or "")
-
-
-def _leg(
-    account_name: str,
-    account_field: str,
-    money_field: str,
-    request: object,
-    owner: str | None,
-    violations: Violations,
-    *,
-    report_as: str = "",
-) -> PostingDraft | None:
-    account = violations.check(lambda: names.parse_account_name(account_name, account_field))
-    if account is not None:
-        _owned(account.user_id, owner, "Account", account_name)
-    if not request.HasField(money_field):  # type: ignore[attr-defined]
-        violations.add(money_field, "is required")
-        return None
-    money = getattr(request, money_field)
-    amount = violations.check(lambda: parse_amount(money, money_field))
-    if account is None or amount is None:
-        return None
-    return PostingDraft(
-        account.account_id, amount[0], amount[1], source_field=report_as or money_field
-    )
-
-
-@dataclass(frozen=True)
-class Simple:
-    """A validated RecordExpense or RecordIncome request."""
-
-    owner: str
-    base: TransactionDraft
-    account: PostingDraft
-    category_id: str | None
-    caller: Caller
-
-
-def parse_simple(
-    request: pb.RecordExpenseRequest | pb.RecordIncomeRequest, metadata: Metadata | None
-) -> Simple:
-    """The parts of a RecordExpense or RecordIncome request."""
-    violations = Violations()
-    owner = _owner(request.parent, violations)
-    base = _simple_base(request, violations)
-    account = _leg(request.account, "account", "amount", request, owner, violations)
-    category = violations.check(
-        lambda: _child_id(request.category, "categories", "Category", owner, "category")
-    )
-    payee = violations.check(lambda: _child_id(request.payee, "payees", "Payee", owner, "payee"))
-    caller = _caller(violations, request.request_id, metadata)
-    violations.raise_if_any()
-    assert owner is not None
-    assert base is not None
-    assert account is not None
-    return Simple(owner, replace(base, payee_id=payee), account, category, caller)
-
-
-@dataclass(frozen=True)
-class Transfer:
-    """A validated TransferFunds request."""
-
-    owner: str
-    base: TransactionDraft
-    source: PostingDraft
-    destination: PostingDraft
-    caller: Caller
-
-
-def parse_transfer(request: pb.TransferFundsRequest, metadata: Metadata | None) -> Transfer:
-    """The parts of a TransferFunds request; `to_amount` defaults to `amount`."""
-    violations = Violations()
-    owner = _owner(request.parent, violations)
-    base = _simple_base(request, violations)
-    source = _leg(request.from_account, "from_account", "amount", request, owner, violations)
-    to_field = "to_amount" if request.HasField("to_amount") else "amount"
-    destination = _leg(
-        request.to_account,
-        "to_account",
-        to_field,
-        request,
-        owner,
-        violations,
-        report_as="to_amount",
-    )
-    if request.state not in (
-        pb.Transaction.STATE_UNSPECIFIED,
-        pb.Transaction.STATE_PENDING,
-        pb.Transaction.STATE_POSTED,
-    ):
-        violations.add("state", "may only be STATE_PENDING or STATE_POSTED")
-    caller = _caller(violations, request.request_id, metadata)
-    violations.raise_if_any()
-    assert owner is not None
-    assert base is not None
-    assert source is not None
-    assert destination is not None
-    pending = request.state == pb.Transaction.STATE_PENDING
-    return Transfer(owner, replace(base, pending=pending), source, destination, caller)
 
 
 @dataclass(frozen=True)
@@ -405,8 +265,8 @@ def parse_reverse(request: pb.ReverseTransactionRequest, metadata: Metadata | No
     booking_date = None
     if request.HasField("booking_date"):
         booking_date = violations.check(lambda: parse_date(request.booking_date, "booking_date"))
-    reason = violations.check(lambda: _optional_text(request.reason, "reason", 500))
-    caller = _caller(violations, request.request_id, metadata)
+    reason = violations.check(lambda: optional_text(request.reason, "reason", 500))
+    caller = request_caller(violations, request.request_id, metadata)
     violations.raise_if_any()
     assert key is not None
     return Reverse(key, booking_date, reason or "", caller)

@@ -6,7 +6,7 @@ import grpc
 from finance.v1 import transaction_service_pb2 as pb
 from finance.v1 import transaction_service_pb2_grpc
 
-from service.api import names, pagination
+from service.api import movement_requests, names, pagination
 from service.api import transaction_requests as requests
 from service.api.convert_ledger import transaction_to_proto
 from service.domain import ledger
@@ -88,7 +88,7 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
     async def RecordExpense(
         self, request: pb.RecordExpenseRequest, context: Context
     ) -> pb.Transaction:
-        simple = requests.parse_simple(request, context.invocation_metadata())
+        simple = movement_requests.parse_simple(request, context.invocation_metadata())
         draft = ledger.expense_draft(
             simple.account, base=simple.base, category_id=simple.category_id
         )
@@ -97,7 +97,7 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
     async def RecordIncome(
         self, request: pb.RecordIncomeRequest, context: Context
     ) -> pb.Transaction:
-        simple = requests.parse_simple(request, context.invocation_metadata())
+        simple = movement_requests.parse_simple(request, context.invocation_metadata())
         draft = ledger.income_draft(
             simple.account, base=simple.base, category_id=simple.category_id
         )
@@ -106,7 +106,7 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
     async def TransferFunds(
         self, request: pb.TransferFundsRequest, context: Context
     ) -> pb.Transaction:
-        transfer = requests.parse_transfer(request, context.invocation_metadata())
+        transfer = movement_requests.parse_transfer(request, context.invocation_metadata())
         draft = ledger.transfer_draft(transfer.source, transfer.destination, base=transfer.base)
         transaction = await self._ledger.create(transfer.owner, draft, transfer.caller)
         return transaction_to_proto(transaction)
