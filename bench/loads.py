@@ -12,7 +12,7 @@ _H2_REQUESTS = re.compile(
     r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
     r"(\d+) errored, (\d+) timeout"
 )
-_H2_RATE = re.compile(r"finished in ([\d.]+)s, ([\d.]+) req/s")
+_H2_RATE = re.compile(r"finished in ([\d.]+)(?:ms|s), ([\d.]+) req/s")
 _H2_DATA = re.compile(r"traffic: .* \((\d+)\) data")
 _PG_DONE = re.compile(r"number of transactions actually processed: (\d+)")
 _PG_FAILED = re.compile(r"number of failed transactions: (\d+)")
