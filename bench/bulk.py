@@ -9,7 +9,7 @@ import asyncpg
 
 from bench.seed import CURRENCY, SeededUser
 from service.db.database import Database
-from service.domain.ledger import today
+from service.domain.movements import today
 
 # Rows are written in time order, as a real history would have been.
 # 80% expenses (checking or card -> Expenses), 4% income (Income -> checking), 16% transfers

@@ -11,7 +11,7 @@ from grpc_health.v1 import health_pb2
 
 from bench.seed import CURRENCY, SeededUser
 from service.api.dates import to_proto_date
-from service.domain.ledger import today
+from service.domain.movements import today
 
 PAGE_SIZE = 50
 TRANSFER_CENTS = 100

@@ -9,15 +9,9 @@ from datetime import timedelta
 from service.db.database import Database
 from service.domain.audit import Caller
 from service.domain.categories import CategoryKind, NewCategory
-from service.domain.ledger import (
-    PostingDraft,
-    TransactionDraft,
-    expense_draft,
-    income_draft,
-    today,
-    transfer_draft,
-)
+from service.domain.ledger import PostingDraft, TransactionDraft
 from service.domain.models import AccountType, NewAccount, NewUser, UserKey
+from service.domain.movements import expense_draft, income_draft, today, transfer_draft
 from service.domain.payees import NewPayee
 from service.repositories.accounts import AccountRepository
 from service.repositories.categories import CategoryRepository

@@ -31,10 +31,9 @@ from service.domain.ledger import (
     Transaction,
     TransactionDraft,
     TransactionState,
-    expense_draft,
-    transfer_draft,
 )
 from service.domain.models import AccountKey, AccountType, NewAccount, NewUser, UserKey
+from service.domain.movements import expense_draft, transfer_draft
 from service.repositories.accounts import AccountRepository
 from service.repositories.balances import BalanceRepository
 from service.repositories.ledger import LedgerRepository

@@ -14,8 +14,8 @@ from service.api.masks import mask_paths
 from service.api.money import parse_currency, to_minor_units
 from service.api.validation import Violations, parse_etag, parse_request_id, require_text
 from service.domain.errors import InvalidArgument
-from service.domain.ledger import today
 from service.domain.models import AccountChanges, AccountKey, Money, NewAccount, UserKey
+from service.domain.movements import today
 
 UPDATABLE = ("display_name", "credit_limit")
 # Fields an update mask may name but an update never changes (AIP-203: ignored, not rejected).

@@ -9,7 +9,7 @@ from finance.v1 import transaction_service_pb2_grpc
 from service.api import movement_requests, names, pagination
 from service.api import transaction_requests as requests
 from service.api.convert_ledger import transaction_to_proto
-from service.domain import ledger
+from service.domain import movements
 from service.repositories.ledger import LedgerRepository
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -89,7 +89,7 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
         self, request: pb.RecordExpenseRequest, context: Context
     ) -> pb.Transaction:
         simple = movement_requests.parse_simple(request, context.invocation_metadata())
-        draft = ledger.expense_draft(
+        draft = movements.expense_draft(
             simple.account, base=simple.base, category_id=simple.category_id
         )
         return transaction_to_proto(await self._ledger.create(simple.owner, draft, simple.caller))
@@ -98,7 +98,7 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
         self, request: pb.RecordIncomeRequest, context: Context
     ) -> pb.Transaction:
         simple = movement_requests.parse_simple(request, context.invocation_metadata())
-        draft = ledger.income_draft(
+        draft = movements.income_draft(
             simple.account, base=simple.base, category_id=simple.category_id
         )
         return transaction_to_proto(await self._ledger.create(simple.owner, draft, simple.caller))
@@ -107,6 +107,6 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
         self, request: pb.TransferFundsRequest, context: Context
     ) -> pb.Transaction:
         transfer = movement_requests.parse_transfer(request, context.invocation_metadata())
-        draft = ledger.transfer_draft(transfer.source, transfer.destination, base=transfer.base)
+        draft = movements.transfer_draft(transfer.source, transfer.destination, base=transfer.base)
         transaction = await self._ledger.create(transfer.owner, draft, transfer.caller)
         return transaction_to_proto(transaction)

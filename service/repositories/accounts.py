@@ -11,7 +11,6 @@ from service.domain.errors import (
     NotFound,
     PreconditionViolation,
 )
-from service.domain.ledger import opening_balance_draft, today
 from service.domain.listing import ListQuery, OrderKey, Page
 from service.domain.models import (
     Account,
@@ -23,6 +22,7 @@ from service.domain.models import (
     UserKey,
     account_record,
 )
+from service.domain.movements import opening_balance_draft, today
 from service.repositories.audit import record_event
 from service.repositories.base import BaseRepository, fingerprint, maybe
 from service.repositories.ledger_writes import record_transaction

@@ -1,0 +1,103 @@
+"""How everyday movements of money become balanced transactions: expenses, income, transfers
+(across currencies too) and opening balances."""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+from service.domain.errors import FieldViolation, InvalidArgument
+from service.domain.ledger import PostingDraft, SystemRole, TransactionDraft, major_units
+from service.domain.models import NewAccount
+
+
+def expense_draft(
+    account: PostingDraft, *, base: TransactionDraft, category_id: str | None
+) -> TransactionDraft:
+    """An everyday expense: `account.amount` (positive) leaves the account for the user's
+    expense account in the same currency, under `category_id`."""
+    return _simple(account, base, category_id, SystemRole.EXPENSE, spend=True)
+
+
+def income_draft(
+    account: PostingDraft, *, base: TransactionDraft, category_id: str | None
+) -> TransactionDraft:
+    """Income: `account.amount` (positive) arrives in the account from the user's income
+    account in the same currency, under `category_id`."""
+    return _simple(account, base, category_id, SystemRole.INCOME, spend=False)
+
+
+def _simple(
+    account: PostingDraft,
+    base: TransactionDraft,
+    category_id: str | None,
+    role: SystemRole,
+    *,
+    spend: bool,
+) -> TransactionDraft:
+    if account.amount <= 0:
+        raise InvalidArgument.single(account.source_field or "amount", "must be positive")
+    sign = -1 if spend else 1
+    own = replace(account, amount=sign * account.amount, category_id=category_id)
+    counterpart = PostingDraft(
+        account_id="",
+        amount=-sign * account.amount,
+        currency_code=account.currency_code,
+        category_id=category_id,
+        system_role=role,
+        source_field=account.source_field,
+    )
+    return replace(base, postings=(own, counterpart))
+
+
+def transfer_draft(
+    source: PostingDraft, destination: PostingDraft, *, base: TransactionDraft
+) -> TransactionDraft:
+    """A transfer of `source.amount` out of one account and `destination.amount` into another
+    (both positive). Between currencies, each leg balances through the user's currency trading
+    account of its currency, and the rate (destination per source unit) is kept."""
+    violations = []
+    if source.amount <= 0:
+        violations.append(FieldViolation(source.source_field, "must be positive"))
+    if destination.amount <= 0:
+        violations.append(FieldViolation(destination.source_field, "must be positive"))
+    if source.account_id == destination.account_id:
+        violations.append(FieldViolation("to_account", "must differ from from_account"))
+    same_currency = source.currency_code == destination.currency_code
+    if same_currency and source.amount != destination.amount:
+        violations.append(
+            FieldViolation(destination.source_field, "must equal amount in the same currency")
+        )
+    if violations:
+        raise InvalidArgument(violations)
+    out = replace(source, amount=-source.amount)
+    if same_currency:
+        return replace(base, postings=(out, destination))
+    rate = major_units(destination.amount, destination.currency_code) / major_units(
+        source.amount, source.currency_code
+    )
+    trading_in = PostingDraft(
+        "", source.amount, source.currency_code, system_role=SystemRole.TRADING
+    )
+    trading_out = PostingDraft(
+        "", -destination.amount, destination.currency_code, system_role=SystemRole.TRADING
+    )
+    return replace(base, postings=(out, trading_in, trading_out, destination), exchange_rate=rate)
+
+
+def today() -> date:
+    """Today's date in UTC, the books' default day."""
+    return datetime.now(UTC).date()
+
+
+def opening_balance_draft(account_id: str, new: NewAccount, day: date) -> TransactionDraft:
+    """The transaction that gives a new account its opening balance, against the user's
+    opening balances account (equity), so that the books still balance."""
+    return TransactionDraft(
+        booking_date=day,
+        description="Opening balance",
+        postings=(
+            PostingDraft(account_id, new.opening_balance, new.currency_code),
+            PostingDraft(
+                "", -new.opening_balance, new.currency_code, system_role=SystemRole.OPENING
+            ),
+        ),
+    )
