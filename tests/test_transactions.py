@@ -770,3 +770,26 @@ class TestAccountAuditTrail:
         assert update.before["credit_limit"] is None
         assert update.after["credit_limit"] == 50000
         assert not events.audit_events[3].HasField("after")
+
+
+class TestListTransactionsByExternalId:
+    async def test_pages_by_external_id_with_some_missing(self, books, transactions):
+        checking, savings = await books.account(), await books.account("Savings")
+        for external_id in ("", "B-2", "", "A-1"):
+            await books.create(
+                leg(checking, -1), leg(savings, 1), transaction={"external_id": external_id}
+            )
+        for order in ("external_id", "external_id desc"):
+            seen: list[str] = []
+            token = ""
+            while True:
+                page = await transactions.ListTransactions(
+                    tpb.ListTransactionsRequest(
+                        parent=books.user.name, order_by=order, page_size=1, page_token=token
+                    )
+                )
+                seen += [t.name for t in page.transactions]
+                token = page.next_page_token
+                if not token:
+                    break
+            assert len(seen) == len(set(seen)) == 4, order

@@ -12,9 +12,11 @@ from service.domain.listing import ListQuery, OrderKey, Page
 from service.repositories.querying import AddParam, Field, Kind, Listing, invalid_filter
 
 # Transactions with the id of their reversal, as one relation the listing can filter and order.
+# A missing external id reads as '' so that ordering and page cursors never meet a NULL.
 TRANSACTIONS = """
 (SELECT t.user_id, t.transaction_id, t.booking_date, t.description, t.payee_id, t.notes,
-        t.tags, t.external_id, t.state, t.reverses_transaction_id, t.exchange_rate, t.amount,
+        t.tags, COALESCE(t.external_id, '') AS external_id, t.state, t.reverses_transaction_id,
+        t.exchange_rate, t.amount,
         t.revision, t.create_time, t.update_time, r.transaction_id AS reversed_by_id
  FROM transactions t
  LEFT JOIN transactions r
@@ -115,7 +117,7 @@ def _transaction(row: asyncpg.Record, postings: Sequence[Posting]) -> Transactio
         payee_id=row["payee_id"],
         notes=row["notes"],
         tags=tuple(row["tags"]),
-        external_id=row["external_id"],
+        external_id=row["external_id"] or None,
         state=TransactionState(row["state"]),
         postings=tuple(postings),
         reverses_id=row["reverses_transaction_id"],
