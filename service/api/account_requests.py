@@ -10,7 +10,7 @@ from google.type import money_pb2
 from service.api import names
 from service.api.convert import ACCOUNT_TYPES
 from service.api.dates import parse_date
-from service.api.masks import mask_paths
+from service.api.masks import update_paths
 from service.api.money import parse_currency, to_minor_units
 from service.api.validation import Violations, parse_etag, parse_request_id, require_text
 from service.domain.errors import InvalidArgument
@@ -106,17 +106,7 @@ def parse_update(request: account_service_pb2.UpdateAccountRequest) -> UpdateAcc
     """The key, changes and expected revision of an UpdateAccount request."""
     violations = Violations()
     key = violations.check(lambda: names.parse_account_name(request.account.name, "account.name"))
-    paths = (
-        violations.check(
-            lambda: mask_paths(
-                request.update_mask,
-                UPDATABLE,
-                present=request.HasField("update_mask"),
-                ignored=OUTPUT_ONLY,
-            )
-        )
-        or frozenset()
-    )
+    paths = update_paths(request, violations, UPDATABLE, ignored=OUTPUT_ONLY)
     account = request.account
     display_name = None
     if "display_name" in paths:

@@ -7,7 +7,7 @@ from finance.v1 import category_service_pb2
 
 from service.api import names
 from service.api.convert_catalog import CATEGORY_KINDS, parse_category_name
-from service.api.masks import mask_paths
+from service.api.masks import update_paths
 from service.api.validation import Violations, parse_etag, parse_request_id, require_text
 from service.domain.categories import CategoryChanges, CategoryKey, NewCategory
 from service.domain.models import UserKey
@@ -70,14 +70,7 @@ def parse_update(request: category_service_pb2.UpdateCategoryRequest) -> UpdateC
     violations = Violations()
     category = request.category
     key = violations.check(lambda: parse_category_name(category.name, "category.name"))
-    paths = (
-        violations.check(
-            lambda: mask_paths(
-                request.update_mask, UPDATABLE, present=request.HasField("update_mask")
-            )
-        )
-        or frozenset()
-    )
+    paths = update_paths(request, violations, UPDATABLE)
     display_name = parent = None
     if "display_name" in paths:
         display_name = violations.check(

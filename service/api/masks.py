@@ -1,7 +1,9 @@
 """Update masks (AIP-134)."""
 
 from google.protobuf import field_mask_pb2
+from google.protobuf.message import Message
 
+from service.api.validation import Violations
 from service.domain.errors import InvalidArgument, excerpt
 
 
@@ -33,3 +35,18 @@ def mask_paths(
             f"{', ...' if len(unknown) > 5 else ''}; updatable fields: {', '.join(updatable)}",
         )
     return frozenset(paths)
+
+
+def update_paths(
+    request: Message,
+    violations: Violations,
+    updatable: tuple[str, ...],
+    *,
+    ignored: tuple[str, ...] = (),
+) -> frozenset[str]:
+    """The fields the `update_mask` of an Update request names (see `mask_paths`); a bad mask is
+    recorded in `violations` and touches nothing."""
+    mask: field_mask_pb2.FieldMask = getattr(request, "update_mask")  # noqa: B009
+    present = request.HasField("update_mask")
+    paths = violations.check(lambda: mask_paths(mask, updatable, present=present, ignored=ignored))
+    return paths or frozenset()

@@ -7,7 +7,7 @@ from finance.v1 import payee_service_pb2
 
 from service.api import names
 from service.api.convert_catalog import parse_payee_name
-from service.api.masks import mask_paths
+from service.api.masks import update_paths
 from service.api.validation import Violations, parse_etag, parse_request_id, require_text
 from service.domain.models import UserKey
 from service.domain.payees import NewPayee, PayeeChanges, PayeeKey
@@ -54,14 +54,7 @@ def parse_update(request: payee_service_pb2.UpdatePayeeRequest) -> UpdatePayee:
     violations = Violations()
     payee = request.payee
     key = violations.check(lambda: parse_payee_name(payee.name, "payee.name"))
-    paths = (
-        violations.check(
-            lambda: mask_paths(
-                request.update_mask, UPDATABLE, present=request.HasField("update_mask")
-            )
-        )
-        or frozenset()
-    )
+    paths = update_paths(request, violations, UPDATABLE)
     display_name = None
     if "display_name" in paths:
         display_name = violations.check(

@@ -6,7 +6,6 @@ from datetime import date
 from typing import TypeVar
 
 from finance.v1 import transaction_service_pb2 as pb
-from google.protobuf import field_mask_pb2
 
 from service.api import names
 from service.api.callers import Metadata
@@ -18,7 +17,7 @@ from service.api.ledger_request_parts import (
     parse_owner,
     request_caller,
 )
-from service.api.masks import mask_paths
+from service.api.masks import update_paths
 from service.api.money import parse_amount
 from service.api.validation import Violations, parse_etag
 from service.domain.audit import Caller
@@ -186,7 +185,7 @@ def parse_update(
     t = request.transaction
     key = violations.check(lambda: parse_transaction_name(t.name, "transaction.name"))
     owner = None if key is None else key.user_id
-    paths = _paths(request.update_mask, request.HasField("update_mask"), violations)
+    paths = update_paths(request, violations, UPDATABLE)
     changes = TransactionChanges(
         description=_if(
             paths,
@@ -235,10 +234,6 @@ def parse_update(
     violations.raise_if_any()
     assert key is not None
     return Change(key, caller, revision), changes
-
-
-def _paths(mask: field_mask_pb2.FieldMask, present: bool, violations: Violations) -> frozenset[str]:
-    return violations.check(lambda: mask_paths(mask, UPDATABLE, present=present)) or frozenset()
 
 
 def _if(

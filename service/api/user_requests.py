@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from finance.v1 import user_service_pb2
 
 from service.api import names
-from service.api.masks import mask_paths
+from service.api.masks import update_paths
 from service.api.validation import (
     Violations,
     parse_etag,
@@ -73,17 +73,7 @@ def parse_update(request: user_service_pb2.UpdateUserRequest) -> UpdateUser:
     """The key, changes and expected revision of an UpdateUser request."""
     violations = Violations()
     key = violations.check(lambda: names.parse_user_name(request.user.name, "user.name"))
-    paths = (
-        violations.check(
-            lambda: mask_paths(
-                request.update_mask,
-                UPDATABLE,
-                present=request.HasField("update_mask"),
-                ignored=OUTPUT_ONLY,
-            )
-        )
-        or frozenset()
-    )
+    paths = update_paths(request, violations, UPDATABLE, ignored=OUTPUT_ONLY)
     display_name = None
     if "display_name" in paths:
         display_name = violations.check(
