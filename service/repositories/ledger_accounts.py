@@ -95,20 +95,36 @@ async def resolve_system_accounts(
     resolved = []
     for posting in postings:
         if posting.system_role is not None:
-            title, account_type = _SYSTEM_ACCOUNTS[posting.system_role]
-            role, currency = posting.system_role.value, posting.currency_code
-            await connection.execute(
-                _ENSURE_SYSTEM_ACCOUNT,
-                user_id,
-                f"{title} ({currency})",
-                account_type.value,
-                currency,
-                role,
+            account_id = await _system_account(
+                connection, user_id, posting.system_role, posting.currency_code
             )
-            account_id = await connection.fetchval(_SYSTEM_ACCOUNT_ID, user_id, role, currency)
             posting = replace(posting, account_id=account_id, system_role=None)
         resolved.append(posting)
     return tuple(resolved)
+
+
+async def _system_account(
+    connection: asyncpg.Connection, user_id: str, role: SystemRole, currency: str
+) -> str:
+    """The id of the user's account for `role` in `currency`. It exists after the first use,
+    so it is looked up first and created (racing creators meeting on the unique index) only
+    when missing."""
+    account_id: str | None = await connection.fetchval(
+        _SYSTEM_ACCOUNT_ID, user_id, role.value, currency
+    )
+    if account_id is None:
+        title, account_type = _SYSTEM_ACCOUNTS[role]
+        await connection.execute(
+            _ENSURE_SYSTEM_ACCOUNT,
+            user_id,
+            f"{title} ({currency})",
+            account_type.value,
+            currency,
+            role.value,
+        )
+        account_id = await connection.fetchval(_SYSTEM_ACCOUNT_ID, user_id, role.value, currency)
+    assert account_id is not None
+    return account_id
 
 
 async def lock_accounts(
