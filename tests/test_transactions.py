@@ -652,8 +652,12 @@ class TestListTransactions:
     async def test_default_order_is_newest_first(self, transactions, ledger):
         user, _, _ = ledger
         listed = await transactions.ListTransactions(tpb.ListTransactionsRequest(parent=user.name))
-        dates = [t.booking_date.day for t in listed.transactions]
+        dates = [
+            (t.booking_date.year, t.booking_date.month, t.booking_date.day)
+            for t in listed.transactions
+        ]
         assert dates == sorted(dates, reverse=True)
+        assert len(set(dates)) > 1
 
     @pytest.mark.parametrize(
         ("filter_text", "expected"),
