@@ -21,9 +21,10 @@ from bench.recording import Statement, record
 from service.api.account_servicer import AccountServicer
 from service.api.transaction_servicer import TransactionServicer
 from service.db.database import Database
-from service.repositories.accounts import AccountRepository
-from service.repositories.balances import BalanceRepository
-from service.repositories.ledger import LedgerRepository
+from service.db.unit_of_work import UnitOfWork
+from service.domain.clock import utc_today
+from service.services.accounts import AccountService
+from service.services.ledger import LedgerService
 
 _PLACEHOLDER = re.compile(r"\$(\d+)\b")
 # A fresh id per pgbench transaction, where the service uses a new uuid4 (pgbench has no string
@@ -107,7 +108,7 @@ async def get_account_script(database: Database, body: bytes) -> Script:
     request = account_service_pb2.GetAccountRequest.FromString(body)
 
     async def rpc(db: Database) -> object:
-        servicer = AccountServicer(AccountRepository(db), BalanceRepository(db))
+        servicer = AccountServicer(AccountService(UnitOfWork(db), today=utc_today))
         return await servicer.GetAccount(request, servicer_context())
 
     return to_script(await record(database, rpc))
@@ -118,7 +119,7 @@ async def list_transactions_script(database: Database, body: bytes) -> Script:
     request = transaction_service_pb2.ListTransactionsRequest.FromString(body)
 
     async def rpc(db: Database) -> object:
-        return await TransactionServicer(LedgerRepository(db)).ListTransactions(
+        return await TransactionServicer(LedgerService(UnitOfWork(db))).ListTransactions(
             request, servicer_context()
         )
 
@@ -132,7 +133,7 @@ async def create_transaction_script(database: Database, body: bytes) -> Script:
     created: list[str] = []
 
     async def rpc(db: Database) -> object:
-        reply = await TransactionServicer(LedgerRepository(db)).CreateTransaction(
+        reply = await TransactionServicer(LedgerService(UnitOfWork(db))).CreateTransaction(
             request, servicer_context()
         )
         created.append(reply.name.rsplit("/", 1)[1])

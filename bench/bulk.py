@@ -9,7 +9,7 @@ import asyncpg
 
 from bench.seed import CURRENCY, SeededUser
 from service.db.database import Database
-from service.domain.movements import today
+from service.domain.clock import utc_today
 
 # Rows are written in time order, as a real history would have been.
 # 80% expenses (checking or card -> Expenses), 4% income (Income -> checking), 16% transfers
@@ -109,7 +109,7 @@ async def seed_history(database: Database, user: SeededUser, count: int, *, days
                     list(user.payees),
                     expense,
                     income,
-                    today(),
+                    utc_today(),
                 )
                 await connection.execute(_TRANSACTIONS, user.user_id)
                 await connection.execute(_POSTINGS, user.user_id)

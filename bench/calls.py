@@ -11,7 +11,7 @@ from grpc_health.v1 import health_pb2
 
 from bench.seed import CURRENCY, SeededUser
 from service.api.dates import to_proto_date
-from service.domain.movements import today
+from service.domain.clock import utc_today
 
 PAGE_SIZE = 50
 TRANSFER_CENTS = 100
@@ -73,7 +73,7 @@ def transfer_request(user: SeededUser) -> bytes:
     request = transaction_service_pb2.CreateTransactionRequest(
         parent=f"users/{user.user_id}",
         transaction=transaction_service_pb2.Transaction(
-            booking_date=to_proto_date(today()),
+            booking_date=to_proto_date(utc_today()),
             description="bench transfer",
             postings=[
                 transaction_service_pb2.Posting(account=checking, amount=_money(-TRANSFER_CENTS)),

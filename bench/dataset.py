@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from bench.bulk import seed_history, settle
 from bench.seed import SeededUser, seed_users
 from service.db.database import Database
-from service.repositories.balances import BalanceRepository
+from service.db.unit_of_work import UnitOfWork
+from service.services.ledger import LedgerService
 
 BIG_TRANSACTIONS = 1_000_000
 SMALL_USERS = 300
@@ -24,10 +25,10 @@ class Dataset:
 
 
 async def require_consistent(database: Database, when: str) -> None:
-    """BalanceRepository.verify() must find nothing: every balance equals its postings, every
+    """LedgerService.verify() must find nothing: every balance equals its postings, every
     transaction and every user's books sum to zero."""
     started = time.perf_counter()
-    found = await BalanceRepository(database).verify()
+    found = await LedgerService(UnitOfWork(database)).verify()
     if found:
         shown = "\n".join(f"  {d.subject}: {d.description}" for d in found[:20])
         raise SystemExit(f"bench: {len(found)} ledger discrepancies {when}:\n{shown}")

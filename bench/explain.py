@@ -12,7 +12,8 @@ from bench.recording import Statement, record
 from service.api import pagination
 from service.api.transaction_servicer import TransactionServicer
 from service.db.database import Database
-from service.repositories.ledger import LedgerRepository
+from service.db.unit_of_work import UnitOfWork
+from service.services.ledger import LedgerService
 
 _ROW_AT = """
 SELECT booking_date, transaction_id FROM transactions WHERE user_id = $1
@@ -36,7 +37,7 @@ async def _page_query(database: Database, parent: str, token: str) -> Statement:
     )
 
     async def rpc(db: Database) -> object:
-        return await TransactionServicer(LedgerRepository(db)).ListTransactions(
+        return await TransactionServicer(LedgerService(UnitOfWork(db))).ListTransactions(
             request, servicer_context()
         )
 

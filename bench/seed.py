@@ -1,4 +1,4 @@
-"""Seeding through the service's own repositories: users, categories, payees, accounts with
+"""Seeding through the service's own use cases: users, categories, payees, accounts with
 opening balances, and a few transactions each (which also create the system accounts)."""
 
 import asyncio
@@ -7,17 +7,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from service.db.database import Database
+from service.db.unit_of_work import UnitOfWork
 from service.domain.audit import Caller
 from service.domain.categories import CategoryKind, NewCategory
+from service.domain.clock import utc_today
+from service.domain.keys import UserKey
 from service.domain.ledger import PostingDraft, TransactionDraft
-from service.domain.models import AccountType, NewAccount, NewUser, UserKey
-from service.domain.movements import expense_draft, income_draft, today, transfer_draft
+from service.domain.models import AccountType, NewAccount, NewUser
+from service.domain.movements import expense_draft, income_draft, transfer_draft
 from service.domain.payees import NewPayee
-from service.repositories.accounts import AccountRepository
-from service.repositories.categories import CategoryRepository
-from service.repositories.ledger import LedgerRepository
-from service.repositories.payees import PayeeRepository
-from service.repositories.users import UserRepository
+from service.services.accounts import AccountService
+from service.services.catalog import CategoryService, PayeeService
+from service.services.ledger import LedgerService
+from service.services.users import UserService
 
 CURRENCY = "EUR"
 EXPENSE_CATEGORIES = ("Groceries", "Rent", "Transport", "Dining out", "Utilities", "Leisure")
@@ -40,29 +42,34 @@ class SeededUser:
 
 
 class Seeder:
-    """Creates users and their resources with the service's repositories."""
+    """Creates users and their resources with the service's use cases."""
 
     def __init__(self, database: Database) -> None:
-        self._users = UserRepository(database)
-        self._accounts = AccountRepository(database)
-        self._categories = CategoryRepository(database)
-        self._payees = PayeeRepository(database)
-        self._ledger = LedgerRepository(database)
+        uow = UnitOfWork(database)
+        self._users = UserService(uow)
+        self._accounts = AccountService(uow, today=utc_today)
+        self._categories = CategoryService(uow)
+        self._payees = PayeeService(uow)
+        self._ledger = LedgerService(uow)
 
     async def user(self, user_id: str, *, transactions: int, rng: random.Random) -> SeededUser:
         """One user with three accounts, categories, payees and `transactions` transactions
         recorded through the ledger (expenses, income and transfers)."""
-        await self._users.create(NewUser(f"Bench {user_id}", f"{user_id}@example.com", user_id))
+        await self._users.create(
+            NewUser(f"Bench {user_id}", f"{user_id}@example.com", user_id), caller=SEEDER
+        )
         owner = UserKey(user_id)
         expense = [
-            await self._categories.create(owner, NewCategory(n, CategoryKind.EXPENSE))
+            await self._categories.create(
+                owner, NewCategory(n, CategoryKind.EXPENSE), caller=SEEDER
+            )
             for n in EXPENSE_CATEGORIES
         ]
         income = [
-            await self._categories.create(owner, NewCategory(n, CategoryKind.INCOME))
+            await self._categories.create(owner, NewCategory(n, CategoryKind.INCOME), caller=SEEDER)
             for n in INCOME_CATEGORIES
         ]
-        payees = [await self._payees.create(owner, NewPayee(n)) for n in PAYEES]
+        payees = [await self._payees.create(owner, NewPayee(n), caller=SEEDER) for n in PAYEES]
         checking = await self._account(owner, "Checking", AccountType.ASSET, 2_500_00)
         savings = await self._account(owner, "Savings", AccountType.ASSET, 10_000_00)
         card = await self._account(owner, "Credit card", AccountType.LIABILITY, 0)
@@ -76,18 +83,18 @@ class Seeder:
             tuple(p.payee_id for p in payees),
         )
         for i in range(transactions):
-            await self._ledger.create(user_id, _draft(seeded, i, rng), SEEDER)
+            await self._ledger.record(owner, _draft(seeded, i, rng), caller=SEEDER)
         return seeded
 
     async def _account(self, owner: UserKey, name: str, kind: AccountType, opening: int) -> str:
         new = NewAccount(name, kind, CURRENCY, opening_balance=opening)
-        return (await self._accounts.create(owner, new)).account_id
+        return (await self._accounts.create(owner, new, caller=SEEDER)).account_id
 
 
 def _draft(user: SeededUser, i: int, rng: random.Random) -> TransactionDraft:
     """The i-th everyday transaction of a user: mostly expenses, some income and transfers."""
     base = TransactionDraft(
-        booking_date=today() - timedelta(days=rng.randrange(365)),
+        booking_date=utc_today() - timedelta(days=rng.randrange(365)),
         postings=(),
         payee_id=rng.choice(user.payees),
         description=f"seed {i}",
@@ -111,7 +118,7 @@ def _draft(user: SeededUser, i: int, rng: random.Random) -> TransactionDraft:
 async def seed_users(
     database: Database, user_ids: list[str], *, transactions: int, parallel: int = 8
 ) -> list[SeededUser]:
-    """Seed `user_ids` through the repositories, `parallel` users at a time."""
+    """Seed `user_ids` through the use cases, `parallel` users at a time."""
     seeder = Seeder(database)
     gate = asyncio.Semaphore(parallel)
 

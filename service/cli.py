@@ -95,8 +95,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def _report(discrepancies: "list[Discrepancy]") -> int:
     """Print what verify found; the exit status is 1 if anything does not add up."""
+    from service.api.names import resource_name
+
     for found in discrepancies:
-        print(f"{found.subject}: {found.description}")  # noqa: T201
+        print(f"{resource_name(found.subject)}: {found.description}")  # noqa: T201
     print(f"{len(discrepancies)} discrepancies", file=sys.stderr)  # noqa: T201
     return 1 if discrepancies else 0
 

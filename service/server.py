@@ -26,14 +26,15 @@ from service.api.transaction_servicer import TransactionServicer
 from service.api.user_servicer import UserServicer
 from service.db.database import Database
 from service.db.embedded import start_embedded_postgres
+from service.db.unit_of_work import UnitOfWork
+from service.domain.clock import Today, utc_today
 from service.health import DatabaseHealthMonitor
-from service.repositories.accounts import AccountRepository
-from service.repositories.audit import AuditRepository
-from service.repositories.balances import BalanceRepository, Discrepancy
-from service.repositories.categories import CategoryRepository
-from service.repositories.ledger import LedgerRepository
-from service.repositories.payees import PayeeRepository
-from service.repositories.users import UserRepository
+from service.repositories.balances import Discrepancy
+from service.services.accounts import AccountService
+from service.services.audit import AuditService
+from service.services.catalog import CategoryService, PayeeService
+from service.services.ledger import LedgerService
+from service.services.users import UserService
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,25 +52,23 @@ SERVICE_NAMES = tuple(
 )
 
 
-def add_servicers(server: grpc.aio.Server, database: Database) -> None:
-    """Register every finance.v1 service, each over its repositories."""
-    user_service_pb2_grpc.add_UserServiceServicer_to_server(
-        UserServicer(UserRepository(database)), server
-    )
+def add_servicers(server: grpc.aio.Server, uow: UnitOfWork, *, today: Today) -> None:
+    """Register every finance.v1 service, each over its use cases."""
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(UserService(uow)), server)
     account_service_pb2_grpc.add_AccountServiceServicer_to_server(
-        AccountServicer(AccountRepository(database), BalanceRepository(database)), server
+        AccountServicer(AccountService(uow, today=today)), server
     )
     category_service_pb2_grpc.add_CategoryServiceServicer_to_server(
-        CategoryServicer(CategoryRepository(database)), server
+        CategoryServicer(CategoryService(uow)), server
     )
     payee_service_pb2_grpc.add_PayeeServiceServicer_to_server(
-        PayeeServicer(PayeeRepository(database)), server
+        PayeeServicer(PayeeService(uow)), server
     )
     transaction_service_pb2_grpc.add_TransactionServiceServicer_to_server(
-        TransactionServicer(LedgerRepository(database)), server
+        TransactionServicer(LedgerService(uow)), server
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
-        AuditServicer(AuditRepository(database)), server
+        AuditServicer(AuditService(uow)), server
     )
 
 
@@ -95,14 +94,14 @@ class App:
         await self.server.stop(grace)
 
 
-def build_app(settings: Settings, database: Database) -> App:
-    """Assemble servicers, health, reflection and the interceptor over `database`, and bind
-    the port (`settings.port` 0 picks a free one)."""
+def build_app(settings: Settings, database: Database, *, today: Today = utc_today) -> App:
+    """Assemble services, servicers, health, reflection and the interceptor over `database`,
+    and bind the port (`settings.port` 0 picks a free one). `today` is the books' clock."""
     # gRPC sets SO_REUSEPORT by default, which lets a second server bind the same port and take
     # half the connections without an error; only bind shared when asked to.
     options = [("grpc.so_reuseport", 1 if settings.reuse_port else 0)]
     server = grpc.aio.server(interceptors=[RpcInterceptor()], options=options)
-    add_servicers(server, database)
+    add_servicers(server, UnitOfWork(database), today=today)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -148,7 +147,7 @@ async def verify(settings: Settings) -> list[Discrepancy]:
     does not add up (nothing, in a healthy ledger)."""
     database = await open_database(settings)
     try:
-        return await BalanceRepository(database).verify()
+        return await LedgerService(UnitOfWork(database)).verify()
     finally:
         await database.close()
 

@@ -2,30 +2,12 @@
 
 import asyncio
 import time
-import uuid
 
 import asyncpg
 import pytest
 
 from service.db.database import Database
 from service.domain.errors import Unavailable
-
-
-async def test_transaction_rolls_back_when_the_block_raises(database):
-    user_id = f"rollback-{uuid.uuid4().hex[:8]}"
-
-    async def insert_then_fail() -> None:
-        async with database.transaction() as connection:
-            await connection.execute(
-                "INSERT INTO users (user_id, display_name) VALUES ($1, 'x')", user_id
-            )
-            raise RuntimeError("abort")
-
-    with pytest.raises(RuntimeError):
-        await insert_then_fail()
-    async with database.connection() as connection:
-        found = await connection.fetchval("SELECT count(*) FROM users WHERE user_id = $1", user_id)
-    assert found == 0
 
 
 async def test_close_does_not_hang_on_a_connection_still_in_use(database_url):

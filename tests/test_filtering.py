@@ -2,8 +2,9 @@
 
 import pytest
 
+from service.api.filtering import parse_filter
 from service.domain.errors import InvalidArgument
-from service.domain.filtering import And, Comparison, Not, Or, parse_filter
+from service.domain.filter_syntax import And, Comparison, Not, Or
 
 
 def test_empty_filter_is_none():

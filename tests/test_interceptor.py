@@ -8,6 +8,7 @@ import pytest
 
 from service.api.interceptor import RpcInterceptor
 from service.domain.errors import NotFound
+from service.domain.keys import UserKey
 
 SECRET = "password=hunter2 at /srv/internal/path.py"
 
@@ -17,7 +18,7 @@ async def explode(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes
 
 
 async def missing(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
-    raise NotFound("Thing", "things/1")
+    raise NotFound(UserKey("thing"))
 
 
 @pytest.fixture

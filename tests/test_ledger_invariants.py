@@ -23,8 +23,10 @@ from hypothesis import strategies as st
 
 from service.db.database import Database
 from service.db.migrate import apply_migrations
+from service.db.unit_of_work import UnitOfWork
 from service.domain.audit import Caller
 from service.domain.errors import DomainError
+from service.domain.keys import AccountKey, UserKey
 from service.domain.ledger import (
     PostingDraft,
     SystemRole,
@@ -32,15 +34,15 @@ from service.domain.ledger import (
     TransactionDraft,
     TransactionState,
 )
-from service.domain.models import AccountKey, AccountType, NewAccount, NewUser, UserKey
+from service.domain.models import AccountType, NewAccount, NewUser
 from service.domain.movements import expense_draft, transfer_draft
-from service.repositories.accounts import AccountRepository
-from service.repositories.balances import BalanceRepository
-from service.repositories.ledger import LedgerRepository
-from service.repositories.users import UserRepository
+from service.services.accounts import AccountService
+from service.services.ledger import LedgerService
+from service.services.users import UserService
 from tests.conftest import with_database
 
 START = date(2024, 1, 1)
+OPENING_DAY = date(2025, 1, 1)
 CURRENCIES = ("EUR", "USD")
 CALLER = Caller("property-test")
 
@@ -134,51 +136,57 @@ async def _open(url: str) -> Database:
 
 
 async def _setup(db: Database, opening: list[tuple[str, int, int | None]]) -> Model:
-    user = await UserRepository(db).create(NewUser("Property", ""))
+    user = await UserService(UnitOfWork(db)).create(NewUser("Property", ""), caller=CALLER)
     model = Model(user.user_id)
-    accounts = AccountRepository(db)
+    accounts = _accounts(db)
     for i, (currency, amount, limit) in enumerate(opening):
         if limit is not None and amount < -limit:
             amount = -limit  # an opening balance past the limit is refused; start at the limit
         account = await accounts.create(
             UserKey(user.user_id),
             NewAccount(f"A{i}", AccountType.ASSET, currency, amount, limit),
+            caller=CALLER,
         )
         model.accounts.append((account.account_id, currency))
     return model
 
 
-def _leg(model: Model, index: int, amount: int, field_name: str) -> PostingDraft:
+def _accounts(db: Database) -> AccountService:
+    # Opening balances are booked after every day the history checks, as of which they are
+    # not part of the balance the test replays.
+    return AccountService(UnitOfWork(db), today=lambda: OPENING_DAY)
+
+
+def _leg(model: Model, index: int, amount: int) -> PostingDraft:
     account_id, currency = model.accounts[index % len(model.accounts)]
-    return PostingDraft(account_id, amount, currency, source_field=field_name)
+    return PostingDraft(account_id, amount, currency)
 
 
 def _draft(model: Model, op: Transfer | Expense) -> TransactionDraft:
     if isinstance(op, Expense):
         base = TransactionDraft(START + timedelta(days=op.day), ())
-        return expense_draft(
-            _leg(model, op.account, op.amount, "amount"), base=base, category_id=None
-        )
-    source = _leg(model, op.source, op.amount, "amount")
-    target = _leg(model, op.target, op.to_amount, "to_amount")
+        return expense_draft(_leg(model, op.account, op.amount), base=base, category_id=None)
+    source = _leg(model, op.source, op.amount)
+    target = _leg(model, op.target, op.to_amount)
     if source.currency_code == target.currency_code:
         target = PostingDraft(target.account_id, source.amount, target.currency_code)
     base = TransactionDraft(START + timedelta(days=op.day), (), pending=op.pending)
     return transfer_draft(source, target, base=base)
 
 
-async def _apply(ledger: LedgerRepository, model: Model, op: Transfer | Expense | Settle) -> None:
+async def _apply(ledger: LedgerService, model: Model, op: Transfer | Expense | Settle) -> None:
+    owner = UserKey(model.owner)
     if not isinstance(op, Settle):
         draft = _draft(model, op)
         request_id = uuid.uuid4()
-        created = await ledger.create(model.owner, draft, Caller("p", request_id))
+        created = await ledger.record(owner, draft, caller=Caller("p", request_id))
         model.recorded.append((created, draft, request_id))
         model.states[created.transaction_id] = created
         return
     if op.action == "retry":
         if model.recorded:
             transaction, draft, request_id = model.recorded[op.index % len(model.recorded)]
-            again = await ledger.create(model.owner, draft, Caller("p", request_id))
+            again = await ledger.record(owner, draft, caller=Caller("p", request_id))
             assert again.transaction_id == transaction.transaction_id
         return
     # Settle what can be settled, so that most operations do something.
@@ -189,10 +197,10 @@ async def _apply(ledger: LedgerRepository, model: Model, op: Transfer | Expense 
     key = candidates[op.index % len(candidates)].key
     if op.action in ("post", "void"):
         settle = ledger.post if op.action == "post" else ledger.void
-        settled = await settle(key, CALLER)
+        settled = await settle(key, expected_revision=None, caller=CALLER)
         model.states[settled.transaction_id] = settled
     else:
-        reversal = await ledger.reverse(key, CALLER)
+        reversal = await ledger.reverse(key, booking_date=None, reason="", caller=CALLER)
         model.states[reversal.transaction_id] = reversal
 
 
@@ -216,7 +224,7 @@ async def _check(db: Database, model: Model) -> None:
 
     # Replaying what the test saw posted gives every account's balance as of any day.
     posted = [t for t in model.states.values() if t.state is TransactionState.POSTED]
-    balances = BalanceRepository(db)
+    account_service = _accounts(db)
     for days in (0, 10, 40):
         as_of = START + timedelta(days=days)
         for account_id, _ in model.accounts:
@@ -227,9 +235,9 @@ async def _check(db: Database, model: Model) -> None:
                 for p in t.postings
                 if p.account_id == account_id
             )
-            got = await balances.as_of(AccountKey(model.owner, account_id), as_of)
+            _, got = await account_service.balance(AccountKey(model.owner, account_id), as_of)
             assert got.amount == expected, (account_id, as_of)
-    assert await balances.verify() == []
+    assert await LedgerService(UnitOfWork(db)).verify() == []
 
 
 async def _run_history(
@@ -238,7 +246,7 @@ async def _run_history(
     db = await _open(url)
     try:
         model = await _setup(db, opening)
-        ledger = LedgerRepository(db)
+        ledger = LedgerService(UnitOfWork(db))
         for op in ops:
             # Limits, wrong states, same-account transfers are refused, writing nothing.
             with contextlib.suppress(DomainError):
@@ -271,10 +279,10 @@ def test_verify_reports_a_balance_that_drifted_from_its_postings(ledger_url):
                     model.owner,
                     account_id,
                 )
-            found = await BalanceRepository(db).verify()
+            found = await LedgerService(UnitOfWork(db)).verify()
             subjects = {d.subject for d in found}
-            assert f"users/{model.owner}/accounts/{account_id}" in subjects
-            assert f"users/{model.owner}" in subjects  # the books no longer sum to zero
+            assert AccountKey(model.owner, account_id) in subjects
+            assert UserKey(model.owner) in subjects  # the books no longer sum to zero
             async with db.connection() as connection:
                 await connection.execute(
                     "UPDATE accounts SET balance = balance - 1"
@@ -282,7 +290,7 @@ def test_verify_reports_a_balance_that_drifted_from_its_postings(ledger_url):
                     model.owner,
                     account_id,
                 )
-            assert await BalanceRepository(db).verify() == []
+            assert await LedgerService(UnitOfWork(db)).verify() == []
         finally:
             await db.close()
 
@@ -294,9 +302,11 @@ def test_system_accounts_exist_once_per_role_and_currency(ledger_url):
         db = await _open(ledger_url)
         try:
             model = await _setup(db, [("EUR", 1000, None), ("EUR", 1000, None)])
-            ledger = LedgerRepository(db)
+            ledger = LedgerService(UnitOfWork(db))
             drafts = [_draft(model, Expense(account=i, amount=1, day=0)) for i in range(2)]
-            await asyncio.gather(*(ledger.create(model.owner, d, CALLER) for d in drafts * 3))
+            await asyncio.gather(
+                *(ledger.record(UserKey(model.owner), d, caller=CALLER) for d in drafts * 3)
+            )
             async with db.connection() as connection:
                 count = await connection.fetchval(
                     "SELECT count(*) FROM accounts WHERE user_id = $1 AND system_role = $2",

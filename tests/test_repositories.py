@@ -1,159 +1,117 @@
-"""Repositories straight against the database, without gRPC in between."""
+"""Repositories on one connection, each test inside a transaction rolled back at its end."""
 
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 
-from service.domain.errors import (
-    AlreadyExists,
-    EtagMismatch,
-    FailedPrecondition,
-    InvalidArgument,
-    NotFound,
-)
-from service.domain.filtering import parse_filter
+from service.db.unit_of_work import Work
+from service.domain.audit import Caller
+from service.domain.errors import NotFound
+from service.domain.keys import AccountKey, PayeeKey, UserKey
+from service.domain.ledger import SystemRole
+from service.domain.ledger_rules import BalanceChange
 from service.domain.listing import ListQuery, OrderKey
-from service.domain.models import (
-    AccountChanges,
-    AccountKey,
-    AccountState,
-    AccountType,
-    Money,
-    NewAccount,
-    NewUser,
-    UserChanges,
-    UserKey,
-)
-from service.repositories.accounts import AccountRepository
-from service.repositories.users import UserRepository
+from service.domain.models import AccountType, NewAccount, NewUser
+from service.domain.payees import NewPayee
 
 
 @pytest.fixture
-def user_repo(database):
-    return UserRepository(database)
+async def work(database) -> AsyncIterator[Work]:
+    """Repositories on a connection whose transaction is rolled back after the test."""
+    async with database.connection() as connection:
+        transaction = connection.transaction()
+        await transaction.start()
+        try:
+            yield Work(connection, Caller("repository-test"))
+        finally:
+            await transaction.rollback()
 
 
 @pytest.fixture
-def account_repo(database):
-    return AccountRepository(database)
+async def owner(work) -> UserKey:
+    key = UserKey(f"repo-{uuid.uuid4().hex[:8]}")
+    await work.users.insert(key, NewUser("Owner", ""), request_id=None, request_hash=b"")
+    return key
 
 
-@pytest.fixture
-async def owner(user_repo) -> UserKey:
-    user = await user_repo.create(NewUser("Owner", "owner@example.org"))
-    return UserKey(user.user_id)
+async def _account(work: Work, owner: UserKey, name: str = "Cash") -> AccountKey:
+    account, created = await work.accounts.insert(
+        owner, NewAccount(name, AccountType.ASSET, "EUR"), request_id=None, request_hash=b""
+    )
+    assert created
+    return account.key
 
 
-class TestUserRepository:
-    async def test_round_trips_a_user(self, user_repo):
-        user_id = f"repo-{uuid.uuid4().hex[:8]}"
-        created = await user_repo.create(NewUser("Repo", "", user_id))
-        assert created.user_id == user_id
-        assert created.revision > 0
-        assert await user_repo.get(UserKey(user_id)) == created
+class TestRows:
+    async def test_update_gives_a_new_revision(self, work, owner):
+        before = await work.users.get(owner)
+        after = await work.users.update(owner, {"email": "a@example.org"})
+        assert after.revision > before.revision
+        assert after.email == "a@example.org"
 
-    async def test_taken_id_raises_already_exists(self, user_repo):
-        user_id = f"dup-{uuid.uuid4().hex[:8]}"
-        await user_repo.create(NewUser("A", "", user_id))
-        with pytest.raises(AlreadyExists):
-            await user_repo.create(NewUser("B", "", user_id))
+    async def test_missing_rows_are_not_found_by_their_key(self, work, owner):
+        missing = AccountKey(owner.user_id, "missing")
+        for call in (work.accounts.get(missing), work.accounts.update(missing, {})):
+            with pytest.raises(NotFound) as caught:
+                await call
+            assert caught.value.key == missing
 
-    async def test_update_changes_revision_and_checks_it(self, user_repo, owner):
-        before = await user_repo.get(owner)
-        updated = await user_repo.update(
-            owner, UserChanges(email="x@example.org"), expected_revision=before.revision
-        )
-        assert updated.revision > before.revision
-        assert (updated.email, updated.display_name) == ("x@example.org", "Owner")
-        with pytest.raises(EtagMismatch):
-            await user_repo.update(
-                owner, UserChanges(email="y@example.org"), expected_revision=before.revision
-            )
-
-    async def test_a_recreated_user_does_not_match_the_old_etag(self, user_repo):
-        user_id = f"again-{uuid.uuid4().hex[:8]}"
-        first = await user_repo.create(NewUser("First", "", user_id))
-        await user_repo.delete(UserKey(user_id), expected_revision=first.revision)
-        second = await user_repo.create(NewUser("Second", "", user_id))
-        assert second.revision != first.revision
-        with pytest.raises(EtagMismatch):
-            await user_repo.update(
-                UserKey(user_id),
-                UserChanges(email="z@example.org"),
-                expected_revision=first.revision,
-            )
-
-    async def test_delete_missing_user_raises_not_found(self, user_repo):
+    async def test_another_users_row_is_not_found_under_ones_own_key(self, work, owner):
+        other = UserKey(f"other-{uuid.uuid4().hex[:8]}")
+        await work.users.insert(other, NewUser("Other", ""), request_id=None, request_hash=b"")
+        theirs = await _account(work, other)
         with pytest.raises(NotFound):
-            await user_repo.delete(UserKey("missing-user"))
+            await work.accounts.get(AccountKey(owner.user_id, theirs.account_id))
 
+    async def test_delete_reports_a_row_still_referred_to(self, work, owner):
+        await _account(work, owner)
+        assert await work.users.delete(owner) is False
 
-class TestAccountRepository:
-    async def test_balance_starts_at_the_opening_balance(self, account_repo, owner):
-        account = await account_repo.create(
-            owner, NewAccount("Cash", AccountType.ASSET, "EUR", opening_balance=-250)
-        )
-        assert (account.balance, account.opening_balance) == (-250, -250)
-        assert account.state is AccountState.ACTIVE
-
-    async def test_request_id_returns_the_first_account_and_rejects_another_request(
-        self, account_repo, owner
-    ):
-        request_id = uuid.uuid4()
-        new = NewAccount("Cash", AccountType.ASSET, "EUR")
-        first = await account_repo.create(owner, new, request_id=request_id)
-        assert await account_repo.create(owner, new, request_id=request_id) == first
-        with pytest.raises(InvalidArgument):
-            await account_repo.create(
-                owner, NewAccount("Other", AccountType.ASSET, "EUR"), request_id=request_id
-            )
-
-    async def test_same_request_id_is_independent_per_user(self, account_repo, user_repo, owner):
-        other = UserKey((await user_repo.create(NewUser("Other", ""))).user_id)
-        request_id = uuid.uuid4()
-        new = NewAccount("Cash", AccountType.ASSET, "EUR")
-        mine = await account_repo.create(owner, new, request_id=request_id)
-        theirs = await account_repo.create(other, new, request_id=request_id)
-        assert mine.key != theirs.key
-
-    async def test_lists_with_filter_order_and_cursor(self, account_repo, owner):
+    async def test_pages_follow_the_cursor(self, work, owner):
         for name in ("b", "a", "c"):
-            await account_repo.create(owner, NewAccount(name, AccountType.EXPENSE, "USD"))
-        query = ListQuery(
-            page_size=2,
-            filter=parse_filter("type = TYPE_EXPENSE"),
-            order_by=(OrderKey("display_name", descending=True),),
+            await _account(work, owner, name)
+        order = (OrderKey("display_name"),)
+        first = await work.accounts.list_owned(owner, ListQuery(page_size=2, order_by=order))
+        assert [a.display_name for a in first.items] == ["a", "b"]
+        rest = await work.accounts.list_owned(
+            owner, ListQuery(page_size=2, order_by=order, after=first.next_cursor)
         )
-        first = await account_repo.list(owner, query)
-        assert [a.display_name for a in first.items] == ["c", "b"]
-        assert first.next_cursor is not None
-        rest = await account_repo.list(
-            owner,
-            ListQuery(
-                page_size=2, filter=query.filter, order_by=query.order_by, after=first.next_cursor
-            ),
-        )
-        assert [a.display_name for a in rest.items] == ["a"]
+        assert [a.display_name for a in rest.items] == ["c"]
         assert rest.next_cursor is None
 
-    async def test_credit_limit_must_be_in_the_account_currency(self, account_repo, owner):
-        account = await account_repo.create(owner, NewAccount("Card", AccountType.LIABILITY, "EUR"))
-        changes = AccountChanges(change_credit_limit=True, credit_limit=Money(100, "USD"))
-        with pytest.raises(InvalidArgument):
-            await account_repo.update(account.key, changes)
-        updated = await account_repo.update(
-            account.key, AccountChanges(change_credit_limit=True, credit_limit=Money(100, "EUR"))
-        )
-        assert updated.credit_limit == 100
 
-    async def test_refuses_to_delete_an_account_with_money(self, account_repo, owner):
-        account = await account_repo.create(
-            owner, NewAccount("Savings", AccountType.ASSET, "EUR", opening_balance=1)
-        )
-        with pytest.raises(FailedPrecondition):
-            await account_repo.delete(account.key)
-        assert await account_repo.get(account.key) == account
+class TestLedgerAccounts:
+    async def test_system_account_is_created_once_per_role_and_currency(self, work, owner):
+        first = await work.accounts.system_account(owner, SystemRole.EXPENSE, "EUR")
+        again = await work.accounts.system_account(owner, SystemRole.EXPENSE, "EUR")
+        other = await work.accounts.system_account(owner, SystemRole.EXPENSE, "USD")
+        assert first == again != other
 
-    async def test_missing_account_is_not_found(self, account_repo, owner):
-        with pytest.raises(NotFound):
-            await account_repo.get(AccountKey(owner.user_id, "missing"))
+    async def test_lock_for_ledger_leaves_out_other_users_accounts(self, work, owner):
+        mine = await _account(work, owner)
+        other = UserKey(f"other-{uuid.uuid4().hex[:8]}")
+        await work.users.insert(other, NewUser("Other", ""), request_id=None, request_hash=b"")
+        theirs = await _account(work, other)
+        locked = await work.accounts.lock_for_ledger(owner, {mine.account_id, theirs.account_id})
+        assert set(locked) == {mine.account_id}
+
+    async def test_balance_changes_apply_to_each_figure(self, work, owner):
+        key = await _account(work, owner)
+        change = BalanceChange(posted=5, pending=-3, outgoing=-3)
+        await work.accounts.change_balances(owner, {key.account_id: change})
+        account = await work.accounts.get(key)
+        assert (account.balance, account.pending_balance) == (5, -3)
+        assert (await work.accounts.lock_for_ledger(owner, {key.account_id}))[
+            key.account_id
+        ].pending_outgoing == -3
+
+
+class TestReferences:
+    async def test_missing_lists_only_unknown_categories_in_order(self, work, owner):
+        assert await work.categories.missing(owner, ["x", None, "y", "x"]) == ["x", "y"]
+
+    async def test_payee_exists_only_for_its_owner(self, work, owner):
+        payee = await work.payees.insert(owner, NewPayee("Shop"), request_id=None, request_hash=b"")
+        assert await work.payees.exists(payee.key)
+        assert not await work.payees.exists(PayeeKey("someone-else", payee.payee_id))

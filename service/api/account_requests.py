@@ -8,14 +8,14 @@ from finance.v1 import account_service_pb2
 from google.type import money_pb2
 
 from service.api import names
+from service.api.bad_request import BadRequest
 from service.api.convert import ACCOUNT_TYPES
 from service.api.dates import parse_date
 from service.api.masks import update_paths
 from service.api.money import parse_currency, to_minor_units
 from service.api.validation import Violations, parse_etag, parse_request_id, require_text
-from service.domain.errors import InvalidArgument
-from service.domain.models import AccountChanges, AccountKey, Money, NewAccount, UserKey
-from service.domain.movements import today
+from service.domain.keys import AccountKey, UserKey
+from service.domain.models import AccountChanges, Money, NewAccount
 
 UPDATABLE = ("display_name", "credit_limit")
 # Fields an update mask may name but an update never changes (AIP-203: ignored, not rejected).
@@ -53,7 +53,7 @@ class UpdateAccount:
 def _credit_limit(money: money_pb2.Money, currency: str) -> int:
     limit = to_minor_units(money, currency, "account.credit_limit")
     if limit < 0:
-        raise InvalidArgument.single("account.credit_limit", "must not be negative")
+        raise BadRequest.single("account.credit_limit", "must not be negative")
     return limit
 
 
@@ -130,7 +130,7 @@ class BalanceQuery:
     """A validated GetAccountBalance request."""
 
     key: AccountKey
-    day: date
+    day: date | None
 
 
 @dataclass(frozen=True)
@@ -147,12 +147,12 @@ MAX_HISTORY_POINTS = 3660
 
 
 def parse_balance(request: account_service_pb2.GetAccountBalanceRequest) -> BalanceQuery:
-    """The account and day of a GetAccountBalance request; today (UTC) by default."""
+    """The account and day of a GetAccountBalance request; no day means today."""
     violations = Violations()
     key = violations.check(lambda: names.parse_account_name(request.name))
-    day = today()
+    day = None
     if request.HasField("as_of_date"):
-        day = violations.check(lambda: parse_date(request.as_of_date, "as_of_date")) or day
+        day = violations.check(lambda: parse_date(request.as_of_date, "as_of_date"))
     violations.raise_if_any()
     assert key is not None
     return BalanceQuery(key, day)

@@ -1,4 +1,5 @@
-"""AccountService: each RPC validates, calls the repository once and converts the result."""
+"""AccountService: each RPC parses its request, calls the account service once and converts
+the result."""
 
 from typing import Any
 
@@ -7,24 +8,21 @@ from finance.v1 import account_service_pb2, account_service_pb2_grpc
 from google.protobuf import empty_pb2
 
 from service.api import account_requests, names, pagination
-from service.api.callers import actor, caller
+from service.api.callers import caller
 from service.api.convert import account_to_proto
 from service.api.convert_ledger import balance_to_proto
 from service.api.validation import name_and_etag
-from service.domain.audit import Caller
 from service.domain.models import AccountState
-from service.repositories.accounts import AccountRepository
-from service.repositories.balances import BalanceRepository
+from service.services.accounts import AccountService
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
-    """The finance.v1.AccountService API over an AccountRepository."""
+    """The finance.v1.AccountService API over the account service."""
 
-    def __init__(self, accounts: AccountRepository, balances: BalanceRepository) -> None:
+    def __init__(self, accounts: AccountService) -> None:
         self._accounts = accounts
-        self._balances = balances
 
     async def CreateAccount(
         self, request: account_service_pb2.CreateAccountRequest, context: Context
@@ -33,8 +31,7 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
         account = await self._accounts.create(
             create.owner,
             create.new,
-            request_id=create.request_id,
-            caller=Caller(actor(context.invocation_metadata()), create.request_id),
+            caller=caller(context.invocation_metadata(), create.request_id),
         )
         return account_to_proto(account)
 
@@ -89,14 +86,14 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
         self, request: account_service_pb2.GetAccountBalanceRequest, context: Context
     ) -> account_service_pb2.AccountBalance:
         query = account_requests.parse_balance(request)
-        balance = await self._balances.as_of(query.key, query.day)
-        return balance_to_proto(query.key, query.day, balance)
+        day, balance = await self._accounts.balance(query.key, query.day)
+        return balance_to_proto(query.key, day, balance)
 
     async def GetBalanceHistory(
         self, request: account_service_pb2.GetBalanceHistoryRequest, context: Context
     ) -> account_service_pb2.GetBalanceHistoryResponse:
         query = account_requests.parse_history(request)
-        points = await self._balances.history(
+        points = await self._accounts.history(
             query.key, query.start, query.end, monthly=query.monthly
         )
         return account_service_pb2.GetBalanceHistoryResponse(

@@ -8,15 +8,15 @@ from finance.v1 import audit_service_pb2_grpc
 
 from service.api import names, pagination
 from service.api.convert_ledger import audit_event_to_proto
-from service.repositories.audit import AuditRepository
+from service.services.audit import AuditService
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class AuditServicer(audit_service_pb2_grpc.AuditServiceServicer):
-    """The finance.v1.AuditService API over the audit repository."""
+    """The finance.v1.AuditService API over the audit service."""
 
-    def __init__(self, audit: AuditRepository) -> None:
+    def __init__(self, audit: AuditService) -> None:
         self._audit = audit
 
     async def ListAuditEvents(
@@ -24,7 +24,7 @@ class AuditServicer(audit_service_pb2_grpc.AuditServiceServicer):
     ) -> pb.ListAuditEventsResponse:
         owner = names.parse_user_name(request.parent, "parent")
         paging = pagination.Paging(request, scope=request.parent)
-        page = await self._audit.list(owner.user_id, paging.query)
+        page = await self._audit.list(owner, paging.query)
         return pb.ListAuditEventsResponse(
             audit_events=[audit_event_to_proto(e) for e in page.items],
             next_page_token=paging.next_page_token(page.next_cursor),

@@ -1,5 +1,6 @@
 """Who is calling: the actor named in request metadata, for the audit trail."""
 
+import uuid
 from collections.abc import Iterable
 
 from service.domain.audit import Caller
@@ -19,6 +20,6 @@ def actor(metadata: Metadata | None) -> str:
     return ANONYMOUS
 
 
-def caller(metadata: Metadata | None) -> Caller:
-    """The caller of a request that carries no request_id."""
-    return Caller(actor(metadata))
+def caller(metadata: Metadata | None, request_id: uuid.UUID | None = None) -> Caller:
+    """The caller of a request: the actor its metadata names, and its request_id if any."""
+    return Caller(actor(metadata), request_id)

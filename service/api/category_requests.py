@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from finance.v1 import category_service_pb2
 
 from service.api import names
-from service.api.convert_catalog import CATEGORY_KINDS, parse_category_name
+from service.api.convert_catalog import CATEGORY_KINDS
 from service.api.masks import update_paths
 from service.api.validation import Violations, parse_etag, parse_request_id, require_text
-from service.domain.categories import CategoryChanges, CategoryKey, NewCategory
-from service.domain.models import UserKey
+from service.domain.categories import CategoryChanges, NewCategory
+from service.domain.keys import CategoryKey, UserKey
 
 UPDATABLE = ("display_name", "parent")
 _KINDS_BY_PROTO = {proto: domain for domain, proto in CATEGORY_KINDS.items()}
@@ -36,7 +36,7 @@ class UpdateCategory:
 
 def _parent(value: str) -> CategoryKey | None:
     """The key of `category.parent`; None when empty (a top-level category)."""
-    return parse_category_name(value, "category.parent") if value else None
+    return names.parse_category_name(value, "category.parent") if value else None
 
 
 def parse_create(request: category_service_pb2.CreateCategoryRequest) -> CreateCategory:
@@ -69,7 +69,7 @@ def parse_update(request: category_service_pb2.UpdateCategoryRequest) -> UpdateC
     """The key, changes and expected revision of an UpdateCategory request."""
     violations = Violations()
     category = request.category
-    key = violations.check(lambda: parse_category_name(category.name, "category.name"))
+    key = violations.check(lambda: names.parse_category_name(category.name, "category.name"))
     paths = update_paths(request, violations, UPDATABLE)
     display_name = parent = None
     if "display_name" in paths:

@@ -1,4 +1,5 @@
-"""CategoryService: each RPC validates, calls the repository once and converts the result."""
+"""CategoryService: each RPC parses its request, calls the category service once and converts
+the result."""
 
 from typing import Any
 
@@ -7,17 +8,18 @@ from finance.v1 import category_service_pb2, category_service_pb2_grpc
 from google.protobuf import empty_pb2
 
 from service.api import category_requests, names, pagination
-from service.api.convert_catalog import category_to_proto, parse_category_name
+from service.api.callers import caller
+from service.api.convert_catalog import category_to_proto
 from service.api.validation import name_and_etag
-from service.repositories.categories import CategoryRepository
+from service.services.catalog import CategoryService
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class CategoryServicer(category_service_pb2_grpc.CategoryServiceServicer):
-    """The finance.v1.CategoryService API over a CategoryRepository."""
+    """The finance.v1.CategoryService API over the category service."""
 
-    def __init__(self, categories: CategoryRepository) -> None:
+    def __init__(self, categories: CategoryService) -> None:
         self._categories = categories
 
     async def CreateCategory(
@@ -25,14 +27,18 @@ class CategoryServicer(category_service_pb2_grpc.CategoryServiceServicer):
     ) -> category_service_pb2.Category:
         create = category_requests.parse_create(request)
         category = await self._categories.create(
-            create.owner, create.new, request_id=create.request_id
+            create.owner,
+            create.new,
+            caller=caller(context.invocation_metadata(), create.request_id),
         )
         return category_to_proto(category)
 
     async def GetCategory(
         self, request: category_service_pb2.GetCategoryRequest, context: Context
     ) -> category_service_pb2.Category:
-        return category_to_proto(await self._categories.get(parse_category_name(request.name)))
+        return category_to_proto(
+            await self._categories.get(names.parse_category_name(request.name))
+        )
 
     async def ListCategories(
         self, request: category_service_pb2.ListCategoriesRequest, context: Context
@@ -50,13 +56,18 @@ class CategoryServicer(category_service_pb2_grpc.CategoryServiceServicer):
     ) -> category_service_pb2.Category:
         update = category_requests.parse_update(request)
         category = await self._categories.update(
-            update.key, update.changes, expected_revision=update.expected_revision
+            update.key,
+            update.changes,
+            expected_revision=update.expected_revision,
+            caller=caller(context.invocation_metadata()),
         )
         return category_to_proto(category)
 
     async def DeleteCategory(
         self, request: category_service_pb2.DeleteCategoryRequest, context: Context
     ) -> empty_pb2.Empty:
-        key, revision = name_and_etag(parse_category_name, request.name, request.etag)
-        await self._categories.delete(key, expected_revision=revision)
+        key, revision = name_and_etag(names.parse_category_name, request.name, request.etag)
+        await self._categories.delete(
+            key, expected_revision=revision, caller=caller(context.invocation_metadata())
+        )
         return empty_pb2.Empty()

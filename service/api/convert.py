@@ -8,6 +8,7 @@ from google.protobuf import timestamp_pb2
 from service.api import names
 from service.api.money import to_money
 from service.api.validation import format_etag
+from service.domain.keys import UserKey
 from service.domain.models import Account, AccountState, AccountType, User
 
 ACCOUNT_TYPES = {
@@ -34,7 +35,7 @@ def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
 def user_to_proto(user: User) -> user_service_pb2.User:
     """The API form of a user."""
     return user_service_pb2.User(
-        name=names.user_name(user.user_id),
+        name=names.resource_name(UserKey(user.user_id)),
         display_name=user.display_name,
         email=user.email,
         create_time=timestamp(user.create_time),
@@ -46,7 +47,7 @@ def user_to_proto(user: User) -> user_service_pb2.User:
 def account_to_proto(account: Account) -> account_service_pb2.Account:
     """The API form of an account."""
     message = account_service_pb2.Account(
-        name=names.account_name(account.key),
+        name=names.resource_name(account.key),
         display_name=account.display_name,
         type=ACCOUNT_TYPES[account.type],
         currency_code=account.currency_code,

@@ -12,8 +12,9 @@ from service.api.dates import to_proto_date
 from service.api.money import to_money
 from service.api.validation import format_etag
 from service.domain.audit import AuditEvent
+from service.domain.keys import AccountKey
 from service.domain.ledger import Transaction, TransactionState
-from service.domain.models import AccountKey, Money
+from service.domain.models import Money
 
 TRANSACTION_STATES = {
     TransactionState.PENDING: transaction_service_pb2.Transaction.STATE_PENDING,
@@ -60,7 +61,7 @@ def balance_to_proto(
 ) -> account_service_pb2.AccountBalance:
     """An account's balance at the end of `day`."""
     return account_service_pb2.AccountBalance(
-        account=names.account_name(key),
+        account=names.resource_name(key),
         as_of_date=to_proto_date(day),
         balance=to_money(balance.amount, balance.currency_code),
     )

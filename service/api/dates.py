@@ -4,17 +4,17 @@ from datetime import date
 
 from google.type import date_pb2
 
-from service.domain.errors import InvalidArgument
+from service.api.bad_request import BadRequest
 
 
 def parse_date(value: date_pb2.Date, field: str, *, present: bool = True) -> date:
     """A full calendar date; InvalidArgument on `field` if missing or not a real day."""
     if not present or (value.year, value.month, value.day) == (0, 0, 0):
-        raise InvalidArgument.single(field, "is required: a date with year, month and day")
+        raise BadRequest.single(field, "is required: a date with year, month and day")
     try:
         return date(value.year, value.month, value.day)
     except ValueError:
-        raise InvalidArgument.single(
+        raise BadRequest.single(
             field, f"{value.year:04}-{value.month:02}-{value.day:02} is not a calendar date"
         ) from None
 

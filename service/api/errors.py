@@ -7,15 +7,20 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
+from service.api.bad_request import BadRequest
+from service.api.names import RESOURCE_TYPES, resource_name
 from service.domain.errors import (
+    Aborted,
     AlreadyExists,
     DomainError,
     EtagMismatch,
     FailedPrecondition,
+    FieldViolation,
     InvalidArgument,
     NotFound,
     Unavailable,
 )
+from service.domain.keys import ResourceKey
 
 ERROR_DOMAIN = "finance-tracker"
 
@@ -29,6 +34,18 @@ MAX_VIOLATIONS_SIZE = 2500
 
 _REASON = re.compile(r"[A-Z][A-Z0-9_]*[A-Z0-9]")
 
+# Where the fields of a service's command sit in a request, for the methods whose request
+# nests them in a resource message: method -> (the message's field, the command's fields in it).
+# Other commands' fields (`amount`, `to_account`, `request_id`) are named alike in the request.
+COMMAND_FIELDS = {
+    "CreateAccount": ("account", ("opening_balance", "credit_limit")),
+    "UpdateAccount": ("account", ("credit_limit",)),
+    "CreateCategory": ("category", ("parent",)),
+    "UpdateCategory": ("category", ("parent",)),
+    "CreateTransaction": ("transaction", ("postings",)),
+    "UpdateTransaction": ("transaction", ("postings",)),
+}
+
 
 def _cut(text: str, limit: int) -> str:
     """`text`, or as much of it as fits in `limit` bytes of UTF-8 with an ellipsis."""
@@ -40,7 +57,7 @@ def _cut(text: str, limit: int) -> str:
 
 def _status(
     code: int,
-    error: DomainError,
+    message: str,
     reason: str,
     *details: Message,
     metadata: dict[str, str] | None = None,
@@ -52,16 +69,31 @@ def _status(
         any_detail = any_pb2.Any()
         any_detail.Pack(detail)
         packed.append(any_detail)
-    return status_pb2.Status(code=code, message=_cut(str(error), MAX_MESSAGE_BYTES), details=packed)
+    return status_pb2.Status(code=code, message=_cut(message, MAX_MESSAGE_BYTES), details=packed)
 
 
-def _resource_type(name: str) -> str:
-    return f"{ERROR_DOMAIN}/{name}"
+def request_field(method: str, field: str) -> str:
+    """The path in `method`'s request of a field of the service's command."""
+    message, fields = COMMAND_FIELDS.get(method, ("", ()))
+    root = re.split(r"[.\[]", field, maxsplit=1)[0]
+    return f"{message}.{field}" if root in fields else field
 
 
-def _bad_request(error: InvalidArgument) -> error_details_pb2.BadRequest:
+def _violations(error: InvalidArgument, method: str) -> list[FieldViolation]:
+    if isinstance(error, BadRequest):
+        return error.violations
+    return [
+        FieldViolation(
+            request_field(method, v.field),
+            v.description if v.subject is None else f"{resource_name(v.subject)} {v.description}",
+        )
+        for v in error.violations
+    ]
+
+
+def _bad_request(violations: list[FieldViolation]) -> error_details_pb2.BadRequest:
     bad_request = error_details_pb2.BadRequest()
-    for v in error.violations:
+    for v in violations:
         violation = error_details_pb2.BadRequest.FieldViolation(
             field=_cut(v.field, MAX_DESCRIPTION_BYTES),
             description=_cut(v.description, MAX_DESCRIPTION_BYTES),
@@ -72,38 +104,53 @@ def _bad_request(error: InvalidArgument) -> error_details_pb2.BadRequest:
     return bad_request
 
 
-def to_status(error: DomainError) -> status_pb2.Status:
-    """The google.rpc.Status, details included, that tells a caller about `error`."""
+def _resource_info(key: ResourceKey) -> error_details_pb2.ResourceInfo:
+    return error_details_pb2.ResourceInfo(
+        resource_type=f"{ERROR_DOMAIN}/{RESOURCE_TYPES[type(key)]}",
+        resource_name=resource_name(key),
+    )
+
+
+def to_status(error: DomainError, method: str = "") -> status_pb2.Status:
+    """The google.rpc.Status, details included, that tells the caller of `method` (the RPC's
+    name, such as CreateAccount) about `error`."""
     match error:
         case InvalidArgument():
+            violations = _violations(error, method)
+            message = "; ".join(f"{v.field}: {v.description}" for v in violations)
             return _status(
-                code_pb2.INVALID_ARGUMENT, error, "INVALID_ARGUMENT", _bad_request(error)
+                code_pb2.INVALID_ARGUMENT, message, "INVALID_ARGUMENT", _bad_request(violations)
             )
-        case NotFound() | AlreadyExists():
-            resource = error_details_pb2.ResourceInfo(
-                resource_type=_resource_type(error.resource_type),
-                resource_name=error.resource_name,
+        case NotFound(key=key):
+            message = f"{RESOURCE_TYPES[type(key)]} {resource_name(key)!r} not found"
+            return _status(code_pb2.NOT_FOUND, message, "RESOURCE_NOT_FOUND", _resource_info(key))
+        case AlreadyExists(key=key):
+            message = f"{RESOURCE_TYPES[type(key)]} {resource_name(key)!r} already exists"
+            return _status(
+                code_pb2.ALREADY_EXISTS, message, "RESOURCE_ALREADY_EXISTS", _resource_info(key)
             )
-            if isinstance(error, NotFound):
-                return _status(code_pb2.NOT_FOUND, error, "RESOURCE_NOT_FOUND", resource)
-            return _status(code_pb2.ALREADY_EXISTS, error, "RESOURCE_ALREADY_EXISTS", resource)
         case FailedPrecondition(violation=v):
             failure = error_details_pb2.PreconditionFailure(
                 violations=[
                     error_details_pb2.PreconditionFailure.Violation(
-                        type=v.type, subject=v.subject, description=v.description
+                        type=v.type, subject=resource_name(v.subject), description=v.description
                     )
                 ]
             )
             reason = v.type if _REASON.fullmatch(v.type) else "FAILED_PRECONDITION"
-            return _status(code_pb2.FAILED_PRECONDITION, error, reason, failure)
-        case EtagMismatch():
-            metadata = {"resource_name": error.resource_name}
-            return _status(code_pb2.ABORTED, error, "ETAG_MISMATCH", metadata=metadata)
+            return _status(code_pb2.FAILED_PRECONDITION, v.description, reason, failure)
+        case EtagMismatch(key=key):
+            name = resource_name(key)
+            message = f"{name!r} has changed since it was read; read it again"
+            return _status(
+                code_pb2.ABORTED, message, "ETAG_MISMATCH", metadata={"resource_name": name}
+            )
+        case Aborted():
+            return _status(code_pb2.ABORTED, str(error), "CONCURRENT_CONFLICT")
         case Unavailable():
             retry = error_details_pb2.RetryInfo()
             retry.retry_delay.FromMilliseconds(1000)
-            return _status(code_pb2.UNAVAILABLE, error, "DATABASE_UNAVAILABLE", retry)
+            return _status(code_pb2.UNAVAILABLE, str(error), "DATABASE_UNAVAILABLE", retry)
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
 
 

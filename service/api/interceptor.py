@@ -67,7 +67,7 @@ def _wrap(method: str, behavior: Handler, deserialize: Deserializer | None) -> H
             async with asyncio.timeout(context.time_remaining()):
                 return await behavior(parsed, context)
         except DomainError as error:
-            status = errors.to_status(error)
+            status = errors.to_status(error, method.rsplit("/", 1)[-1])
             code = errors.grpc_code(status)
             await context.abort_with_status(rpc_status.to_status(status))
         except TimeoutError:

@@ -3,8 +3,9 @@
 from google.protobuf import field_mask_pb2
 from google.protobuf.message import Message
 
+from service.api.bad_request import BadRequest
 from service.api.validation import Violations
-from service.domain.errors import InvalidArgument, excerpt
+from service.domain.errors import excerpt
 
 
 def mask_paths(
@@ -21,7 +22,7 @@ def mask_paths(
     than read as "everything set", so a client that forgets it cannot blank fields by accident.
     """
     if not present or not mask.paths:
-        raise InvalidArgument.single(
+        raise BadRequest.single(
             "update_mask", f"is required; name the fields to update: {', '.join(updatable)}"
         )
     if list(mask.paths) == ["*"]:
@@ -29,7 +30,7 @@ def mask_paths(
     paths = [p for p in mask.paths if p not in ignored]
     unknown = [p for p in paths if p not in updatable]
     if unknown:
-        raise InvalidArgument.single(
+        raise BadRequest.single(
             "update_mask",
             f"cannot update {', '.join(excerpt(p) for p in unknown[:5])}"
             f"{', ...' if len(unknown) > 5 else ''}; updatable fields: {', '.join(updatable)}",

@@ -2,8 +2,9 @@
 
 from google.type import money_pb2
 
+from service.api.bad_request import BadRequest
 from service.domain import currencies
-from service.domain.errors import InvalidArgument, excerpt
+from service.domain.errors import excerpt
 
 _NANOS = 1_000_000_000
 _INT64_MAX = 2**63 - 1
@@ -12,9 +13,9 @@ _INT64_MAX = 2**63 - 1
 def parse_currency(code: str, field: str) -> str:
     """An ISO 4217 currency code; InvalidArgument on `field` if not one."""
     if not code:
-        raise InvalidArgument.single(field, "is required: an ISO 4217 currency code such as EUR")
+        raise BadRequest.single(field, "is required: an ISO 4217 currency code such as EUR")
     if not currencies.is_currency(code):
-        raise InvalidArgument.single(field, f"{excerpt(code)} is not an ISO 4217 currency code")
+        raise BadRequest.single(field, f"{excerpt(code)} is not an ISO 4217 currency code")
     return code
 
 
@@ -25,22 +26,22 @@ def to_minor_units(money: money_pb2.Money, currency_code: str, field: str) -> in
     currency's minor unit, units and nanos disagree in sign, or it does not fit in 64 bits.
     """
     if money.currency_code and money.currency_code != currency_code:
-        raise InvalidArgument.single(
+        raise BadRequest.single(
             f"{field}.currency_code", f"must be the account's currency {currency_code}"
         )
     if not -_NANOS < money.nanos < _NANOS:
-        raise InvalidArgument.single(f"{field}.nanos", "must be between -999999999 and 999999999")
+        raise BadRequest.single(f"{field}.nanos", "must be between -999999999 and 999999999")
     if (money.units > 0 and money.nanos < 0) or (money.units < 0 and money.nanos > 0):
-        raise InvalidArgument.single(field, "units and nanos must have the same sign")
+        raise BadRequest.single(field, "units and nanos must have the same sign")
     digits = currencies.minor_digits(currency_code)
     step = 10 ** (9 - digits)
     if money.nanos % step:
-        raise InvalidArgument.single(
+        raise BadRequest.single(
             f"{field}.nanos", f"{currency_code} amounts have {digits} decimal places at most"
         )
     minor: int = money.units * 10**digits + money.nanos // step
     if abs(minor) > _INT64_MAX:
-        raise InvalidArgument.single(field, "amount is out of range")
+        raise BadRequest.single(field, "amount is out of range")
     return minor
 
 

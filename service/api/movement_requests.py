@@ -17,6 +17,7 @@ from service.api.ledger_request_parts import (
 from service.api.money import parse_amount
 from service.api.validation import Violations
 from service.domain.audit import Caller
+from service.domain.keys import UserKey
 from service.domain.ledger import PostingDraft, TransactionDraft
 
 
@@ -40,14 +41,12 @@ def _leg(
     account_field: str,
     money_field: str,
     request: object,
-    owner: str | None,
+    owner: UserKey | None,
     violations: Violations,
-    *,
-    report_as: str = "",
 ) -> PostingDraft | None:
     account = violations.check(lambda: names.parse_account_name(account_name, account_field))
     if account is not None:
-        owned(account.user_id, owner, "Account", account_name)
+        owned(account, owner)
     if not request.HasField(money_field):  # type: ignore[attr-defined]
         violations.add(money_field, "is required")
         return None
@@ -55,16 +54,14 @@ def _leg(
     amount = violations.check(lambda: parse_amount(money, money_field))
     if account is None or amount is None:
         return None
-    return PostingDraft(
-        account.account_id, amount[0], amount[1], source_field=report_as or money_field
-    )
+    return PostingDraft(account.account_id, amount[0], amount[1])
 
 
 @dataclass(frozen=True)
 class Simple:
     """A validated RecordExpense or RecordIncome request."""
 
-    owner: str
+    owner: UserKey
     base: TransactionDraft
     account: PostingDraft
     category_id: str | None
@@ -80,9 +77,11 @@ def parse_simple(
     base = _simple_base(request, violations)
     account = _leg(request.account, "account", "amount", request, owner, violations)
     category = violations.check(
-        lambda: child_id(request.category, "categories", "Category", owner, "category")
+        lambda: child_id(request.category, names.parse_category_name, owner, "category")
     )
-    payee = violations.check(lambda: child_id(request.payee, "payees", "Payee", owner, "payee"))
+    payee = violations.check(
+        lambda: child_id(request.payee, names.parse_payee_name, owner, "payee")
+    )
     caller = request_caller(violations, request.request_id, metadata)
     violations.raise_if_any()
     assert owner is not None
@@ -95,7 +94,7 @@ def parse_simple(
 class Transfer:
     """A validated TransferFunds request."""
 
-    owner: str
+    owner: UserKey
     base: TransactionDraft
     source: PostingDraft
     destination: PostingDraft
@@ -109,15 +108,7 @@ def parse_transfer(request: pb.TransferFundsRequest, metadata: Metadata | None) 
     base = _simple_base(request, violations)
     source = _leg(request.from_account, "from_account", "amount", request, owner, violations)
     to_field = "to_amount" if request.HasField("to_amount") else "amount"
-    destination = _leg(
-        request.to_account,
-        "to_account",
-        to_field,
-        request,
-        owner,
-        violations,
-        report_as="to_amount",
-    )
+    destination = _leg(request.to_account, "to_account", to_field, request, owner, violations)
     if request.state not in (
         pb.Transaction.STATE_UNSPECIFIED,
         pb.Transaction.STATE_PENDING,

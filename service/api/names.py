@@ -1,55 +1,89 @@
-"""Resource names (AIP-122): `users/{user}` and `users/{user}/accounts/{account}`."""
+"""Resource names (AIP-122) both ways: `users/{user}` and `users/{user}/{collection}/{id}`
+parsed into typed keys, and keys rendered as names. The only place names are formatted."""
 
 import re
 
-from service.domain.errors import InvalidArgument, excerpt
-from service.domain.models import AccountKey, UserKey
+from service.api.bad_request import BadRequest
+from service.domain.errors import excerpt
+from service.domain.keys import (
+    AccountKey,
+    CategoryKey,
+    PayeeKey,
+    ResourceKey,
+    TransactionKey,
+    UserKey,
+)
 
 # IDs a client may choose (AIP-122); assigned ones are UUIDs, which also match _ID.
 USER_ID = re.compile(r"^[a-z]([a-z0-9-]{2,61}[a-z0-9])$")
 _ID = r"([a-z0-9][a-z0-9-]{0,62})"
 _USER_NAME = re.compile(rf"^users/{_ID}$")
-_ACCOUNT_NAME = re.compile(rf"^users/{_ID}/accounts/{_ID}$")
+
+# The resource type of each kind of key (AIP-123), in error details.
+RESOURCE_TYPES: dict[type, str] = {
+    UserKey: "User",
+    AccountKey: "Account",
+    CategoryKey: "Category",
+    PayeeKey: "Payee",
+    TransactionKey: "Transaction",
+}
 
 
 def parse_user_name(name: str, field: str = "name") -> UserKey:
-    """The key of a `users/{user}` name; InvalidArgument on `field` if malformed."""
+    """The key of a `users/{user}` name; BadRequest on `field` if malformed."""
     match = _USER_NAME.match(name)
     if match is None:
-        raise InvalidArgument.single(field, _malformed(name, "users/{user}"))
+        raise BadRequest.single(field, _malformed(name, "users/{user}"))
     return UserKey(match[1])
-
-
-def parse_account_name(name: str, field: str = "name") -> AccountKey:
-    """The key of a `users/{user}/accounts/{account}` name; InvalidArgument if malformed."""
-    match = _ACCOUNT_NAME.match(name)
-    if match is None:
-        raise InvalidArgument.single(field, _malformed(name, "users/{user}/accounts/{account}"))
-    return AccountKey(match[1], match[2])
 
 
 def parse_user_child(name: str, collection: str, field: str = "name") -> tuple[str, str]:
     """The (user id, child id) of a `users/{user}/{collection}/{id}` name, such as
-    `users/ada/categories/food`; InvalidArgument on `field` if malformed."""
+    `users/ada/categories/food`; BadRequest on `field` if malformed."""
     match = re.match(rf"^users/{_ID}/{re.escape(collection)}/{_ID}$", name)
     if match is None:
-        raise InvalidArgument.single(field, _malformed(name, f"users/{{user}}/{collection}/{{id}}"))
+        raise BadRequest.single(field, _malformed(name, f"users/{{user}}/{collection}/{{id}}"))
     return match[1], match[2]
+
+
+def parse_account_name(name: str, field: str = "name") -> AccountKey:
+    """The key of a `users/{user}/accounts/{account}` name; BadRequest if malformed."""
+    return AccountKey(*parse_user_child(name, "accounts", field))
+
+
+def parse_category_name(name: str, field: str = "name") -> CategoryKey:
+    """The key of a `users/{user}/categories/{category}` name; BadRequest if malformed."""
+    return CategoryKey(*parse_user_child(name, "categories", field))
+
+
+def parse_payee_name(name: str, field: str = "name") -> PayeeKey:
+    """The key of a `users/{user}/payees/{payee}` name; BadRequest if malformed."""
+    return PayeeKey(*parse_user_child(name, "payees", field))
+
+
+def parse_transaction_name(name: str, field: str = "name") -> TransactionKey:
+    """The key of a `users/{user}/transactions/{transaction}` name; BadRequest if malformed."""
+    return TransactionKey(*parse_user_child(name, "transactions", field))
+
+
+def resource_name(key: ResourceKey) -> str:
+    """The resource name of `key`."""
+    match key:
+        case UserKey(user_id):
+            return f"users/{user_id}"
+        case AccountKey(user_id, account_id):
+            return child_name(user_id, "accounts", account_id)
+        case CategoryKey(user_id, category_id):
+            return child_name(user_id, "categories", category_id)
+        case PayeeKey(user_id, payee_id):
+            return child_name(user_id, "payees", payee_id)
+        case TransactionKey(user_id, transaction_id):
+            return child_name(user_id, "transactions", transaction_id)
 
 
 def child_name(user_id: str, collection: str, child_id: str) -> str:
     """The resource name `users/{user_id}/{collection}/{child_id}`."""
     return f"users/{user_id}/{collection}/{child_id}"
-
-
-def user_name(user_id: str) -> str:
-    """The resource name of a user."""
-    return f"users/{user_id}"
-
-
-def account_name(key: AccountKey) -> str:
-    """The resource name of an account."""
-    return f"users/{key.user_id}/accounts/{key.account_id}"
 
 
 def _malformed(name: str, pattern: str) -> str:

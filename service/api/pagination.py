@@ -7,10 +7,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from service.api.bad_request import BadRequest
+from service.api.filtering import parse_filter
+from service.api.ordering import parse_order_by
 from service.api.validation import Violations
-from service.domain.errors import InvalidArgument
-from service.domain.filtering import parse_filter
-from service.domain.listing import Cursor, ListQuery, parse_order_by
+from service.domain.listing import Cursor, ListQuery
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -59,7 +60,7 @@ def decode_token(token: str, binding: str) -> Cursor | None:
     if not token:
         return None
     if len(token) > MAX_PAGE_TOKEN_LENGTH:
-        raise InvalidArgument.single("page_token", "is not a page token this service issued")
+        raise BadRequest.single("page_token", "is not a page token this service issued")
     try:
         padded = token + "=" * (-len(token) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -68,11 +69,9 @@ def decode_token(token: str, binding: str) -> Cursor | None:
     except Exception:
         # A forged token can fail in any way (RecursionError on deeply nested JSON too): each
         # is the caller's mistake, not the service's.
-        raise InvalidArgument.single(
-            "page_token", "is not a page token this service issued"
-        ) from None
+        raise BadRequest.single("page_token", "is not a page token this service issued") from None
     if bound != binding:
-        raise InvalidArgument.single(
+        raise BadRequest.single(
             "page_token", "was issued for a request with another parent, filter or order_by"
         )
     return values

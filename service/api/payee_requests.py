@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from finance.v1 import payee_service_pb2
 
 from service.api import names
-from service.api.convert_catalog import parse_payee_name
 from service.api.masks import update_paths
 from service.api.validation import Violations, parse_etag, parse_request_id, require_text
-from service.domain.models import UserKey
-from service.domain.payees import NewPayee, PayeeChanges, PayeeKey
+from service.domain.keys import PayeeKey, UserKey
+from service.domain.payees import NewPayee, PayeeChanges
 
 UPDATABLE = ("display_name",)
 
@@ -53,7 +52,7 @@ def parse_update(request: payee_service_pb2.UpdatePayeeRequest) -> UpdatePayee:
     """The key, changes and expected revision of an UpdatePayee request."""
     violations = Violations()
     payee = request.payee
-    key = violations.check(lambda: parse_payee_name(payee.name, "payee.name"))
+    key = violations.check(lambda: names.parse_payee_name(payee.name, "payee.name"))
     paths = update_paths(request, violations, UPDATABLE)
     display_name = None
     if "display_name" in paths:

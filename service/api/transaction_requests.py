@@ -8,6 +8,7 @@ from typing import TypeVar
 from finance.v1 import transaction_service_pb2 as pb
 
 from service.api import names
+from service.api.bad_request import BadRequest
 from service.api.callers import Metadata
 from service.api.dates import parse_date
 from service.api.ledger_request_parts import (
@@ -21,13 +22,8 @@ from service.api.masks import update_paths
 from service.api.money import parse_amount
 from service.api.validation import Violations, parse_etag
 from service.domain.audit import Caller
-from service.domain.errors import InvalidArgument
-from service.domain.ledger import (
-    PostingDraft,
-    TransactionChanges,
-    TransactionDraft,
-    TransactionKey,
-)
+from service.domain.keys import TransactionKey, UserKey
+from service.domain.ledger import PostingDraft, TransactionChanges, TransactionDraft
 
 T = TypeVar("T")
 
@@ -39,7 +35,7 @@ MAX_TAGS = 20
 class Create:
     """A validated request that records a transaction."""
 
-    owner: str
+    owner: UserKey
     draft: TransactionDraft
     caller: Caller
 
@@ -54,47 +50,40 @@ class Change:
 
 
 def _posting(
-    posting: pb.Posting, field: str, owner: str | None, violations: Violations
+    posting: pb.Posting, field: str, owner: UserKey | None, violations: Violations
 ) -> PostingDraft | None:
     account = violations.check(
         lambda: names.parse_account_name(posting.account, f"{field}.account")
     )
     if account is not None:
-        owned(account.user_id, owner, "Account", posting.account)
+        owned(account, owner)
     amount = None
     if not posting.HasField("amount"):
         violations.add(f"{field}.amount", "is required")
     else:
         amount = violations.check(lambda: parse_amount(posting.amount, f"{field}.amount"))
     category = violations.check(
-        lambda: child_id(posting.category, "categories", "Category", owner, f"{field}.category")
+        lambda: child_id(posting.category, names.parse_category_name, owner, f"{field}.category")
     )
     memo = violations.check(lambda: optional_text(posting.memo, f"{field}.memo", 500))
     if account is None or amount is None:
         return None
-    return PostingDraft(
-        account.account_id,
-        amount[0],
-        amount[1],
-        category,
-        memo or "",
-        source_field=f"{field}.amount",
-    )
+    return PostingDraft(account.account_id, amount[0], amount[1], category, memo or "")
 
 
 def _tags(tags: Sequence[str], field: str) -> tuple[str, ...]:
     cleaned = tuple(tag.strip() for tag in tags)
     if len(cleaned) > MAX_TAGS:
-        raise InvalidArgument.single(field, f"at most {MAX_TAGS} tags")
+        raise BadRequest.single(field, f"at most {MAX_TAGS} tags")
     if any(not 1 <= len(tag) <= 50 or "\x00" in tag for tag in cleaned):
-        raise InvalidArgument.single(field, "each tag must be 1 to 50 characters")
+        raise BadRequest.single(field, "each tag must be 1 to 50 characters")
     if len(set(cleaned)) != len(cleaned):
-        raise InvalidArgument.single(field, "must not repeat a tag")
+        raise BadRequest.single(field, "must not repeat a tag")
     return cleaned
 
 
 def _details(
-    transaction: pb.Transaction, owner: str | None, violations: Violations
+    transaction: pb.Transaction, owner: UserKey | None, violations: Violations
 ) -> TransactionDraft | None:
     """The descriptive fields of a transaction to create (postings come separately)."""
     field = "transaction"
@@ -111,7 +100,7 @@ def _details(
     notes = violations.check(lambda: optional_text(transaction.notes, f"{field}.notes", 2000))
     tags = violations.check(lambda: _tags(transaction.tags, f"{field}.tags"))
     payee = violations.check(
-        lambda: child_id(transaction.payee, "payees", "Payee", owner, f"{field}.payee")
+        lambda: child_id(transaction.payee, names.parse_payee_name, owner, f"{field}.payee")
     )
     external_id = violations.check(
         lambda: optional_text(transaction.external_id, f"{field}.external_id", 200)
@@ -163,18 +152,12 @@ def _with_postings(
 def parse_change(name: str, etag: str, request_id: str, metadata: Metadata | None) -> Change:
     """A request naming one transaction, with its etag and request id."""
     violations = Violations()
-    key = violations.check(lambda: parse_transaction_name(name))
+    key = violations.check(lambda: names.parse_transaction_name(name))
     revision = violations.check(lambda: parse_etag(etag))
     caller = request_caller(violations, request_id, metadata)
     violations.raise_if_any()
     assert key is not None
     return Change(key, caller, revision)
-
-
-def parse_transaction_name(name: str, field: str = "name") -> TransactionKey:
-    """The key of a `users/{user}/transactions/{transaction}` name."""
-    user_id, transaction_id = names.parse_user_child(name, "transactions", field)
-    return TransactionKey(user_id, transaction_id)
 
 
 def parse_update(
@@ -183,8 +166,8 @@ def parse_update(
     """The target and the descriptive changes of an UpdateTransaction request."""
     violations = Violations()
     t = request.transaction
-    key = violations.check(lambda: parse_transaction_name(t.name, "transaction.name"))
-    owner = None if key is None else key.user_id
+    key = violations.check(lambda: names.parse_transaction_name(t.name, "transaction.name"))
+    owner = None if key is None else UserKey(key.user_id)
     paths = update_paths(request, violations, UPDATABLE)
     changes = TransactionChanges(
         description=_if(
@@ -198,7 +181,7 @@ def parse_update(
             paths,
             "payee",
             violations,
-            lambda: child_id(t.payee, "payees", "Payee", owner, "transaction.payee"),
+            lambda: child_id(t.payee, names.parse_payee_name, owner, "transaction.payee"),
         ),
         notes=_if(
             paths, "notes", violations, lambda: optional_text(t.notes, "transaction.notes", 2000)
@@ -211,8 +194,7 @@ def parse_update(
             lambda: tuple(
                 child_id(
                     p.category,
-                    "categories",
-                    "Category",
+                    names.parse_category_name,
                     owner,
                     f"transaction.postings[{i}].category",
                 )
@@ -256,7 +238,7 @@ class Reverse:
 def parse_reverse(request: pb.ReverseTransactionRequest, metadata: Metadata | None) -> Reverse:
     """The target, date and reason of a ReverseTransaction request."""
     violations = Violations()
-    key = violations.check(lambda: parse_transaction_name(request.name))
+    key = violations.check(lambda: names.parse_transaction_name(request.name))
     booking_date = None
     if request.HasField("booking_date"):
         booking_date = violations.check(lambda: parse_date(request.booking_date, "booking_date"))

@@ -1,4 +1,5 @@
-"""TransactionService: each RPC validates, calls the ledger once and converts the result."""
+"""TransactionService: each RPC parses its request, calls the ledger once and converts the
+result."""
 
 from typing import Any
 
@@ -10,7 +11,7 @@ from service.api import movement_requests, names, pagination
 from service.api import transaction_requests as requests
 from service.api.convert_ledger import transaction_to_proto
 from service.domain import movements
-from service.repositories.ledger import LedgerRepository
+from service.services.ledger import LedgerService
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -18,20 +19,20 @@ Context = grpc.aio.ServicerContext[Any, Any]
 class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceServicer):
     """The finance.v1.TransactionService API over the ledger."""
 
-    def __init__(self, ledger_repository: LedgerRepository) -> None:
-        self._ledger = ledger_repository
+    def __init__(self, ledger: LedgerService) -> None:
+        self._ledger = ledger
 
     async def CreateTransaction(
         self, request: pb.CreateTransactionRequest, context: Context
     ) -> pb.Transaction:
         create = requests.parse_create(request, context.invocation_metadata())
-        transaction = await self._ledger.create(create.owner, create.draft, create.caller)
+        transaction = await self._ledger.record(create.owner, create.draft, caller=create.caller)
         return transaction_to_proto(transaction)
 
     async def GetTransaction(
         self, request: pb.GetTransactionRequest, context: Context
     ) -> pb.Transaction:
-        key = requests.parse_transaction_name(request.name)
+        key = names.parse_transaction_name(request.name)
         return transaction_to_proto(await self._ledger.get(key))
 
     async def ListTransactions(
@@ -39,7 +40,7 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
     ) -> pb.ListTransactionsResponse:
         owner = names.parse_user_name(request.parent, "parent")
         paging = pagination.Paging(request, scope=request.parent)
-        page = await self._ledger.list(owner.user_id, paging.query)
+        page = await self._ledger.list(owner, paging.query)
         return pb.ListTransactionsResponse(
             transactions=[transaction_to_proto(t) for t in page.items],
             next_page_token=paging.next_page_token(page.next_cursor),
@@ -50,7 +51,7 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
     ) -> pb.Transaction:
         change, changes = requests.parse_update(request, context.invocation_metadata())
         transaction = await self._ledger.update(
-            change.key, changes, change.caller, expected_revision=change.expected_revision
+            change.key, changes, expected_revision=change.expected_revision, caller=change.caller
         )
         return transaction_to_proto(transaction)
 
@@ -61,7 +62,7 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
             request.name, request.etag, request.request_id, context.invocation_metadata()
         )
         transaction = await self._ledger.post(
-            change.key, change.caller, expected_revision=change.expected_revision
+            change.key, expected_revision=change.expected_revision, caller=change.caller
         )
         return transaction_to_proto(transaction)
 
@@ -72,7 +73,7 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
             request.name, request.etag, request.request_id, context.invocation_metadata()
         )
         transaction = await self._ledger.void(
-            change.key, change.caller, expected_revision=change.expected_revision
+            change.key, expected_revision=change.expected_revision, caller=change.caller
         )
         return transaction_to_proto(transaction)
 
@@ -81,7 +82,10 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
     ) -> pb.Transaction:
         reverse = requests.parse_reverse(request, context.invocation_metadata())
         reversal = await self._ledger.reverse(
-            reverse.key, reverse.caller, booking_date=reverse.booking_date, reason=reverse.reason
+            reverse.key,
+            booking_date=reverse.booking_date,
+            reason=reverse.reason,
+            caller=reverse.caller,
         )
         return transaction_to_proto(reversal)
 
@@ -92,7 +96,9 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
         draft = movements.expense_draft(
             simple.account, base=simple.base, category_id=simple.category_id
         )
-        return transaction_to_proto(await self._ledger.create(simple.owner, draft, simple.caller))
+        return transaction_to_proto(
+            await self._ledger.record(simple.owner, draft, caller=simple.caller)
+        )
 
     async def RecordIncome(
         self, request: pb.RecordIncomeRequest, context: Context
@@ -101,12 +107,14 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
         draft = movements.income_draft(
             simple.account, base=simple.base, category_id=simple.category_id
         )
-        return transaction_to_proto(await self._ledger.create(simple.owner, draft, simple.caller))
+        return transaction_to_proto(
+            await self._ledger.record(simple.owner, draft, caller=simple.caller)
+        )
 
     async def TransferFunds(
         self, request: pb.TransferFundsRequest, context: Context
     ) -> pb.Transaction:
         transfer = movement_requests.parse_transfer(request, context.invocation_metadata())
         draft = movements.transfer_draft(transfer.source, transfer.destination, base=transfer.base)
-        transaction = await self._ledger.create(transfer.owner, draft, transfer.caller)
+        transaction = await self._ledger.record(transfer.owner, draft, caller=transfer.caller)
         return transaction_to_proto(transaction)

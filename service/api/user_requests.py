@@ -16,7 +16,8 @@ from service.api.validation import (
     require_text,
 )
 from service.domain.errors import excerpt
-from service.domain.models import NewUser, UserChanges, UserKey
+from service.domain.keys import UserKey
+from service.domain.models import NewUser, UserChanges
 
 UPDATABLE = ("display_name", "email")
 # Fields an update mask may name but an update never changes (AIP-203: ignored, not rejected).

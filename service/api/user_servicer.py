@@ -1,4 +1,5 @@
-"""UserService: each RPC validates, calls the repository once and converts the result."""
+"""UserService: each RPC parses its request, calls the user service once and converts the
+result."""
 
 from typing import Any
 
@@ -7,24 +8,28 @@ from finance.v1 import user_service_pb2, user_service_pb2_grpc
 from google.protobuf import empty_pb2
 
 from service.api import names, pagination, user_requests
+from service.api.callers import caller
 from service.api.convert import user_to_proto
 from service.api.validation import name_and_etag
-from service.repositories.users import UserRepository
+from service.services.users import UserService
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class UserServicer(user_service_pb2_grpc.UserServiceServicer):
-    """The finance.v1.UserService API over a UserRepository."""
+    """The finance.v1.UserService API over the user service."""
 
-    def __init__(self, users: UserRepository) -> None:
+    def __init__(self, users: UserService) -> None:
         self._users = users
 
     async def CreateUser(
         self, request: user_service_pb2.CreateUserRequest, context: Context
     ) -> user_service_pb2.User:
         create = user_requests.parse_create(request)
-        return user_to_proto(await self._users.create(create.new, request_id=create.request_id))
+        user = await self._users.create(
+            create.new, caller=caller(context.invocation_metadata(), create.request_id)
+        )
+        return user_to_proto(user)
 
     async def GetUser(
         self, request: user_service_pb2.GetUserRequest, context: Context
@@ -46,7 +51,10 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     ) -> user_service_pb2.User:
         update = user_requests.parse_update(request)
         user = await self._users.update(
-            update.key, update.changes, expected_revision=update.expected_revision
+            update.key,
+            update.changes,
+            expected_revision=update.expected_revision,
+            caller=caller(context.invocation_metadata()),
         )
         return user_to_proto(user)
 
@@ -54,5 +62,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         self, request: user_service_pb2.DeleteUserRequest, context: Context
     ) -> empty_pb2.Empty:
         key, revision = name_and_etag(names.parse_user_name, request.name, request.etag)
-        await self._users.delete(key, expected_revision=revision)
+        await self._users.delete(
+            key, expected_revision=revision, caller=caller(context.invocation_metadata())
+        )
         return empty_pb2.Empty()

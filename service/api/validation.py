@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
+from service.api.bad_request import BadRequest
 from service.domain.errors import FieldViolation, InvalidArgument
 
 T = TypeVar("T")
@@ -34,7 +35,7 @@ class Violations:
     def raise_if_any(self) -> None:
         """Raise InvalidArgument naming every violation recorded."""
         if self._found:
-            raise InvalidArgument(self._found)
+            raise BadRequest(self._found)
 
 
 def name_and_etag(parse_name: Callable[[str], T], name: str, etag: str) -> tuple[T, int | None]:
@@ -51,9 +52,9 @@ def require_text(value: str, field: str, *, max_length: int = 200) -> str:
     """`value` stripped of surrounding spaces; it must be 1 to `max_length` characters."""
     text = value.strip()
     if not text:
-        raise InvalidArgument.single(field, "is required")
+        raise BadRequest.single(field, "is required")
     if len(text) > max_length:
-        raise InvalidArgument.single(field, f"must be at most {max_length} characters")
+        raise BadRequest.single(field, f"must be at most {max_length} characters")
     return reject_nul(text, field)
 
 
@@ -61,7 +62,7 @@ def reject_nul(value: str, field: str) -> str:
     """`value`, unless it holds a NUL character, which PostgreSQL text cannot store:
     InvalidArgument on `field` then."""
     if "\x00" in value:
-        raise InvalidArgument.single(field, "must not contain NUL characters")
+        raise BadRequest.single(field, "must not contain NUL characters")
     return value
 
 
@@ -72,7 +73,7 @@ def parse_request_id(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise InvalidArgument.single("request_id", "must be a UUID") from None
+        raise BadRequest.single("request_id", "must be a UUID") from None
 
 
 def parse_etag(value: str, field: str = "etag") -> int | None:
@@ -80,7 +81,7 @@ def parse_etag(value: str, field: str = "etag") -> int | None:
     if not value:
         return None
     if not _ETAG.fullmatch(value):
-        raise InvalidArgument.single(field, "is not an etag this service issued")
+        raise BadRequest.single(field, "is not an etag this service issued")
     return int(value[1:-1])
 
 

@@ -4,7 +4,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import cast
+from typing import Literal, cast
 
 import asyncpg
 
@@ -12,6 +12,8 @@ from service.db.migrate import apply_migrations
 from service.domain.errors import InvalidArgument, Unavailable
 
 log = logging.getLogger(__name__)
+
+IsolationLevel = Literal["read_committed", "read_uncommitted", "serializable", "repeatable_read"]
 
 # Failures that mean the database cannot be reached, as opposed to a bad query.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -53,11 +55,37 @@ class PooledConnection(asyncpg.Connection):
         return ""
 
 
+@asynccontextmanager
+async def transaction(
+    connection: asyncpg.Connection,
+    *,
+    isolation: IsolationLevel | None = None,
+    readonly: bool = False,
+) -> AsyncIterator[None]:
+    """A database transaction on `connection`, committed when the block ends and rolled back
+    when it raises or is cancelled.
+
+    Unlike asyncpg's `async with connection.transaction()`, a connection that broke inside the
+    block is not rolled back: asyncpg would raise InterfaceError ("the underlying connection
+    is closed") from the rollback, hiding the error that broke it. The server has rolled the
+    transaction back already, and the pool replaces the connection.
+    """
+    scope = connection.transaction(isolation=isolation, readonly=readonly)
+    await scope.start()
+    try:
+        yield
+    except BaseException:
+        if not connection.is_closed():
+            await scope.rollback()
+        raise
+    await scope.commit()
+
+
 class Database:
     """An asyncpg pool created at server start and closed at shutdown.
 
-    Repositories get a `Database` explicitly and take connections through `connection()` or
-    `transaction()`; nothing holds a connection beyond one such scope.
+    The unit of work takes connections through `connection()`; nothing holds a connection
+    beyond one such scope.
     """
 
     def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
@@ -127,13 +155,6 @@ class Database:
             raise InvalidArgument.single(
                 "request", "a value is malformed or out of range"
             ) from error
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection in a transaction, committed when the block ends normally and
-        rolled back when it raises (or is cancelled)."""
-        async with self.connection() as connection, connection.transaction():
-            yield connection
 
     async def ping(self, *, timeout: float) -> bool:
         """Whether the database answers a trivial query within `timeout` seconds."""

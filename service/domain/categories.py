@@ -4,20 +4,14 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from service.domain.keys import CategoryKey
+
 
 class CategoryKind(enum.StrEnum):
     """Whether a category is for money coming in or going out."""
 
     INCOME = "income"
     EXPENSE = "expense"
-
-
-@dataclass(frozen=True)
-class CategoryKey:
-    """Identifies a category: its owner (the tenant key) and its own id."""
-
-    user_id: str
-    category_id: str
 
 
 @dataclass(frozen=True)

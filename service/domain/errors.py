@@ -1,6 +1,14 @@
-"""Typed domain errors; the API layer maps each to one gRPC status."""
+"""Typed domain errors; the API layer maps each to one gRPC status.
+
+Errors name resources by their typed keys and invalid input by a field of the domain command
+(`postings[1].amount`, `parent`); the API layer renders resource names and request field paths
+from them.
+"""
 
 from dataclasses import dataclass
+from typing import Self
+
+from service.domain.keys import ResourceKey
 
 # How much of a value sent by a caller an error message quotes: errors travel in gRPC trailers,
 # which clients cap at a few kilobytes.
@@ -20,54 +28,58 @@ class DomainError(Exception):
 
 @dataclass(frozen=True)
 class FieldViolation:
-    """One invalid field of a request, named by its path (`account.display_name`)."""
+    """One invalid field, named by its path in the command (`postings[0].amount`); the
+    description is about `subject`, when given (the resource the field names)."""
 
     field: str
     description: str
+    subject: ResourceKey | None = None
 
 
 class InvalidArgument(DomainError):
-    """The request has invalid fields; every violation found is listed."""
+    """The command has invalid fields; every violation found is listed.
+
+    Field paths are those of the domain command; the API layer places them in the request.
+    """
 
     def __init__(self, violations: list[FieldViolation]) -> None:
         super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
         self.violations = violations
 
     @classmethod
-    def single(cls, field: str, description: str) -> "InvalidArgument":
-        """An InvalidArgument with one violation."""
+    def single(cls, field: str, description: str) -> Self:
+        """An error with one violation."""
         return cls([FieldViolation(field, description)])
 
 
 class NotFound(DomainError):
-    """A resource named in the request does not exist (or is not the caller's)."""
+    """A resource the command names does not exist (or is not the caller's)."""
 
-    def __init__(self, resource_type: str, resource_name: str) -> None:
-        super().__init__(f"{resource_type} {resource_name!r} not found")
-        self.resource_type = resource_type
-        self.resource_name = resource_name
+    def __init__(self, key: ResourceKey) -> None:
+        super().__init__(f"{type(key).__name__.removesuffix('Key')} {key} not found")
+        self.key = key
 
 
 class AlreadyExists(DomainError):
-    """A resource with the requested name exists already."""
+    """A resource with the requested id exists already."""
 
-    def __init__(self, resource_type: str, resource_name: str) -> None:
-        super().__init__(f"{resource_type} {resource_name!r} already exists")
-        self.resource_type = resource_type
-        self.resource_name = resource_name
+    def __init__(self, key: ResourceKey) -> None:
+        super().__init__(f"{type(key).__name__.removesuffix('Key')} {key} already exists")
+        self.key = key
 
 
 @dataclass(frozen=True)
 class PreconditionViolation:
-    """Why the system is not in a state the request needs (type, subject, description)."""
+    """Why the system is not in a state the command needs: a type such as
+    CREDIT_LIMIT_EXCEEDED, the resource it is about, and a description."""
 
     type: str
-    subject: str
+    subject: ResourceKey
     description: str
 
 
 class FailedPrecondition(DomainError):
-    """The request is valid, but the state of the system does not allow it."""
+    """The command is valid, but the state of the system does not allow it."""
 
     def __init__(self, violation: PreconditionViolation) -> None:
         super().__init__(violation.description)
@@ -77,10 +89,15 @@ class FailedPrecondition(DomainError):
 class EtagMismatch(DomainError):
     """The resource changed since the caller read it (a stale etag)."""
 
-    def __init__(self, resource_name: str) -> None:
-        super().__init__(f"{resource_name!r} has changed since it was read; read it again")
-        self.resource_name = resource_name
+    def __init__(self, key: ResourceKey) -> None:
+        super().__init__("the resource has changed since it was read; read it again")
+        self.key = key
 
 
 class Unavailable(DomainError):
-    """The database cannot be reached; the caller may retry."""
+    """The database cannot be reached, or the outcome of a commit is unknown; the caller may
+    retry (with the same request_id, for a write)."""
+
+
+class Aborted(DomainError):
+    """The command kept conflicting with concurrent ones; the caller may retry."""

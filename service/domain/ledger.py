@@ -3,12 +3,13 @@
 import enum
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
 from service.domain import currencies
 from service.domain.errors import FieldViolation, InvalidArgument
+from service.domain.keys import TransactionKey
 
 MAX_POSTINGS = 100
 
@@ -30,12 +31,13 @@ class SystemRole(enum.StrEnum):
     OPENING = "opening"
 
 
-@dataclass(frozen=True)
-class TransactionKey:
-    """Identifies a transaction: its owner (the tenant key) and its own id."""
-
-    user_id: str
-    transaction_id: str
+# The title and account type of each system account.
+SYSTEM_ACCOUNTS = {
+    SystemRole.EXPENSE: ("Expenses", "expense"),
+    SystemRole.INCOME: ("Income", "income"),
+    SystemRole.TRADING: ("Currency trading", "equity"),
+    SystemRole.OPENING: ("Opening balances", "equity"),
+}
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,6 @@ class PostingDraft:
     memo: str = ""
     # Set for the counterpart the service keeps for the user; account_id is then ignored.
     system_role: SystemRole | None = None
-    # The request field of the amount, for error details ("transaction.postings[0].amount").
-    source_field: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,15 @@ class TransactionDraft:
     external_id: str | None = None
     pending: bool = False
     exchange_rate: Decimal | None = None
+    # The field of the command each posting's amount came from, for error details, when the
+    # command is not a list of postings (a transfer's `amount` and `to_amount`).
+    posting_fields: tuple[str, ...] = ()
+
+    def amount_field(self, index: int) -> str:
+        """The command field that holds the amount of posting `index`."""
+        if index < len(self.posting_fields):
+            return self.posting_fields[index]
+        return f"postings[{index}].amount"
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,10 @@ class Transaction:
         """The key that identifies this transaction."""
         return TransactionKey(self.user_id, self.transaction_id)
 
+    def with_state(self, state: TransactionState, *, revision: int, at: datetime) -> "Transaction":
+        """This transaction moved to `state` at `at`, with a new revision."""
+        return replace(self, state=state, revision=revision, update_time=at)
+
 
 @dataclass(frozen=True)
 class TransactionChanges:
@@ -123,7 +136,7 @@ class TransactionChanges:
     memos: tuple[str, ...] | None = None
 
 
-def check_balanced(postings: Iterable[PostingDraft], field: str = "transaction.postings") -> None:
+def check_balanced(postings: Iterable[PostingDraft], field: str = "postings") -> None:
     """Raise InvalidArgument unless there are 2 to MAX_POSTINGS non-zero postings summing to
     zero in each currency."""
     postings = list(postings)
@@ -157,14 +170,6 @@ def format_minor(amount: int, currency_code: str) -> str:
 def major_units(amount: int, currency_code: str) -> Decimal:
     """`amount` minor units in major units, exactly (1250 EUR cents -> 12.50)."""
     return Decimal(amount).scaleb(-currencies.minor_digits(currency_code))
-
-
-def reversal_of(transaction: Transaction) -> tuple[PostingDraft, ...]:
-    """The postings that undo `transaction`'s."""
-    return tuple(
-        PostingDraft(p.account_id, -p.amount, p.currency_code, p.category_id, p.memo)
-        for p in transaction.postings
-    )
 
 
 def snapshot(transaction: Transaction) -> dict[str, object]:

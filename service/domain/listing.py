@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from service.domain.filtering import Expression
+from service.domain.filter_syntax import Expression
 
 T = TypeVar("T")
 
@@ -35,24 +35,3 @@ class Page(Generic[T]):
 
     items: list[T]
     next_cursor: Cursor | None
-
-
-def parse_order_by(text: str) -> tuple[OrderKey, ...]:
-    """Parse an AIP-132 `order_by` ("display_name desc, create_time") into order keys."""
-    from service.domain.errors import InvalidArgument, excerpt
-
-    if "\x00" in text:
-        raise InvalidArgument.single("order_by", "must not contain NUL characters")
-    keys = []
-    for part in text.split(","):
-        words = part.split()
-        if not words:
-            if text.strip():
-                raise InvalidArgument.single("order_by", "empty field in order_by")
-            continue
-        if len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
-            raise InvalidArgument.single(
-                "order_by", f"expected 'field' or 'field desc', got {excerpt(part.strip())}"
-            )
-        keys.append(OrderKey(words[0], descending=len(words) == 2 and words[1].lower() == "desc"))
-    return tuple(keys)

@@ -4,6 +4,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from service.domain.keys import AccountKey
+
 
 class AccountType(enum.StrEnum):
     """The kind of account, as in double-entry bookkeeping."""
@@ -28,21 +30,6 @@ class Money:
 
     amount: int
     currency_code: str
-
-
-@dataclass(frozen=True)
-class UserKey:
-    """Identifies a user."""
-
-    user_id: str
-
-
-@dataclass(frozen=True)
-class AccountKey:
-    """Identifies an account: its owner (the tenant key) and its own id."""
-
-    user_id: str
-    account_id: str
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
 """How everyday movements of money become balanced transactions: expenses, income, transfers
-(across currencies too) and opening balances."""
+(across currencies too) and opening balances.
+
+Each draft names the command field of each posting's amount (`amount`, `to_amount`), so that
+an error about a posting points at what the caller sent.
+"""
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 
 from service.domain.errors import FieldViolation, InvalidArgument
 from service.domain.ledger import PostingDraft, SystemRole, TransactionDraft, major_units
@@ -34,7 +38,7 @@ def _simple(
     spend: bool,
 ) -> TransactionDraft:
     if account.amount <= 0:
-        raise InvalidArgument.single(account.source_field or "amount", "must be positive")
+        raise InvalidArgument.single("amount", "must be positive")
     sign = -1 if spend else 1
     own = replace(account, amount=sign * account.amount, category_id=category_id)
     counterpart = PostingDraft(
@@ -43,9 +47,8 @@ def _simple(
         currency_code=account.currency_code,
         category_id=category_id,
         system_role=role,
-        source_field=account.source_field,
     )
-    return replace(base, postings=(own, counterpart))
+    return replace(base, postings=(own, counterpart), posting_fields=("amount", "amount"))
 
 
 def transfer_draft(
@@ -56,21 +59,19 @@ def transfer_draft(
     account of its currency, and the rate (destination per source unit) is kept."""
     violations = []
     if source.amount <= 0:
-        violations.append(FieldViolation(source.source_field, "must be positive"))
+        violations.append(FieldViolation("amount", "must be positive"))
     if destination.amount <= 0:
-        violations.append(FieldViolation(destination.source_field, "must be positive"))
+        violations.append(FieldViolation("to_amount", "must be positive"))
     if source.account_id == destination.account_id:
         violations.append(FieldViolation("to_account", "must differ from from_account"))
     same_currency = source.currency_code == destination.currency_code
     if same_currency and source.amount != destination.amount:
-        violations.append(
-            FieldViolation(destination.source_field, "must equal amount in the same currency")
-        )
+        violations.append(FieldViolation("to_amount", "must equal amount in the same currency"))
     if violations:
         raise InvalidArgument(violations)
     out = replace(source, amount=-source.amount)
     if same_currency:
-        return replace(base, postings=(out, destination))
+        return replace(base, postings=(out, destination), posting_fields=("amount", "to_amount"))
     rate = major_units(destination.amount, destination.currency_code) / major_units(
         source.amount, source.currency_code
     )
@@ -80,12 +81,12 @@ def transfer_draft(
     trading_out = PostingDraft(
         "", -destination.amount, destination.currency_code, system_role=SystemRole.TRADING
     )
-    return replace(base, postings=(out, trading_in, trading_out, destination), exchange_rate=rate)
-
-
-def today() -> date:
-    """Today's date in UTC, the books' default day."""
-    return datetime.now(UTC).date()
+    return replace(
+        base,
+        postings=(out, trading_in, trading_out, destination),
+        posting_fields=("amount", "amount", "to_amount", "to_amount"),
+        exchange_rate=rate,
+    )
 
 
 def opening_balance_draft(account_id: str, new: NewAccount, day: date) -> TransactionDraft:
@@ -100,4 +101,5 @@ def opening_balance_draft(account_id: str, new: NewAccount, day: date) -> Transa
                 "", -new.opening_balance, new.currency_code, system_role=SystemRole.OPENING
             ),
         ),
+        posting_fields=("opening_balance", "opening_balance"),
     )

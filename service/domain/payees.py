@@ -3,13 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-
-@dataclass(frozen=True)
-class PayeeKey:
-    """Identifies a payee: its owner (the tenant key) and its own id."""
-
-    user_id: str
-    payee_id: str
+from service.domain.keys import PayeeKey
 
 
 @dataclass(frozen=True)

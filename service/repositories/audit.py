@@ -1,14 +1,15 @@
-"""Reading the audit trail."""
+"""The audit trail: recording events in the writer's transaction, and reading them."""
 
+import dataclasses
 import json
 from typing import Any
 
 import asyncpg
 
-from service.db.database import Database
 from service.domain.audit import AuditEvent, Caller
+from service.domain.keys import ResourceKey, UserKey
 from service.domain.listing import ListQuery, Page
-from service.repositories.base import check_user_exists
+from service.repositories.paging import fetch_page
 from service.repositories.querying import Field, Kind, Listing
 
 _COLUMNS = (
@@ -29,35 +30,28 @@ _LISTING = Listing(
     default_order=(),
 )
 
-
 _INSERT = """
 INSERT INTO audit_events (user_id, resource_name, action, actor, request_id, before, after)
 VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)
 """
 
+# The collection of each kind of key in the stored subject of an event.
+_COLLECTIONS = {
+    "AccountKey": "accounts",
+    "CategoryKey": "categories",
+    "PayeeKey": "payees",
+    "TransactionKey": "transactions",
+}
 
-async def record_event(
-    connection: asyncpg.Connection,
-    *,
-    user_id: str,
-    resource_name: str,
-    action: str,
-    caller: Caller,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
-    """Add an event to the audit trail, in the caller's database transaction: the change and
-    its record commit or roll back together."""
-    await connection.execute(
-        _INSERT,
-        user_id,
-        resource_name,
-        action,
-        caller.actor,
-        caller.request_id,
-        None if before is None else json.dumps(before),
-        None if after is None else json.dumps(after),
-    )
+
+def stored_subject(key: ResourceKey) -> str:
+    """The subject of an event as the trail stores it: the resource's name, which
+    `ListAuditEvents` filters on (`resource = "users/u/accounts/a"`)."""
+    user_id, *rest = dataclasses.astuple(key)
+    parts = ["users", user_id]
+    if rest:
+        parts += [_COLLECTIONS[type(key).__name__], rest[0]]
+    return "/".join(parts)
 
 
 def _event(row: asyncpg.Record) -> AuditEvent:
@@ -75,26 +69,41 @@ def _event(row: asyncpg.Record) -> AuditEvent:
 
 
 class AuditRepository:
-    """Reads audit events, oldest first."""
+    """Records and reads a user's audit events, oldest first."""
 
-    def __init__(self, database: Database) -> None:
-        self._db = database
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
 
-    async def list(self, owner: str, query: ListQuery) -> Page[AuditEvent]:
-        """One page of the owner's audit events. Raises NotFound if the owner does not exist."""
-        params: list[object] = [owner]
-        where, order = _LISTING.sql(query, params)
-        params.append(query.page_size + 1)
-        async with self._db.connection() as connection:
-            rows = await connection.fetch(
-                f"SELECT {_COLUMNS} FROM audit_events"
-                f" WHERE user_id = $1{' AND ' + where if where else ''}"
-                f" ORDER BY {order} LIMIT ${len(params)}",
-                *params,
-            )
-            if not rows:
-                await check_user_exists(connection, owner)
-        more = len(rows) > query.page_size
-        rows = rows[: query.page_size]
-        cursor = _LISTING.cursor(query, rows[-1]) if more else None
+    async def record(
+        self,
+        subject: ResourceKey,
+        action: str,
+        *,
+        caller: Caller,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        """Add an event to the trail, in the writer's database transaction: the change and its
+        record commit or roll back together."""
+        await self._connection.execute(
+            _INSERT,
+            subject.user_id,
+            stored_subject(subject),
+            action,
+            caller.actor,
+            caller.request_id,
+            None if before is None else json.dumps(before),
+            None if after is None else json.dumps(after),
+        )
+
+    async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[AuditEvent]:
+        """One page of the owner's audit events."""
+        rows, cursor = await fetch_page(
+            self._connection,
+            source="audit_events",
+            columns=_COLUMNS,
+            listing=_LISTING,
+            query=query,
+            scope={"user_id": owner.user_id},
+        )
         return Page([_event(r) for r in rows], cursor)

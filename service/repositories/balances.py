@@ -5,9 +5,9 @@ from datetime import date
 
 import asyncpg
 
-from service.db.database import Database
 from service.domain.errors import NotFound
-from service.domain.models import AccountKey, Money
+from service.domain.keys import AccountKey, ResourceKey, TransactionKey, UserKey
+from service.domain.models import Money
 
 _ACCOUNT_CURRENCY = "SELECT currency_code FROM accounts WHERE user_id = $1 AND account_id = $2"
 
@@ -79,70 +79,66 @@ ORDER BY user_id, currency_code
 class Discrepancy:
     """Something in the ledger that does not add up."""
 
-    subject: str
+    subject: ResourceKey
     description: str
 
 
 class BalanceRepository:
     """Balances derived from postings rather than read from the accounts' running totals."""
 
-    def __init__(self, database: Database) -> None:
-        self._db = database
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
 
-    async def _currency(self, connection: asyncpg.Connection, key: AccountKey) -> str:
-        currency: str | None = await connection.fetchval(
+    async def _currency(self, key: AccountKey) -> str:
+        currency: str | None = await self._connection.fetchval(
             _ACCOUNT_CURRENCY, key.user_id, key.account_id
         )
         if currency is None:
-            raise NotFound("Account", f"users/{key.user_id}/accounts/{key.account_id}")
+            raise NotFound(key)
         return currency
 
     async def as_of(self, key: AccountKey, day: date) -> Money:
         """The account's balance at the end of `day`. Raises NotFound."""
-        async with self._db.connection() as connection:
-            currency = await self._currency(connection, key)
-            amount = await connection.fetchval(_AS_OF, key.user_id, key.account_id, day)
-            return Money(amount, currency)
+        currency = await self._currency(key)
+        amount = await self._connection.fetchval(_AS_OF, key.user_id, key.account_id, day)
+        return Money(amount, currency)
 
     async def history(
         self, key: AccountKey, start: date, end: date, *, monthly: bool
     ) -> list[tuple[date, Money]]:
         """The account's balance at the end of each day (or month) from `start` to `end`."""
         sql = _HISTORY.format(changes=_DAILY_CHANGES, ends=_MONTH_ENDS if monthly else _DAY_ENDS)
-        async with self._db.connection() as connection:
-            currency = await self._currency(connection, key)
-            rows = await connection.fetch(sql, key.user_id, key.account_id, end, start)
-            return [(row["day"], Money(row["balance"], currency)) for row in rows]
+        currency = await self._currency(key)
+        rows = await self._connection.fetch(sql, key.user_id, key.account_id, end, start)
+        return [(row["day"], Money(row["balance"], currency)) for row in rows]
 
     async def verify(self) -> list[Discrepancy]:
         """Recompute every balance from the postings and report what differs: stored balances,
-        transactions that do not sum to zero, and users whose books do not."""
+        transactions that do not sum to zero, and users whose books do not. Runs in the
+        caller's (repeatable read) transaction, so that all three see one snapshot."""
         found = []
-        async with (
-            self._db.connection() as connection,
-            connection.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            for r in await connection.fetch(_STALE_BALANCES):
-                found.append(
-                    Discrepancy(
-                        f"users/{r['user_id']}/accounts/{r['account_id']}",
-                        f"stored balance {r['balance']}/{r['pending_balance']}"
-                        f"/{r['pending_outgoing']} (posted/pending/outgoing) but postings sum"
-                        f" to {r['posted']}/{r['pending']}/{r['outgoing']}",
-                    )
+        connection = self._connection
+        for r in await connection.fetch(_STALE_BALANCES):
+            found.append(
+                Discrepancy(
+                    AccountKey(r["user_id"], r["account_id"]),
+                    f"stored balance {r['balance']}/{r['pending_balance']}"
+                    f"/{r['pending_outgoing']} (posted/pending/outgoing) but postings sum"
+                    f" to {r['posted']}/{r['pending']}/{r['outgoing']}",
                 )
-            for r in await connection.fetch(_UNBALANCED_TRANSACTIONS):
-                found.append(
-                    Discrepancy(
-                        f"users/{r['user_id']}/transactions/{r['transaction_id']}",
-                        f"{r['currency_code']} postings sum to {r['total']}, not zero",
-                    )
+            )
+        for r in await connection.fetch(_UNBALANCED_TRANSACTIONS):
+            found.append(
+                Discrepancy(
+                    TransactionKey(r["user_id"], r["transaction_id"]),
+                    f"{r['currency_code']} postings sum to {r['total']}, not zero",
                 )
-            for r in await connection.fetch(_UNBALANCED_BOOKS):
-                found.append(
-                    Discrepancy(
-                        f"users/{r['user_id']}",
-                        f"{r['currency_code']} balances sum to {r['total']}, not zero",
-                    )
+            )
+        for r in await connection.fetch(_UNBALANCED_BOOKS):
+            found.append(
+                Discrepancy(
+                    UserKey(r["user_id"]),
+                    f"{r['currency_code']} balances sum to {r['total']}, not zero",
                 )
+            )
         return found

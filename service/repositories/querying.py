@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from service.domain.errors import InvalidArgument, excerpt
-from service.domain.filtering import And, Comparison, Expression, Not, Or
+from service.domain.filter_syntax import And, Comparison, Expression, Not, Or
 from service.domain.listing import Cursor, ListQuery, OrderKey
 
 

@@ -1,19 +1,30 @@
-"""Reading transactions: one by key, or a filtered, keyset-paged list, with their postings."""
+"""Transactions and their postings: reading one by key or a filtered page, writing new ones,
+their state and their descriptive fields."""
 
 from collections import defaultdict
 from collections.abc import Sequence
+from decimal import Decimal
 
 import asyncpg
 
 from service.domain.errors import NotFound
-from service.domain.filtering import Comparison
-from service.domain.ledger import Posting, Transaction, TransactionKey, TransactionState
-from service.domain.listing import ListQuery, OrderKey, Page
-from service.repositories.querying import AddParam, Field, Kind, Listing, invalid_filter
+from service.domain.keys import CategoryKey, PayeeKey, TransactionKey, UserKey
+from service.domain.ledger import (
+    Posting,
+    PostingDraft,
+    Transaction,
+    TransactionChanges,
+    TransactionDraft,
+    TransactionState,
+    major_units,
+)
+from service.domain.listing import ListQuery, Page
+from service.repositories.paging import fetch_page
+from service.repositories.transaction_filters import TRANSACTION_LISTING
 
 # Transactions with the id of their reversal, as one relation the listing can filter and order.
 # A missing external id reads as '' so that ordering and page cursors never meet a NULL.
-TRANSACTIONS = """
+_RELATION = """
 (SELECT t.user_id, t.transaction_id, t.booking_date, t.description, t.payee_id, t.notes,
         t.tags, COALESCE(t.external_id, '') AS external_id, t.state, t.reverses_transaction_id,
         t.exchange_rate, t.amount,
@@ -36,76 +47,46 @@ WHERE user_id = $1 AND transaction_id = ANY($2::text[])
 ORDER BY transaction_id, posting_index
 """
 
+_LOCK = "SELECT 1 FROM transactions WHERE user_id = $1 AND transaction_id = $2 FOR UPDATE"
 
-def _resource_id(c: Comparison, collection: str) -> tuple[str, str]:
-    """The (user, id) of the resource name a filter compares with."""
-    parts = c.value.split("/")
-    if c.op not in ("=", "!=") or len(parts) != 4 or parts[0] != "users" or parts[2] != collection:
-        raise invalid_filter(
-            f"{c.field!r} takes = or != and a name users/{{user}}/{collection}/{{id}}"
-        )
-    return parts[1], parts[3]
+_INSERT = """
+INSERT INTO transactions (user_id, transaction_id, booking_date, description, payee_id, notes,
+                          tags, external_id, state, reverses_transaction_id, exchange_rate,
+                          amount)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+RETURNING revision, create_time, update_time
+"""
 
+_INSERT_POSTINGS = """
+INSERT INTO postings (user_id, transaction_id, posting_index, account_id, amount, currency_code,
+                      category_id, memo, booking_date)
+SELECT $1, $2, i, a, amt, cur, cat, memo, $3
+FROM unnest($4::smallint[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[])
+     AS p(i, a, amt, cur, cat, memo)
+"""
 
-def _negate(c: Comparison, sql: str) -> str:
-    return f"(NOT {sql})" if c.op == "!=" else sql
+_SET_STATE = """
+UPDATE transactions SET state = $3, revision = nextval('revisions'),
+       update_time = clock_timestamp()
+WHERE user_id = $1 AND transaction_id = $2
+RETURNING revision, update_time
+"""
 
+_CHANGE = """
+UPDATE transactions SET description = COALESCE($3, description),
+       payee_id = CASE WHEN $4 THEN $5 ELSE payee_id END,
+       notes = COALESCE($6, notes), tags = COALESCE($7, tags),
+       revision = nextval('revisions'), update_time = clock_timestamp()
+WHERE user_id = $1 AND transaction_id = $2
+"""
 
-def _posting_exists(condition: str) -> str:
-    return (
-        "EXISTS (SELECT 1 FROM postings p WHERE p.user_id = tx.user_id"
-        f" AND p.transaction_id = tx.transaction_id AND {condition})"
-    )
-
-
-def _account(c: Comparison, param: AddParam) -> str:
-    user_id, account_id = _resource_id(c, "accounts")
-    condition = f"p.user_id = {param(user_id)} AND p.account_id = {param(account_id)}"
-    return _negate(c, _posting_exists(condition))
-
-
-def _category(c: Comparison, param: AddParam) -> str:
-    user_id, category_id = _resource_id(c, "categories")
-    user = param(user_id)
-    subtree = (
-        "WITH RECURSIVE sub AS ("
-        f" SELECT category_id FROM categories WHERE user_id = {user}"
-        f" AND category_id = {param(category_id)}"
-        " UNION SELECT c.category_id FROM categories c JOIN sub"
-        f" ON c.user_id = {user} AND c.parent_category_id = sub.category_id)"
-        " SELECT category_id FROM sub"
-    )
-    return _negate(c, _posting_exists(f"p.user_id = {user} AND p.category_id IN ({subtree})"))
-
-
-def _payee(c: Comparison, param: AddParam) -> str:
-    user_id, payee_id = _resource_id(c, "payees")
-    matches = f"(tx.user_id = {param(user_id)} AND tx.payee_id = {param(payee_id)})"
-    return f"(NOT {matches} OR tx.payee_id IS NULL)" if c.op == "!=" else matches
-
-
-def _tags(c: Comparison, param: AddParam) -> str:
-    if c.op not in (":", "=", "!="):
-        raise invalid_filter("'tags' takes ':' (has), = or !=")
-    return _negate(c, f"({param(c.value)} = ANY(tx.tags))")
-
-
-LISTING = Listing(
-    fields={
-        "booking_date": Field("booking_date", Kind.DATE),
-        "amount": Field("amount", Kind.NUMBER),
-        "create_time": Field("create_time", Kind.TIMESTAMP),
-        "description": Field("description", Kind.TEXT),
-        "external_id": Field("external_id", Kind.TEXT),
-        "state": Field("state", Kind.ENUM, {f"STATE_{s.name}": s.value for s in TransactionState}),
-        "account": Field("account", Kind.CUSTOM, compile=_account),
-        "category": Field("category", Kind.CUSTOM, compile=_category),
-        "payee": Field("payee", Kind.CUSTOM, compile=_payee),
-        "tags": Field("tags", Kind.CUSTOM, compile=_tags),
-    },
-    id_column="transaction_id",
-    default_order=(OrderKey("booking_date", descending=True),),
-)
+_CHANGE_POSTINGS = """
+UPDATE postings AS p
+SET category_id = CASE WHEN $3 THEN c.category_id ELSE p.category_id END,
+    memo = COALESCE(c.memo, p.memo)
+FROM unnest($4::smallint[], $5::text[], $6::text[]) AS c(i, category_id, memo)
+WHERE p.user_id = $1 AND p.transaction_id = $2 AND p.posting_index = c.i
+"""
 
 
 def _transaction(row: asyncpg.Record, postings: Sequence[Posting]) -> Transaction:
@@ -129,59 +110,165 @@ def _transaction(row: asyncpg.Record, postings: Sequence[Posting]) -> Transactio
     )
 
 
-async def _with_postings(
-    connection: asyncpg.Connection, user_id: str, rows: Sequence[asyncpg.Record]
-) -> list[Transaction]:
-    ids = [row["transaction_id"] for row in rows]
-    by_transaction: dict[str, list[Posting]] = defaultdict(list)
-    for p in await connection.fetch(_POSTINGS, user_id, ids):
-        by_transaction[p["transaction_id"]].append(
-            Posting(
-                index=p["posting_index"],
-                account_id=p["account_id"],
-                amount=p["amount"],
-                currency_code=p["currency_code"],
-                category_id=p["category_id"],
-                memo=p["memo"],
+def _total(postings: Sequence[PostingDraft]) -> Decimal:
+    """The sum of the positive postings in major units: what a List orders and filters by."""
+    return sum(
+        (major_units(p.amount, p.currency_code) for p in postings if p.amount > 0), Decimal(0)
+    )
+
+
+class TransactionRepository:
+    """Reads and writes one user's transactions and their postings."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def _with_postings(
+        self, user_id: str, rows: Sequence[asyncpg.Record]
+    ) -> list[Transaction]:
+        ids = [row["transaction_id"] for row in rows]
+        by_transaction: dict[str, list[Posting]] = defaultdict(list)
+        for p in await self._connection.fetch(_POSTINGS, user_id, ids):
+            by_transaction[p["transaction_id"]].append(
+                Posting(
+                    index=p["posting_index"],
+                    account_id=p["account_id"],
+                    amount=p["amount"],
+                    currency_code=p["currency_code"],
+                    category_id=p["category_id"],
+                    memo=p["memo"],
+                )
             )
-        )
-    return [_transaction(row, by_transaction[row["transaction_id"]]) for row in rows]
+        return [_transaction(row, by_transaction[row["transaction_id"]]) for row in rows]
 
-
-async def fetch_transaction(
-    connection: asyncpg.Connection, key: TransactionKey, *, lock: bool = False
-) -> Transaction:
-    """The transaction of `key`, optionally locking its row. Raises NotFound."""
-    if lock:
-        await connection.execute(
-            "SELECT 1 FROM transactions WHERE user_id = $1 AND transaction_id = $2 FOR UPDATE",
+    async def get(self, key: TransactionKey, *, lock: bool = False) -> Transaction:
+        """The transaction of `key`, locked for this transaction if `lock`. Raises NotFound."""
+        if lock:
+            await self._connection.execute(_LOCK, key.user_id, key.transaction_id)
+        row = await self._connection.fetchrow(
+            f"SELECT {_COLUMNS} FROM {_RELATION} WHERE user_id = $1 AND transaction_id = $2",
             key.user_id,
             key.transaction_id,
         )
-    row = await connection.fetchrow(
-        f"SELECT {_COLUMNS} FROM {TRANSACTIONS} WHERE user_id = $1 AND transaction_id = $2",
-        key.user_id,
-        key.transaction_id,
-    )
-    if row is None:
-        raise NotFound("Transaction", f"users/{key.user_id}/transactions/{key.transaction_id}")
-    return (await _with_postings(connection, key.user_id, [row]))[0]
+        if row is None:
+            raise NotFound(key)
+        return (await self._with_postings(key.user_id, [row]))[0]
+
+    async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Transaction]:
+        """One page of the owner's transactions."""
+        rows, cursor = await fetch_page(
+            self._connection,
+            source=_RELATION,
+            columns=_COLUMNS,
+            listing=TRANSACTION_LISTING,
+            query=query,
+            scope={"user_id": owner.user_id},
+        )
+        return Page(await self._with_postings(owner.user_id, rows), cursor)
+
+    async def insert(
+        self,
+        key: TransactionKey,
+        draft: TransactionDraft,
+        *,
+        reverses_id: str | None = None,
+    ) -> Transaction:
+        """Write a transaction and its postings (whose accounts are resolved); balances are the
+        caller's to change."""
+        state = TransactionState.PENDING if draft.pending else TransactionState.POSTED
+        postings = draft.postings
+        row = await self._connection.fetchrow(
+            _INSERT,
+            key.user_id,
+            key.transaction_id,
+            draft.booking_date,
+            draft.description,
+            draft.payee_id,
+            draft.notes,
+            list(draft.tags),
+            draft.external_id,
+            state.value,
+            reverses_id,
+            draft.exchange_rate,
+            _total(postings),
+        )
+        await self._connection.execute(
+            _INSERT_POSTINGS,
+            key.user_id,
+            key.transaction_id,
+            draft.booking_date,
+            list(range(len(postings))),
+            [p.account_id for p in postings],
+            [p.amount for p in postings],
+            [p.currency_code for p in postings],
+            [p.category_id for p in postings],
+            [p.memo for p in postings],
+        )
+        assert row is not None
+        return Transaction(
+            user_id=key.user_id,
+            transaction_id=key.transaction_id,
+            booking_date=draft.booking_date,
+            description=draft.description,
+            payee_id=draft.payee_id,
+            notes=draft.notes,
+            tags=draft.tags,
+            external_id=draft.external_id,
+            state=state,
+            postings=tuple(
+                Posting(i, p.account_id, p.amount, p.currency_code, p.category_id, p.memo)
+                for i, p in enumerate(postings)
+            ),
+            reverses_id=reverses_id,
+            reversed_by_id=None,
+            exchange_rate=draft.exchange_rate,
+            revision=row["revision"],
+            create_time=row["create_time"],
+            update_time=row["update_time"],
+        )
+
+    async def set_state(self, transaction: Transaction, state: TransactionState) -> Transaction:
+        """Move a locked transaction to `state`, with a new revision."""
+        row = await self._connection.fetchrow(
+            _SET_STATE, transaction.user_id, transaction.transaction_id, state.value
+        )
+        assert row is not None
+        return transaction.with_state(state, revision=row["revision"], at=row["update_time"])
+
+    async def change(self, transaction: Transaction, changes: TransactionChanges) -> None:
+        """Write new descriptive fields of a locked transaction and its postings. Raises
+        NotFound for a payee or category that is not the owner's."""
+        count = len(transaction.postings)
+        try:
+            await self._connection.execute(
+                _CHANGE,
+                transaction.user_id,
+                transaction.transaction_id,
+                changes.description,
+                changes.change_payee,
+                changes.payee_id,
+                changes.notes,
+                None if changes.tags is None else list(changes.tags),
+            )
+            if changes.categories is not None or changes.memos is not None:
+                await self._connection.execute(
+                    _CHANGE_POSTINGS,
+                    transaction.user_id,
+                    transaction.transaction_id,
+                    changes.categories is not None,
+                    list(range(count)),
+                    list(changes.categories or [None] * count),
+                    list(changes.memos or [None] * count),
+                )
+        except asyncpg.ForeignKeyViolationError as error:
+            raise _missing_reference(transaction.user_id, error) from None
 
 
-async def list_transactions(
-    connection: asyncpg.Connection, user_id: str, query: ListQuery
-) -> Page[Transaction]:
-    """One page of a user's transactions."""
-    params: list[object] = [user_id]
-    where, order = LISTING.sql(query, params)
-    params.append(query.page_size + 1)
-    rows = await connection.fetch(
-        f"SELECT {_COLUMNS} FROM {TRANSACTIONS}"
-        f" WHERE user_id = $1{' AND ' + where if where else ''}"
-        f" ORDER BY {order} LIMIT ${len(params)}",
-        *params,
-    )
-    more = len(rows) > query.page_size
-    rows = rows[: query.page_size]
-    cursor = LISTING.cursor(query, rows[-1]) if more else None
-    return Page(await _with_postings(connection, user_id, rows), cursor)
+def _missing_reference(user_id: str, error: asyncpg.ForeignKeyViolationError) -> NotFound:
+    """NotFound for the category or payee a foreign key found missing (one deleted after the
+    service checked it)."""
+    detail = error.detail or ""
+    value = detail.split("=(", 1)[-1].split(")", 1)[0].split(", ")[-1] if "=(" in detail else ""
+    if "payee" in (error.constraint_name or ""):
+        return NotFound(PayeeKey(user_id, value))
+    return NotFound(CategoryKey(user_id, value))

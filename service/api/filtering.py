@@ -10,46 +10,13 @@ query parameters a filter can turn into (PostgreSQL takes at most 32767).
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from service.domain.errors import InvalidArgument, excerpt
+from service.api.bad_request import BadRequest
+from service.domain.errors import excerpt
+from service.domain.filter_syntax import And, Comparison, Expression, Not, Or
 
 MAX_FILTER_LENGTH = 2000
 MAX_NESTING = 32
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """`field op value`; `quoted` tells a string literal from a bare word such as an enum."""
-
-    field: str
-    op: str
-    value: str
-    quoted: bool
-
-
-@dataclass(frozen=True)
-class And:
-    """All of `terms` hold."""
-
-    terms: tuple["Expression", ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    """Any of `terms` holds."""
-
-    terms: tuple["Expression", ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    """`term` does not hold."""
-
-    term: "Expression"
-
-
-Expression = Comparison | And | Or | Not
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -83,8 +50,8 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
-def _error(description: str) -> InvalidArgument:
-    return InvalidArgument.single("filter", f"invalid filter: {description}")
+def _error(description: str) -> BadRequest:
+    return BadRequest.single("filter", f"invalid filter: {description}")
 
 
 def _unquote(literal: str) -> str:

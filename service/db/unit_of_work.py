@@ -1,0 +1,183 @@
+"""The unit of work: one connection, one database transaction, and the repositories bound to
+it; committed when the work ends, rolled back when it raises or is cancelled.
+
+`UnitOfWork.run` is how every writing service runs: it retries the whole work after a
+serialization failure, a deadlock, or a connection lost before COMMIT was sent (nothing was
+committed then), and answers Unavailable when the outcome of a COMMIT is unknown, so that the
+caller retries with the same request_id.
+"""
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from functools import cached_property
+from typing import Any, TypeVar
+
+import asyncpg
+
+from service.db.database import Database, IsolationLevel, transaction
+from service.domain.audit import Caller
+from service.domain.errors import Aborted, Unavailable
+from service.domain.keys import ResourceKey, UserKey
+from service.repositories.accounts import AccountRepository
+from service.repositories.audit import AuditRepository
+from service.repositories.balances import BalanceRepository
+from service.repositories.categories import CategoryRepository
+from service.repositories.idempotency import IdempotencyRepository, fingerprint
+from service.repositories.payees import PayeeRepository
+from service.repositories.transactions import TransactionRepository
+from service.repositories.users import UserRepository
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A transaction that lost to a concurrent one: nothing of it was committed, so it runs again.
+_CONFLICTS = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+
+# Reads change nothing, so they are recorded as nobody's.
+_READER = Caller(actor="reader")
+
+
+class Work:
+    """The repositories of one unit of work, bound to its connection, and its caller."""
+
+    def __init__(self, connection: asyncpg.Connection, caller: Caller) -> None:
+        self._connection = connection
+        self.caller = caller
+
+    @cached_property
+    def users(self) -> UserRepository:
+        """Users."""
+        return UserRepository(self._connection)
+
+    @cached_property
+    def accounts(self) -> AccountRepository:
+        """Accounts and their running balances."""
+        return AccountRepository(self._connection)
+
+    @cached_property
+    def categories(self) -> CategoryRepository:
+        """Categories."""
+        return CategoryRepository(self._connection)
+
+    @cached_property
+    def payees(self) -> PayeeRepository:
+        """Payees."""
+        return PayeeRepository(self._connection)
+
+    @cached_property
+    def transactions(self) -> TransactionRepository:
+        """Transactions and their postings."""
+        return TransactionRepository(self._connection)
+
+    @cached_property
+    def balances(self) -> BalanceRepository:
+        """Balances computed from postings."""
+        return BalanceRepository(self._connection)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        """The audit trail."""
+        return AuditRepository(self._connection)
+
+    async def claim(
+        self, owner: UserKey, method: str, request: object, *, result_id: str
+    ) -> str | None:
+        """Claim the caller's request_id for this request, within this unit of work (so the
+        claim commits with the change, or not at all). Returns None when newly claimed, or
+        without a request_id; the result id of the earlier identical request otherwise.
+        Raises InvalidArgument for a request_id reused by another request."""
+        if self.caller.request_id is None:
+            return None
+        return await IdempotencyRepository(self._connection).claim(
+            owner,
+            request_id=self.caller.request_id,
+            method=method,
+            request_hash=fingerprint(method, request),
+            result_id=result_id,
+        )
+
+    async def record(
+        self,
+        subject: ResourceKey,
+        action: str,
+        *,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        """Add the change to the audit trail, in this unit of work, as made by its caller."""
+        await self.audit.record(subject, action, caller=self.caller, before=before, after=after)
+
+
+class UnitOfWork:
+    """Runs units of work over the database: the one way services reach repositories."""
+
+    def __init__(self, database: Database, *, attempts: int = 8) -> None:
+        self._database = database
+        self._attempts = attempts
+
+    async def read(self, work: Callable[[Work], Awaitable[T]]) -> T:
+        """Run reads on a pooled connection outside a transaction (each statement sees its
+        own snapshot): one round trip for a one-statement read. Runs again after a lost
+        connection, which a read can always do. Raises Unavailable when the database stays
+        unreachable."""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                async with self._database.connection() as connection:
+                    return await work(Work(connection, _READER))
+            except Unavailable:
+                if attempt == self._attempts:
+                    raise
+                log.info("retrying a read after the connection was lost (attempt %d)", attempt)
+            await _pause(attempt)
+        raise AssertionError("unreachable")
+
+    async def run(
+        self,
+        work: Callable[[Work], Awaitable[T]],
+        *,
+        caller: Caller,
+        isolation: IsolationLevel | None = None,
+        readonly: bool = False,
+    ) -> T:
+        """Run `work` in one database transaction and commit it; run it again from the start
+        after a conflict or a connection lost before COMMIT, after a short random pause so
+        that contenders part.
+
+        Raises Aborted when conflicts persist, Unavailable when the database stays
+        unreachable or the outcome of the COMMIT is unknown.
+        """
+        for attempt in range(1, self._attempts + 1):
+            committing = False
+            try:
+                async with (
+                    self._database.connection() as connection,
+                    transaction(connection, isolation=isolation, readonly=readonly),
+                ):
+                    result = await work(Work(connection, caller))
+                    # What fails from here on failed while COMMIT was under way.
+                    committing = True
+                return result
+            except _CONFLICTS as error:
+                if attempt == self._attempts:
+                    raise Aborted("the request kept conflicting with others; retry it") from error
+                log.info("retrying after %s (attempt %d)", type(error).__name__, attempt)
+            except Unavailable as error:
+                if committing:
+                    raise Unavailable(
+                        "the connection to the database was lost while committing; retry with"
+                        " the same request_id to learn the outcome"
+                    ) from error
+                if attempt == self._attempts:
+                    raise
+                log.info("retrying after the connection was lost (attempt %d)", attempt)
+            await _pause(attempt)
+        raise AssertionError("unreachable")
+
+
+async def _pause(attempt: int) -> None:
+    """A random pause growing with the attempt, so that contenders part (about 1.3 s in all
+    over eight attempts, which also rides out a quick database restart)."""
+    await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311

@@ -1,0 +1,49 @@
+"""Typed keys of every resource: the owner (the tenant key) and the resource's own id.
+
+Domain code and repositories name resources by these keys only; `service.api.names` renders
+them as resource names.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class UserKey:
+    """Identifies a user."""
+
+    user_id: str
+
+
+@dataclass(frozen=True)
+class AccountKey:
+    """Identifies an account: its owner and its own id."""
+
+    user_id: str
+    account_id: str
+
+
+@dataclass(frozen=True)
+class CategoryKey:
+    """Identifies a category: its owner and its own id."""
+
+    user_id: str
+    category_id: str
+
+
+@dataclass(frozen=True)
+class PayeeKey:
+    """Identifies a payee: its owner and its own id."""
+
+    user_id: str
+    payee_id: str
+
+
+@dataclass(frozen=True)
+class TransactionKey:
+    """Identifies a transaction: its owner and its own id."""
+
+    user_id: str
+    transaction_id: str
+
+
+ResourceKey = UserKey | AccountKey | CategoryKey | PayeeKey | TransactionKey

@@ -1,0 +1,176 @@
+"""The ledger's rules over data the repositories loaded: which accounts a transaction may
+touch, credit limits, how balances change, and the life of a transaction (pending, posted,
+voided, reversed)."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from service.domain.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PreconditionViolation,
+)
+from service.domain.keys import AccountKey, TransactionKey
+from service.domain.ledger import (
+    PostingDraft,
+    Transaction,
+    TransactionDraft,
+    TransactionState,
+    format_minor,
+)
+from service.domain.revisions import check_revision
+
+
+@dataclass(frozen=True)
+class LedgerAccount:
+    """What the ledger needs to know of an account it writes to, read under a lock."""
+
+    key: AccountKey
+    currency_code: str
+    archived: bool
+    balance: int
+    pending_outgoing: int
+    credit_limit: int | None
+
+
+@dataclass
+class BalanceChange:
+    """How much one transaction changes an account's posted and pending figures."""
+
+    posted: int = 0
+    pending: int = 0
+    outgoing: int = 0
+
+
+def check_postable(
+    draft: TransactionDraft, accounts: Mapping[str, LedgerAccount], *, user_id: str
+) -> None:
+    """Check that every posting's account exists, is in the posting's currency and is
+    active. Raises NotFound, InvalidArgument or FailedPrecondition."""
+    violations = []
+    for i, posting in enumerate(draft.postings):
+        account = accounts.get(posting.account_id)
+        if account is None:
+            raise NotFound(AccountKey(user_id, posting.account_id))
+        if account.currency_code != posting.currency_code:
+            violations.append(
+                FieldViolation(
+                    f"{draft.amount_field(i)}.currency_code",
+                    f"must be the account's currency {account.currency_code}",
+                )
+            )
+    if violations:
+        raise InvalidArgument(violations)
+    for account in sorted(accounts.values(), key=lambda a: a.key.account_id):
+        if account.archived:
+            raise FailedPrecondition(
+                PreconditionViolation(
+                    "ACCOUNT_ARCHIVED",
+                    account.key,
+                    "the account is archived; unarchive it to record transactions",
+                )
+            )
+
+
+def balance_changes(postings: Iterable[PostingDraft], *, pending: bool) -> dict[str, BalanceChange]:
+    """The change of each account's figures when `postings` are recorded (as pending or
+    posted)."""
+    changes: dict[str, BalanceChange] = defaultdict(BalanceChange)
+    for posting in postings:
+        change = changes[posting.account_id]
+        if pending:
+            change.pending += posting.amount
+            change.outgoing += min(posting.amount, 0)
+        else:
+            change.posted += posting.amount
+    return dict(changes)
+
+
+def check_limits(
+    accounts: Mapping[str, LedgerAccount], changes: Mapping[str, BalanceChange]
+) -> None:
+    """Refuse a change that takes an account further past its credit limit: the posted
+    balance plus pending spending must stay at or above minus the limit."""
+    for account_id, change in sorted(changes.items()):
+        account = accounts[account_id]
+        if account.credit_limit is None:
+            continue
+        spends = change.posted < 0 or change.outgoing < 0
+        after = account.balance + change.posted + account.pending_outgoing + change.outgoing
+        if spends and after < -account.credit_limit:
+            floor = format_minor(-account.credit_limit, account.currency_code)
+            raise FailedPrecondition(
+                PreconditionViolation(
+                    "CREDIT_LIMIT_EXCEEDED",
+                    account.key,
+                    f"the account's balance would be {format_minor(after, account.currency_code)}"
+                    f", below its limit of {floor}",
+                )
+            )
+
+
+def settlement_changes(transaction: Transaction, *, post: bool) -> dict[str, BalanceChange]:
+    """The changes that move a pending transaction's amounts to the posted balances (post) or
+    drop them (void)."""
+    drafts = [PostingDraft(p.account_id, p.amount, p.currency_code) for p in transaction.postings]
+    return {
+        account_id: BalanceChange(
+            posted=held.pending if post else 0, pending=-held.pending, outgoing=-held.outgoing
+        )
+        for account_id, held in balance_changes(drafts, pending=True).items()
+    }
+
+
+def check_settleable(transaction: Transaction, expected_revision: int | None) -> None:
+    """A transaction may be posted or voided only while pending, at the expected revision."""
+    check_revision(transaction.key, transaction.revision, expected_revision)
+    if transaction.state is not TransactionState.PENDING:
+        raise _precondition("TRANSACTION_NOT_PENDING", transaction.key, "is not pending")
+
+
+def check_reversible(transaction: Transaction) -> None:
+    """Only a posted transaction that is no reversal and is not reversed yet may be reversed."""
+    if transaction.state is not TransactionState.POSTED:
+        raise _precondition(
+            "TRANSACTION_NOT_POSTED", transaction.key, "is not posted; void a pending one instead"
+        )
+    if transaction.reversed_by_id is not None:
+        raise _precondition("TRANSACTION_ALREADY_REVERSED", transaction.key, "is already reversed")
+    if transaction.reverses_id is not None:
+        raise _precondition(
+            "TRANSACTION_IS_REVERSAL", transaction.key, "is a reversal; record the original again"
+        )
+
+
+def reversal_draft(
+    original: Transaction, *, booking_date: date | None, reason: str
+) -> TransactionDraft:
+    """The transaction that undoes `original`: the same postings with opposite amounts, on
+    `booking_date` (the original's day by default)."""
+    return TransactionDraft(
+        booking_date=booking_date or original.booking_date,
+        postings=tuple(
+            PostingDraft(p.account_id, -p.amount, p.currency_code, p.category_id, p.memo)
+            for p in original.postings
+        ),
+        description=reason or f"Reversal of {original.description}".strip(),
+        payee_id=original.payee_id,
+        tags=original.tags,
+    )
+
+
+def check_posting_changes(transaction: Transaction, count: int | None, field: str) -> None:
+    """Per-posting changes must list every posting of the transaction, in order."""
+    expected = len(transaction.postings)
+    if count is not None and count != expected:
+        raise InvalidArgument.single(
+            "postings", f"must list all {expected} postings to change their {field}"
+        )
+
+
+def _precondition(kind: str, key: TransactionKey, problem: str) -> FailedPrecondition:
+    return FailedPrecondition(PreconditionViolation(kind, key, f"the transaction {problem}"))

@@ -1,0 +1,122 @@
+"""What the repositories of users, accounts, categories and payees share: reading, locking,
+listing, updating and deleting one row by its typed key, and creates keyed by a request id."""
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+
+from service.domain.errors import NotFound
+from service.domain.keys import ResourceKey
+from service.domain.listing import ListQuery, Page
+from service.repositories.idempotency import request_id_reused
+from service.repositories.paging import fetch_page
+from service.repositories.querying import Listing
+
+T = TypeVar("T")
+K = TypeVar("K", bound=ResourceKey)
+
+
+@dataclasses.dataclass(frozen=True)
+class Table(Generic[T]):
+    """A table of resources: its columns, key columns (in the order of the key's fields), how
+    List calls filter and order it, and how a row becomes a domain object."""
+
+    name: str
+    columns: str
+    key_columns: tuple[str, ...]
+    listing: Listing
+    from_row: Callable[[asyncpg.Record], T]
+
+    def key_condition(self) -> str:
+        """`col1 = $1 AND col2 = $2` over the key columns."""
+        return " AND ".join(f"{c} = ${i}" for i, c in enumerate(self.key_columns, start=1))
+
+
+class RowRepository(Generic[T, K]):
+    """Typed access to the rows of one table, bound to one connection."""
+
+    table: Table[T]
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def get(self, key: K, *, lock: bool = False) -> T:
+        """The resource of `key`, locked for the transaction if `lock`. Raises NotFound."""
+        row = await self._connection.fetchrow(
+            f"SELECT {self.table.columns} FROM {self.table.name}"
+            f" WHERE {self.table.key_condition()}{' FOR UPDATE' if lock else ''}",
+            *dataclasses.astuple(key),
+        )
+        if row is None:
+            raise NotFound(key)
+        return self.table.from_row(row)
+
+    async def list(self, query: ListQuery, *, scope: Mapping[str, object]) -> Page[T]:
+        """One page of the rows whose `scope` columns have the given values."""
+        rows, cursor = await fetch_page(
+            self._connection,
+            source=self.table.name,
+            columns=self.table.columns,
+            listing=self.table.listing,
+            query=query,
+            scope=scope,
+        )
+        return Page([self.table.from_row(r) for r in rows], cursor)
+
+    async def update(self, key: K, assignments: Mapping[str, object]) -> T:
+        """Set `assignments` on the row of `key` and give it a new revision. Raises NotFound."""
+        params: list[Any] = list(dataclasses.astuple(key))
+        sets = []
+        for column, value in assignments.items():
+            params.append(value)
+            sets.append(f"{column} = ${len(params)}")
+        sets += ["revision = nextval('revisions')", "update_time = clock_timestamp()"]
+        row = await self._connection.fetchrow(
+            f"UPDATE {self.table.name} SET {', '.join(sets)}"
+            f" WHERE {self.table.key_condition()} RETURNING {self.table.columns}",
+            *params,
+        )
+        if row is None:
+            raise NotFound(key)
+        return self.table.from_row(row)
+
+    async def delete(self, key: K) -> bool:
+        """Delete the row of `key`. Returns False while other rows refer to it: the database
+        transaction has then failed, and the caller raises."""
+        try:
+            await self._connection.execute(
+                f"DELETE FROM {self.table.name} WHERE {self.table.key_condition()}",
+                *dataclasses.astuple(key),
+            )
+        except asyncpg.ForeignKeyViolationError:
+            return False
+        return True
+
+    async def _created(
+        self,
+        row: asyncpg.Record | None,
+        *,
+        scope: Mapping[str, object],
+        request_id: uuid.UUID | None,
+        request_hash: bytes,
+    ) -> T:
+        """The result of an INSERT ... ON CONFLICT (request id) DO NOTHING RETURNING.
+
+        No row means the request id was used before: the resource that request created if it
+        asked for the same thing; InvalidArgument on `request_id` otherwise.
+        """
+        if row is None:
+            conditions = [f"{c} = ${i}" for i, c in enumerate(scope, start=1)]
+            conditions.append(f"create_request_id = ${len(scope) + 1}")
+            row = await self._connection.fetchrow(
+                f"SELECT {self.table.columns}, create_request_hash FROM {self.table.name}"
+                f" WHERE {' AND '.join(conditions)}",
+                *scope.values(),
+                request_id,
+            )
+            if row is None or row["create_request_hash"] != request_hash:
+                raise request_id_reused()
+        return self.table.from_row(row)

@@ -1,0 +1,60 @@
+"""Recording a transaction inside a unit of work: what every ledger write shares (new
+transactions, reversals, opening balances)."""
+
+from dataclasses import replace
+
+from service.db.unit_of_work import Work
+from service.domain import ledger_rules
+from service.domain.errors import NotFound
+from service.domain.keys import CategoryKey, PayeeKey, TransactionKey, UserKey
+from service.domain.ledger import Transaction, TransactionDraft, snapshot
+
+
+async def check_references(
+    work: Work, owner: UserKey, payee_id: str | None, category_ids: list[str | None]
+) -> None:
+    """Raise NotFound for a payee or category that is not the owner's."""
+    if payee_id is not None and not await work.payees.exists(PayeeKey(owner.user_id, payee_id)):
+        raise NotFound(PayeeKey(owner.user_id, payee_id))
+    missing = await work.categories.missing(owner, category_ids)
+    if missing:
+        raise NotFound(CategoryKey(owner.user_id, missing[0]))
+
+
+async def _resolve_system_accounts(
+    work: Work, owner: UserKey, draft: TransactionDraft
+) -> TransactionDraft:
+    """The draft with each system role replaced by the owner's account for it, created on
+    first use."""
+    postings = []
+    for posting in draft.postings:
+        if posting.system_role is not None:
+            account_id = await work.accounts.system_account(
+                owner, posting.system_role, posting.currency_code
+            )
+            posting = replace(posting, account_id=account_id, system_role=None)
+        postings.append(posting)
+    return replace(draft, postings=tuple(postings))
+
+
+async def record_transaction(
+    work: Work, key: TransactionKey, draft: TransactionDraft, *, reverses_id: str | None = None
+) -> Transaction:
+    """Write a balanced transaction, move the balances of its accounts (locked in key order)
+    and add it to the audit trail.
+
+    Raises NotFound for an unknown account, payee or category, InvalidArgument for a posting
+    in another currency than its account's, FailedPrecondition for an archived account or a
+    broken credit limit.
+    """
+    owner = UserKey(key.user_id)
+    await check_references(work, owner, draft.payee_id, [p.category_id for p in draft.postings])
+    draft = await _resolve_system_accounts(work, owner, draft)
+    accounts = await work.accounts.lock_for_ledger(owner, {p.account_id for p in draft.postings})
+    ledger_rules.check_postable(draft, accounts, user_id=owner.user_id)
+    changes = ledger_rules.balance_changes(draft.postings, pending=draft.pending)
+    ledger_rules.check_limits(accounts, changes)
+    transaction = await work.transactions.insert(key, draft, reverses_id=reverses_id)
+    await work.accounts.change_balances(owner, changes)
+    await work.record(key, "create", before=None, after=snapshot(transaction))
+    return transaction

@@ -1,0 +1,71 @@
+"""Users: creating, reading, changing and deleting the tenants of the books."""
+
+import uuid
+
+from service.db.unit_of_work import UnitOfWork, Work
+from service.domain import catalog_rules
+from service.domain.audit import Caller
+from service.domain.keys import UserKey
+from service.domain.listing import ListQuery, Page
+from service.domain.models import NewUser, User, UserChanges
+from service.domain.revisions import check_revision
+from service.repositories.idempotency import fingerprint
+
+
+class UserService:
+    """Use cases of users."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def create(self, new: NewUser, *, caller: Caller) -> User:
+        """Create a user (with an assigned id unless `new` names one); a retry with the same
+        request_id returns the user first created. Raises AlreadyExists if the id is taken."""
+        key = UserKey(new.user_id or str(uuid.uuid4()))
+        request_hash = fingerprint(new)
+
+        async def work(w: Work) -> User:
+            return await w.users.insert(
+                key, new, request_id=caller.request_id, request_hash=request_hash
+            )
+
+        return await self._uow.run(work, caller=caller)
+
+    async def get(self, key: UserKey) -> User:
+        """The user of `key`. Raises NotFound."""
+        return await self._uow.read(lambda w: w.users.get(key))
+
+    async def list(self, query: ListQuery) -> Page[User]:
+        """One page of users."""
+        return await self._uow.read(lambda w: w.users.list_all(query))
+
+    async def update(
+        self, key: UserKey, changes: UserChanges, *, expected_revision: int | None, caller: Caller
+    ) -> User:
+        """Apply `changes`. Raises NotFound, or EtagMismatch if the user is at another
+        revision than `expected_revision`."""
+        assignments = {
+            column: value
+            for column, value in (("display_name", changes.display_name), ("email", changes.email))
+            if value is not None
+        }
+
+        async def work(w: Work) -> User:
+            user = await w.users.get(key, lock=True)
+            check_revision(key, user.revision, expected_revision)
+            return await w.users.update(key, assignments)
+
+        return await self._uow.run(work, caller=caller)
+
+    async def delete(self, key: UserKey, *, expected_revision: int | None, caller: Caller) -> None:
+        """Delete a user that owns nothing. Raises NotFound, EtagMismatch or
+        FailedPrecondition."""
+
+        async def work(w: Work) -> None:
+            user = await w.users.get(key, lock=True)
+            check_revision(key, user.revision, expected_revision)
+            catalog_rules.check_user_deletable(key, owns_accounts=await w.users.owns_accounts(key))
+            if not await w.users.delete(key):
+                raise catalog_rules.user_in_use(key)
+
+        await self._uow.run(work, caller=caller)
