@@ -44,7 +44,9 @@ class CategoryServicer(category_service_pb2_grpc.CategoryServiceServicer):
         self, request: category_service_pb2.ListCategoriesRequest, context: Context
     ) -> category_service_pb2.ListCategoriesResponse:
         owner = names.parse_user_name(request.parent, "parent")
-        paging = pagination.Paging(request, scope=request.parent)
+        paging = pagination.Paging(
+            request, scope=request.parent, references={"parent": "categories"}
+        )
         page = await self._categories.list(owner, paging.query)
         return category_service_pb2.ListCategoriesResponse(
             categories=[category_to_proto(c) for c in page.items],

@@ -9,11 +9,14 @@ query parameters a filter can turn into (PostgreSQL takes at most 32767).
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 
+from service.api import names
 from service.api.bad_request import BadRequest
 from service.domain.errors import excerpt
 from service.domain.filter_syntax import And, Comparison, Expression, Not, Or
+from service.domain.keys import ResourceKey
 
 MAX_FILTER_LENGTH = 2000
 MAX_NESTING = 32
@@ -136,3 +139,45 @@ def parse_filter(text: str) -> Expression | None:
     if len(text) > MAX_FILTER_LENGTH:
         raise _error(f"must be at most {MAX_FILTER_LENGTH} characters")
     return _Parser(_tokenize(text)).parse()
+
+
+def resolve_references(
+    expression: Expression | None, references: Mapping[str, str]
+) -> Expression | None:
+    """`expression` with the resource names compared with `references` fields (field ->
+    the collection it names a resource of) read into keys, so that no layer below reads
+    resource names. Such a field takes = or != and a name; an empty value (`parent = ""`)
+    stays empty."""
+    match expression:
+        case None:
+            return None
+        case And(terms):
+            return And(tuple(_resolved(t, references) for t in terms))
+        case Or(terms):
+            return Or(tuple(_resolved(t, references) for t in terms))
+        case Not(term):
+            return Not(_resolved(term, references))
+        case Comparison(field=field, op=op, value=value) if field in references:
+            collection = references[field]
+            key = None
+            if value:
+                key = _key(value, collection)
+            if op not in ("=", "!=") or (value and key is None):
+                raise _error(
+                    f"{field!r} takes = or != and a name users/{{user}}/{collection}/{{id}}"
+                )
+            return replace(expression, reference=key)
+    return expression
+
+
+def _resolved(expression: Expression, references: Mapping[str, str]) -> Expression:
+    resolved = resolve_references(expression, references)
+    assert resolved is not None
+    return resolved
+
+
+def _key(name: str, collection: str) -> ResourceKey | None:
+    try:
+        return names.parse_child_name(name, collection)
+    except BadRequest:
+        return None

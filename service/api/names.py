@@ -2,6 +2,7 @@
 parsed into typed keys, and keys rendered as names. The only place names are formatted."""
 
 import re
+from collections.abc import Callable
 
 from service.api.bad_request import BadRequest
 from service.domain.errors import excerpt
@@ -64,6 +65,19 @@ def parse_payee_name(name: str, field: str = "name") -> PayeeKey:
 def parse_transaction_name(name: str, field: str = "name") -> TransactionKey:
     """The key of a `users/{user}/transactions/{transaction}` name; BadRequest if malformed."""
     return TransactionKey(*parse_user_child(name, "transactions", field))
+
+
+_CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
+    "accounts": AccountKey,
+    "categories": CategoryKey,
+    "payees": PayeeKey,
+    "transactions": TransactionKey,
+}
+
+
+def parse_child_name(name: str, collection: str, field: str = "name") -> ResourceKey:
+    """The key of a `users/{user}/{collection}/{id}` name; BadRequest if malformed."""
+    return _CHILD_KEYS[collection](*parse_user_child(name, collection, field))
 
 
 def resource_name(key: ResourceKey) -> str:

@@ -3,12 +3,13 @@
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 from service.api.bad_request import BadRequest
-from service.api.filtering import parse_filter
+from service.api.filtering import parse_filter, resolve_references
 from service.api.ordering import parse_order_by
 from service.api.validation import Violations
 from service.domain.listing import Cursor, ListQuery
@@ -21,17 +22,26 @@ MAX_PAGE_TOKEN_LENGTH = 16384
 
 
 def list_query(
-    *, page_size: int, page_token: str, filter_text: str, order_by: str, scope: str = ""
+    *,
+    page_size: int,
+    page_token: str,
+    filter_text: str,
+    order_by: str,
+    scope: str = "",
+    references: Mapping[str, str] | None = None,
 ) -> ListQuery:
     """Validate the paging fields of a List request; InvalidArgument names each bad field.
 
     `scope` (the parent) with the filter and order is what a page token is bound to: a token
-    is rejected if any of them differs from the request that issued it.
+    is rejected if any of them differs from the request that issued it. `references` are the
+    filter fields that name resources (field -> collection).
     """
     violations = Violations()
     if page_size < 0:
         violations.add("page_size", "must not be negative")
-    expression = violations.check(lambda: parse_filter(filter_text))
+    expression = violations.check(
+        lambda: resolve_references(parse_filter(filter_text), references or {})
+    )
     order = violations.check(lambda: parse_order_by(order_by))
     after = violations.check(
         lambda: decode_token(page_token, _binding(scope, filter_text, order_by))
@@ -128,14 +138,23 @@ class Paging:
     bound to, so a token is only accepted back with the same ones.
     """
 
-    def __init__(self, request: ListRequest, *, scope: str = "") -> None:
+    def __init__(
+        self,
+        request: ListRequest,
+        *,
+        scope: str = "",
+        references: Mapping[str, str] | None = None,
+    ) -> None:
         self._binding = {
             "scope": scope,
             "filter_text": request.filter,
             "order_by": getattr(request, "order_by", ""),
         }
         self.query = list_query(
-            page_size=request.page_size, page_token=request.page_token, **self._binding
+            page_size=request.page_size,
+            page_token=request.page_token,
+            references=references,
+            **self._binding,
         )
 
     def next_page_token(self, cursor: Cursor | None) -> str:

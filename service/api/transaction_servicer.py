@@ -15,6 +15,9 @@ from service.services.ledger import LedgerService
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
+# The filter fields of ListTransactions that name a resource, and its collection.
+TRANSACTION_REFERENCES = {"account": "accounts", "category": "categories", "payee": "payees"}
+
 
 class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceServicer):
     """The finance.v1.TransactionService API over the ledger."""
@@ -39,7 +42,7 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
         self, request: pb.ListTransactionsRequest, context: Context
     ) -> pb.ListTransactionsResponse:
         owner = names.parse_user_name(request.parent, "parent")
-        paging = pagination.Paging(request, scope=request.parent)
+        paging = pagination.Paging(request, scope=request.parent, references=TRANSACTION_REFERENCES)
         page = await self._ledger.list(owner, paging.query)
         return pb.ListTransactionsResponse(
             transactions=[transaction_to_proto(t) for t in page.items],

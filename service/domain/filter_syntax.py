@@ -2,15 +2,22 @@
 
 from dataclasses import dataclass
 
+from service.domain.keys import ResourceKey
+
 
 @dataclass(frozen=True)
 class Comparison:
-    """`field op value`; `quoted` tells a string literal from a bare word such as an enum."""
+    """`field op value`; `quoted` tells a string literal from a bare word such as an enum.
+
+    A comparison with a resource (`account = "users/u/accounts/a"`) holds the resource's key
+    once the API layer has read its name; `reference` is None otherwise.
+    """
 
     field: str
     op: str
     value: str
     quoted: bool
+    reference: ResourceKey | None = None
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 import asyncpg
 
 from service.domain.categories import Category, CategoryKind, NewCategory
-from service.domain.errors import InvalidArgument, NotFound
+from service.domain.errors import NotFound
+from service.domain.filter_syntax import Comparison
 from service.domain.keys import CategoryKey, UserKey
 from service.domain.listing import ListQuery, OrderKey, Page
-from service.repositories.querying import Field, Kind, Listing
+from service.repositories.querying import AddParam, Field, Kind, Listing, invalid_filter
 from service.repositories.rows import RowRepository, Table
 
 _COLUMNS = (
@@ -50,9 +51,20 @@ _HAS_CHILDREN = (
 
 _EXISTING = "SELECT category_id FROM categories WHERE user_id = $1 AND category_id = ANY($2)"
 
-# The parent's resource name, '' for a top-level category, so that filters compare names and
-# `parent = ""` finds top-level categories (a NULL would match neither = nor !=).
-_PARENT_NAME = "coalesce('users/' || user_id || '/categories/' || parent_category_id, '')"
+
+def _parent(c: Comparison, param: AddParam) -> str:
+    """`parent = "users/u/categories/c"`, or `parent = ""` for top-level categories; `!=`
+    holds for top-level ones too, as an empty name differs from any other."""
+    if c.reference is None:
+        top_level = "parent_category_id IS NULL"
+        return top_level if c.op == "=" else f"NOT ({top_level})"
+    if not isinstance(c.reference, CategoryKey):
+        raise invalid_filter("'parent' takes = or != and a category's name")
+    matches = (
+        f"(user_id = {param(c.reference.user_id)}"
+        f" AND parent_category_id = {param(c.reference.category_id)})"
+    )
+    return matches if c.op == "=" else f"(parent_category_id IS NULL OR NOT {matches})"
 
 
 def _category(row: asyncpg.Record) -> Category:
@@ -76,7 +88,7 @@ CATEGORIES = Table(
         fields={
             "display_name": Field("display_name", Kind.TEXT),
             "kind": Field("kind", Kind.ENUM, {f"KIND_{k.name}": k.value for k in CategoryKind}),
-            "parent": Field(_PARENT_NAME, Kind.TEXT),
+            "parent": Field("parent_category_id", Kind.CUSTOM, compile=_parent),
             "create_time": Field("create_time", Kind.TIMESTAMP),
             "update_time": Field("update_time", Kind.TIMESTAMP),
         },
@@ -85,9 +97,6 @@ CATEGORIES = Table(
     ),
     from_row=_category,
 )
-
-# `parent` is an expression, not a selected column, so a page cursor cannot hold it.
-_PARENT_UNSORTABLE = "cannot order by 'parent'; use one of display_name, create_time, update_time"
 
 
 class CategoryRepository(RowRepository[Category, CategoryKey]):
@@ -123,8 +132,6 @@ class CategoryRepository(RowRepository[Category, CategoryKey]):
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Category]:
         """One page of the owner's categories."""
-        if any(key.field == "parent" for key in query.order_by):
-            raise InvalidArgument.single("order_by", _PARENT_UNSORTABLE)
         return await self.list(query, scope={"user_id": owner.user_id})
 
     async def kind_of(self, key: CategoryKey) -> CategoryKind | None:

@@ -1,20 +1,22 @@
 """How a List of transactions filters and orders: plain fields, and the accounts, category
 trees, payees and tags of their postings."""
 
+from typing import TypeVar
+
 from service.domain.filter_syntax import Comparison
+from service.domain.keys import AccountKey, CategoryKey, PayeeKey
 from service.domain.ledger import TransactionState
 from service.domain.listing import OrderKey
 from service.repositories.querying import AddParam, Field, Kind, Listing, invalid_filter
 
+K = TypeVar("K", AccountKey, CategoryKey, PayeeKey)
 
-def _resource_id(c: Comparison, collection: str) -> tuple[str, str]:
-    """The (user, id) of the resource name a filter compares with."""
-    parts = c.value.split("/")
-    if c.op not in ("=", "!=") or len(parts) != 4 or parts[0] != "users" or parts[2] != collection:
-        raise invalid_filter(
-            f"{c.field!r} takes = or != and a name users/{{user}}/{collection}/{{id}}"
-        )
-    return parts[1], parts[3]
+
+def _reference(c: Comparison, kind: type[K]) -> K:
+    """The key of the resource a filter compares with, read by the API layer."""
+    if not isinstance(c.reference, kind):
+        raise invalid_filter(f"{c.field!r} takes = or != and a resource name")
+    return c.reference
 
 
 def _negate(c: Comparison, sql: str) -> str:
@@ -29,18 +31,18 @@ def _posting_exists(condition: str) -> str:
 
 
 def _account(c: Comparison, param: AddParam) -> str:
-    user_id, account_id = _resource_id(c, "accounts")
-    condition = f"p.user_id = {param(user_id)} AND p.account_id = {param(account_id)}"
+    key = _reference(c, AccountKey)
+    condition = f"p.user_id = {param(key.user_id)} AND p.account_id = {param(key.account_id)}"
     return _negate(c, _posting_exists(condition))
 
 
 def _category(c: Comparison, param: AddParam) -> str:
-    user_id, category_id = _resource_id(c, "categories")
-    user = param(user_id)
+    key = _reference(c, CategoryKey)
+    user = param(key.user_id)
     subtree = (
         "WITH RECURSIVE sub AS ("
         f" SELECT category_id FROM categories WHERE user_id = {user}"
-        f" AND category_id = {param(category_id)}"
+        f" AND category_id = {param(key.category_id)}"
         " UNION SELECT c.category_id FROM categories c JOIN sub"
         f" ON c.user_id = {user} AND c.parent_category_id = sub.category_id)"
         " SELECT category_id FROM sub"
@@ -49,8 +51,8 @@ def _category(c: Comparison, param: AddParam) -> str:
 
 
 def _payee(c: Comparison, param: AddParam) -> str:
-    user_id, payee_id = _resource_id(c, "payees")
-    matches = f"(tx.user_id = {param(user_id)} AND tx.payee_id = {param(payee_id)})"
+    key = _reference(c, PayeeKey)
+    matches = f"(tx.user_id = {param(key.user_id)} AND tx.payee_id = {param(key.payee_id)})"
     return f"(NOT {matches} OR tx.payee_id IS NULL)" if c.op == "!=" else matches
 
 
