@@ -5,7 +5,6 @@ from collections.abc import Mapping
 
 import asyncpg
 
-from service.domain.errors import NotFound
 from service.domain.keys import AccountKey, UserKey
 from service.domain.ledger import SYSTEM_ACCOUNTS, SystemRole
 from service.domain.ledger_rules import BalanceChange, LedgerAccount
@@ -115,24 +114,17 @@ class AccountRepository(RowRepository[Account, AccountKey]):
         """Insert an account with a zero balance; returns it and whether it is new (False: the
         request id was used before by the same request). Raises NotFound for an unknown owner,
         InvalidArgument for a request id reused by another request."""
-        try:
-            row = await self._connection.fetchrow(
-                _INSERT,
-                owner.user_id,
-                new.display_name,
-                new.type.value,
-                new.currency_code,
-                new.opening_balance,
-                new.credit_limit,
-                request_id,
-                request_hash,
-            )
-        except asyncpg.ForeignKeyViolationError:
-            raise NotFound(owner) from None
-        account = await self._created(
-            row, scope={"user_id": owner.user_id}, request_id=request_id, request_hash=request_hash
+        return await self._insert_owned(
+            _INSERT,
+            owner,
+            new.display_name,
+            new.type.value,
+            new.currency_code,
+            new.opening_balance,
+            new.credit_limit,
+            request_id=request_id,
+            request_hash=request_hash,
         )
-        return account, row is not None
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Account]:
         """One page of the owner's accounts."""

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 import asyncpg
 
 from service.domain.categories import Category, CategoryKind, NewCategory
-from service.domain.errors import NotFound
 from service.domain.filter_syntax import Comparison
 from service.domain.keys import CategoryKey, UserKey
 from service.domain.listing import ListQuery, OrderKey, Page
@@ -114,21 +113,16 @@ class CategoryRepository(RowRepository[Category, CategoryKey]):
     ) -> Category:
         """Insert a category; a request id used before returns the category it created (or
         rejects a reuse). Raises NotFound for an unknown owner."""
-        try:
-            row = await self._connection.fetchrow(
-                _INSERT,
-                owner.user_id,
-                new.display_name,
-                new.kind.value,
-                None if new.parent is None else new.parent.category_id,
-                request_id,
-                request_hash,
-            )
-        except asyncpg.ForeignKeyViolationError:
-            raise NotFound(owner) from None
-        return await self._created(
-            row, scope={"user_id": owner.user_id}, request_id=request_id, request_hash=request_hash
+        category, _ = await self._insert_owned(
+            _INSERT,
+            owner,
+            new.display_name,
+            new.kind.value,
+            None if new.parent is None else new.parent.category_id,
+            request_id=request_id,
+            request_hash=request_hash,
         )
+        return category
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Category]:
         """One page of the owner's categories."""

@@ -4,7 +4,6 @@ import uuid
 
 import asyncpg
 
-from service.domain.errors import NotFound
 from service.domain.keys import PayeeKey, UserKey
 from service.domain.listing import ListQuery, OrderKey, Page
 from service.domain.payees import NewPayee, Payee
@@ -61,15 +60,10 @@ class PayeeRepository(RowRepository[Payee, PayeeKey]):
     ) -> Payee:
         """Insert a payee; a request id used before returns the payee it created (or rejects a
         reuse). Raises NotFound for an unknown owner."""
-        try:
-            row = await self._connection.fetchrow(
-                _INSERT, owner.user_id, new.display_name, request_id, request_hash
-            )
-        except asyncpg.ForeignKeyViolationError:
-            raise NotFound(owner) from None
-        return await self._created(
-            row, scope={"user_id": owner.user_id}, request_id=request_id, request_hash=request_hash
+        payee, _ = await self._insert_owned(
+            _INSERT, owner, new.display_name, request_id=request_id, request_hash=request_hash
         )
+        return payee
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Payee]:
         """One page of the owner's payees."""

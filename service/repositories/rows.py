@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 
 from service.domain.errors import NotFound
-from service.domain.keys import ResourceKey
+from service.domain.keys import ResourceKey, UserKey
 from service.domain.listing import ListQuery, Page
 from service.repositories.idempotency import request_id_reused
 from service.repositories.paging import fetch_page
@@ -94,6 +94,29 @@ class RowRepository(Generic[T, K]):
         except asyncpg.ForeignKeyViolationError:
             return False
         return True
+
+    async def _insert_owned(
+        self,
+        sql: str,
+        owner: UserKey,
+        *args: object,
+        request_id: uuid.UUID | None,
+        request_hash: bytes,
+    ) -> tuple[T, bool]:
+        """Run an owner's `INSERT ... ON CONFLICT (user_id, create_request_id) DO NOTHING
+        RETURNING` (`owner.user_id` is its first parameter). Returns the resource and whether
+        it is new (False: the request id was used before by the same request). Raises NotFound
+        for an unknown owner, InvalidArgument for a request id reused by another request."""
+        try:
+            row = await self._connection.fetchrow(
+                sql, owner.user_id, *args, request_id, request_hash
+            )
+        except asyncpg.ForeignKeyViolationError:
+            raise NotFound(owner) from None
+        created = await self._created(
+            row, scope={"user_id": owner.user_id}, request_id=request_id, request_hash=request_hash
+        )
+        return created, row is not None
 
     async def _created(
         self,
