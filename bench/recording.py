@@ -53,12 +53,27 @@ class _RecordingConnection:
     async def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
         return await self._recorded("execute")(sql, *args, **kwargs)
 
-    @asynccontextmanager
-    async def transaction(self, **options: Any) -> AsyncIterator[None]:
+    def transaction(self, **options: Any) -> "_RecordingTransaction":
+        return _RecordingTransaction(self._connection.transaction(**options), self._log)
+
+
+class _RecordingTransaction:
+    """Forwards to a real transaction, noting its BEGIN and COMMIT."""
+
+    def __init__(self, transaction: Any, log: list[Statement]) -> None:
+        self._transaction = transaction
+        self._log = log
+
+    async def start(self) -> None:
         self._log.append(BEGIN)
-        async with self._connection.transaction(**options):
-            yield
+        await self._transaction.start()
+
+    async def commit(self) -> None:
+        await self._transaction.commit()
         self._log.append(COMMIT)
+
+    async def rollback(self) -> None:
+        await self._transaction.rollback()
 
 
 class RecordingDatabase(Database):

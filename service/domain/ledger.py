@@ -70,6 +70,43 @@ class TransactionDraft:
     # command is not a list of postings (a transfer's `amount` and `to_amount`).
     posting_fields: tuple[str, ...] = ()
 
+    @property
+    def state(self) -> "TransactionState":
+        """The state the transaction is recorded in."""
+        return TransactionState.PENDING if self.pending else TransactionState.POSTED
+
+    def recorded(
+        self,
+        key: TransactionKey,
+        *,
+        reverses_id: str | None,
+        revision: int,
+        create_time: datetime,
+        update_time: datetime,
+    ) -> "Transaction":
+        """The transaction this draft became once written under `key`."""
+        return Transaction(
+            user_id=key.user_id,
+            transaction_id=key.transaction_id,
+            booking_date=self.booking_date,
+            description=self.description,
+            payee_id=self.payee_id,
+            notes=self.notes,
+            tags=self.tags,
+            external_id=self.external_id,
+            state=self.state,
+            postings=tuple(
+                Posting(i, p.account_id, p.amount, p.currency_code, p.category_id, p.memo)
+                for i, p in enumerate(self.postings)
+            ),
+            reverses_id=reverses_id,
+            reversed_by_id=None,
+            exchange_rate=self.exchange_rate,
+            revision=revision,
+            create_time=create_time,
+            update_time=update_time,
+        )
+
     def amount_field(self, index: int) -> str:
         """The command field that holds the amount of posting `index`."""
         if index < len(self.posting_fields):

@@ -175,7 +175,6 @@ class TransactionRepository:
     ) -> Transaction:
         """Write a transaction and its postings (whose accounts are resolved); balances are the
         caller's to change."""
-        state = TransactionState.PENDING if draft.pending else TransactionState.POSTED
         postings = draft.postings
         row = await self._connection.fetchrow(
             _INSERT,
@@ -187,7 +186,7 @@ class TransactionRepository:
             draft.notes,
             list(draft.tags),
             draft.external_id,
-            state.value,
+            draft.state.value,
             reverses_id,
             draft.exchange_rate,
             _total(postings),
@@ -205,23 +204,9 @@ class TransactionRepository:
             [p.memo for p in postings],
         )
         assert row is not None
-        return Transaction(
-            user_id=key.user_id,
-            transaction_id=key.transaction_id,
-            booking_date=draft.booking_date,
-            description=draft.description,
-            payee_id=draft.payee_id,
-            notes=draft.notes,
-            tags=draft.tags,
-            external_id=draft.external_id,
-            state=state,
-            postings=tuple(
-                Posting(i, p.account_id, p.amount, p.currency_code, p.category_id, p.memo)
-                for i, p in enumerate(postings)
-            ),
+        return draft.recorded(
+            key,
             reverses_id=reverses_id,
-            reversed_by_id=None,
-            exchange_rate=draft.exchange_rate,
             revision=row["revision"],
             create_time=row["create_time"],
             update_time=row["update_time"],

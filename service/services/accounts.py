@@ -21,8 +21,8 @@ from service.domain.models import (
 from service.domain.movements import opening_balance_draft
 from service.domain.revisions import check_revision
 from service.repositories.idempotency import fingerprint
+from service.services.bookkeeping import record_transaction
 from service.services.owners import owned_page
-from service.services.recording import record_transaction
 
 # An account's balance at the end of each day (or month) of a range.
 BalanceHistory = list[tuple[date, Money]]

@@ -21,8 +21,8 @@ from service.domain.ledger import (
 from service.domain.listing import ListQuery, Page
 from service.domain.revisions import check_revision
 from service.repositories.balances import Discrepancy
+from service.services.bookkeeping import check_references, record_transaction
 from service.services.owners import owned_page
-from service.services.recording import check_references, record_transaction
 
 # What a check of the whole ledger found not to add up.
 Discrepancies = list[Discrepancy]
