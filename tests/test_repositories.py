@@ -36,10 +36,8 @@ async def owner(work) -> UserKey:
 
 
 async def _account(work: Work, owner: UserKey, name: str = "Cash") -> AccountKey:
-    account, created = await work.accounts.insert(
-        owner, NewAccount(name, AccountType.ASSET, "EUR"), request_id=None, request_hash=b""
-    )
-    assert created
+    key = AccountKey(owner.user_id, str(uuid.uuid4()))
+    account = await work.accounts.insert(key, NewAccount(name, AccountType.ASSET, "EUR"))
     return account.key
 
 
@@ -112,6 +110,6 @@ class TestReferences:
         assert await work.categories.missing(owner, ["x", None, "y", "x"]) == ["x", "y"]
 
     async def test_payee_exists_only_for_its_owner(self, work, owner):
-        payee = await work.payees.insert(owner, NewPayee("Shop"), request_id=None, request_hash=b"")
+        payee = await work.payees.insert(PayeeKey(owner.user_id, "shop"), NewPayee("Shop"))
         assert await work.payees.exists(payee.key)
         assert not await work.payees.exists(PayeeKey("someone-else", payee.payee_id))

@@ -75,10 +75,23 @@ async def transaction(
     try:
         yield
     except BaseException:
-        if not connection.is_closed():
+        if is_open(connection):
             await scope.rollback()
         raise
     await scope.commit()
+
+
+def is_open(connection: asyncpg.Connection) -> bool:
+    """Whether a pooled connection can still be used.
+
+    When asyncpg sees a connection lost, it hands it back to the pool at once and detaches the
+    proxy the caller holds, whose every method (`is_closed()` and `terminate()` too) then raises
+    InterfaceError ("released back to the pool"): such a connection is not open.
+    """
+    try:
+        return not connection.is_closed()
+    except asyncpg.InterfaceError:
+        return False
 
 
 class Database:
@@ -138,13 +151,20 @@ class Database:
         (or asyncpg, encoding a parameter) cannot take: a value out of range, a NUL in text.
         """
         try:
-            async with self._pool.acquire() as connection:
+            async with self._pool.acquire() as proxy:
+                # A pool hands out a proxy that forwards every Connection method; asyncpg
+                # makes isinstance(proxy, asyncpg.Connection) true, but the stubs do not.
+                connection = cast(asyncpg.Connection, proxy)
                 try:
-                    # A pool hands out a proxy that forwards every Connection method; asyncpg
-                    # makes isinstance(proxy, asyncpg.Connection) true, but the stubs do not.
-                    yield cast(asyncpg.Connection, connection)
+                    yield connection
+                except asyncpg.InterfaceError as error:
+                    if is_open(connection):
+                        raise  # a misuse of an open connection: a bug, not a fault
+                    raise Unavailable("the connection to the database was lost") from error
                 except BROKEN_CONNECTION_ERRORS:
-                    connection.terminate()
+                    # Never back into the pool: its protocol state is unknown.
+                    if is_open(connection):
+                        connection.terminate()
                     raise
         except BROKEN_CONNECTION_ERRORS as error:
             raise Unavailable("the database is unavailable") from error

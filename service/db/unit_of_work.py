@@ -83,19 +83,22 @@ class Work:
         return AuditRepository(self._connection)
 
     async def claim(
-        self, owner: UserKey, method: str, request: object, *, result_id: str
+        self, owner: UserKey, method: str, *request: object, result_id: str
     ) -> str | None:
-        """Claim the caller's request_id for this request, within this unit of work (so the
-        claim commits with the change, or not at all). Returns None when newly claimed, or
-        without a request_id; the result id of the earlier identical request otherwise.
-        Raises InvalidArgument for a request_id reused by another request."""
+        """Claim the caller's request_id for this request of `method` (what it asked for is
+        `request`), within this unit of work: the claim commits with the change, or not at
+        all. One request_id names one request of the owner, whatever the method.
+
+        Returns None when newly claimed, or without a request_id; the result id of the earlier
+        identical request otherwise. Raises InvalidArgument for a request_id used before by
+        another request, NotFound for an unknown owner."""
         if self.caller.request_id is None:
             return None
         return await IdempotencyRepository(self._connection).claim(
             owner,
             request_id=self.caller.request_id,
             method=method,
-            request_hash=fingerprint(method, request),
+            request_hash=fingerprint(*request),
             result_id=result_id,
         )
 

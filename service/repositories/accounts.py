@@ -1,6 +1,5 @@
 """Accounts: where a user's money is held, owed, earned or spent, with their running balances."""
 
-import uuid
 from collections.abc import Mapping
 
 import asyncpg
@@ -19,10 +18,9 @@ _COLUMNS = (
 )
 
 _INSERT = f"""
-INSERT INTO accounts (user_id, display_name, type, currency_code, balance, opening_balance,
-                      credit_limit, create_request_id, create_request_hash)
-VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8)
-ON CONFLICT (user_id, create_request_id) DO NOTHING
+INSERT INTO accounts (user_id, account_id, display_name, type, currency_code, balance,
+                      opening_balance, credit_limit)
+VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
 RETURNING {_COLUMNS}
 """
 
@@ -103,27 +101,17 @@ class AccountRepository(RowRepository[Account, AccountKey]):
 
     table = ACCOUNTS
 
-    async def insert(
-        self,
-        owner: UserKey,
-        new: NewAccount,
-        *,
-        request_id: uuid.UUID | None,
-        request_hash: bytes,
-    ) -> tuple[Account, bool]:
-        """Insert an account with a zero balance; returns it and whether it is new (False: the
-        request id was used before by the same request). Raises NotFound for an unknown owner,
-        InvalidArgument for a request id reused by another request."""
+    async def insert(self, key: AccountKey, new: NewAccount) -> Account:
+        """Insert an account with a zero balance. Raises NotFound for an unknown owner."""
         return await self._insert_owned(
             _INSERT,
-            owner,
+            UserKey(key.user_id),
+            key.account_id,
             new.display_name,
             new.type.value,
             new.currency_code,
             new.opening_balance,
             new.credit_limit,
-            request_id=request_id,
-            request_hash=request_hash,
         )
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Account]:

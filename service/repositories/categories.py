@@ -1,6 +1,5 @@
 """Categories: what a user's money is earned from or spent on, in trees of one kind each."""
 
-import uuid
 from collections.abc import Iterable
 
 import asyncpg
@@ -18,10 +17,8 @@ _COLUMNS = (
 )
 
 _INSERT = f"""
-INSERT INTO categories (user_id, display_name, kind, parent_category_id, create_request_id,
-                        create_request_hash)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (user_id, create_request_id) DO NOTHING
+INSERT INTO categories (user_id, category_id, display_name, kind, parent_category_id)
+VALUES ($1, $2, $3, $4, $5)
 RETURNING {_COLUMNS}
 """
 
@@ -103,26 +100,16 @@ class CategoryRepository(RowRepository[Category, CategoryKey]):
 
     table = CATEGORIES
 
-    async def insert(
-        self,
-        owner: UserKey,
-        new: NewCategory,
-        *,
-        request_id: uuid.UUID | None,
-        request_hash: bytes,
-    ) -> Category:
-        """Insert a category; a request id used before returns the category it created (or
-        rejects a reuse). Raises NotFound for an unknown owner."""
-        category, _ = await self._insert_owned(
+    async def insert(self, key: CategoryKey, new: NewCategory) -> Category:
+        """Insert a category. Raises NotFound for an unknown owner."""
+        return await self._insert_owned(
             _INSERT,
-            owner,
+            UserKey(key.user_id),
+            key.category_id,
             new.display_name,
             new.kind.value,
             None if new.parent is None else new.parent.category_id,
-            request_id=request_id,
-            request_hash=request_hash,
         )
-        return category
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Category]:
         """One page of the owner's categories."""

@@ -1,7 +1,5 @@
 """Payees: who a user's money is paid to or received from."""
 
-import uuid
-
 import asyncpg
 
 from service.domain.keys import PayeeKey, UserKey
@@ -13,9 +11,8 @@ from service.repositories.rows import RowRepository, Table
 _COLUMNS = "user_id, payee_id, display_name, revision, create_time, update_time"
 
 _INSERT = f"""
-INSERT INTO payees (user_id, display_name, create_request_id, create_request_hash)
-VALUES ($1, $2, $3, $4)
-ON CONFLICT (user_id, create_request_id) DO NOTHING
+INSERT INTO payees (user_id, payee_id, display_name)
+VALUES ($1, $2, $3)
 RETURNING {_COLUMNS}
 """
 
@@ -55,15 +52,11 @@ class PayeeRepository(RowRepository[Payee, PayeeKey]):
 
     table = PAYEES
 
-    async def insert(
-        self, owner: UserKey, new: NewPayee, *, request_id: uuid.UUID | None, request_hash: bytes
-    ) -> Payee:
-        """Insert a payee; a request id used before returns the payee it created (or rejects a
-        reuse). Raises NotFound for an unknown owner."""
-        payee, _ = await self._insert_owned(
-            _INSERT, owner, new.display_name, request_id=request_id, request_hash=request_hash
+    async def insert(self, key: PayeeKey, new: NewPayee) -> Payee:
+        """Insert a payee. Raises NotFound for an unknown owner."""
+        return await self._insert_owned(
+            _INSERT, UserKey(key.user_id), key.payee_id, new.display_name
         )
-        return payee
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Payee]:
         """One page of the owner's payees."""

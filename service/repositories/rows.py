@@ -1,8 +1,7 @@
-"""What the repositories of users, accounts, categories and payees share: reading, locking,
-listing, updating and deleting one row by its typed key, and creates keyed by a request id."""
+"""What the repositories of users, accounts, categories and payees share: inserting, reading,
+locking, listing, updating and deleting one row by its typed key."""
 
 import dataclasses
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -11,7 +10,6 @@ import asyncpg
 from service.domain.errors import NotFound
 from service.domain.keys import ResourceKey, UserKey
 from service.domain.listing import ListQuery, Page
-from service.repositories.idempotency import request_id_reused
 from service.repositories.paging import fetch_page
 from service.repositories.querying import Listing
 
@@ -95,51 +93,12 @@ class RowRepository(Generic[T, K]):
             return False
         return True
 
-    async def _insert_owned(
-        self,
-        sql: str,
-        owner: UserKey,
-        *args: object,
-        request_id: uuid.UUID | None,
-        request_hash: bytes,
-    ) -> tuple[T, bool]:
-        """Run an owner's `INSERT ... ON CONFLICT (user_id, create_request_id) DO NOTHING
-        RETURNING` (`owner.user_id` is its first parameter). Returns the resource and whether
-        it is new (False: the request id was used before by the same request). Raises NotFound
-        for an unknown owner, InvalidArgument for a request id reused by another request."""
+    async def _insert_owned(self, sql: str, owner: UserKey, *args: object) -> T:
+        """Run an owner's `INSERT ... RETURNING` (`owner.user_id` is its first parameter).
+        Raises NotFound for an unknown owner."""
         try:
-            row = await self._connection.fetchrow(
-                sql, owner.user_id, *args, request_id, request_hash
-            )
+            row = await self._connection.fetchrow(sql, owner.user_id, *args)
         except asyncpg.ForeignKeyViolationError:
             raise NotFound(owner) from None
-        created = await self._created(
-            row, scope={"user_id": owner.user_id}, request_id=request_id, request_hash=request_hash
-        )
-        return created, row is not None
-
-    async def _created(
-        self,
-        row: asyncpg.Record | None,
-        *,
-        scope: Mapping[str, object],
-        request_id: uuid.UUID | None,
-        request_hash: bytes,
-    ) -> T:
-        """The result of an INSERT ... ON CONFLICT (request id) DO NOTHING RETURNING.
-
-        No row means the request id was used before: the resource that request created if it
-        asked for the same thing; InvalidArgument on `request_id` otherwise.
-        """
-        if row is None:
-            conditions = [f"{c} = ${i}" for i, c in enumerate(scope, start=1)]
-            conditions.append(f"create_request_id = ${len(scope) + 1}")
-            row = await self._connection.fetchrow(
-                f"SELECT {self.table.columns}, create_request_hash FROM {self.table.name}"
-                f" WHERE {' AND '.join(conditions)}",
-                *scope.values(),
-                request_id,
-            )
-            if row is None or row["create_request_hash"] != request_hash:
-                raise request_id_reused()
+        assert row is not None
         return self.table.from_row(row)

@@ -8,6 +8,7 @@ from service.domain.errors import AlreadyExists
 from service.domain.keys import UserKey
 from service.domain.listing import ListQuery, OrderKey, Page
 from service.domain.models import NewUser, User
+from service.repositories.idempotency import request_id_reused
 from service.repositories.querying import Field, Kind, Listing
 from service.repositories.rows import RowRepository, Table
 
@@ -19,6 +20,8 @@ VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (create_request_id) DO NOTHING
 RETURNING {_COLUMNS}
 """
+
+_BY_REQUEST_ID = f"SELECT {_COLUMNS}, create_request_hash FROM users WHERE create_request_id = $1"
 
 _EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)"
 
@@ -62,15 +65,22 @@ class UserRepository(RowRepository[User, UserKey]):
     async def insert(
         self, key: UserKey, new: NewUser, *, request_id: uuid.UUID | None, request_hash: bytes
     ) -> User:
-        """Insert a user; a request id used before returns the user it created (or rejects a
-        reuse). Raises AlreadyExists if the user id is taken."""
+        """Insert a user. A request id is kept on the user it creates (no user owns a claim
+        before it exists): one used before returns that user, or is rejected if it was used
+        for another request. Raises AlreadyExists if the user id is taken."""
         try:
             row = await self._connection.fetchrow(
                 _INSERT, key.user_id, new.display_name, new.email, request_id, request_hash
             )
         except asyncpg.UniqueViolationError:
             raise AlreadyExists(key) from None
-        return await self._created(row, scope={}, request_id=request_id, request_hash=request_hash)
+        if row is None:
+            # The request id was used before: the user that request created, if it asked for
+            # the same thing.
+            row = await self._connection.fetchrow(_BY_REQUEST_ID, request_id)
+            if row is None or row["create_request_hash"] != request_hash:
+                raise request_id_reused()
+        return _user(row)
 
     async def list_all(self, query: ListQuery) -> Page[User]:
         """One page of every user."""

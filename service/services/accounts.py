@@ -20,7 +20,6 @@ from service.domain.models import (
 )
 from service.domain.movements import opening_balance_draft
 from service.domain.revisions import check_revision
-from service.repositories.idempotency import fingerprint
 from service.services.bookkeeping import record_transaction
 from service.services.owners import owned_page
 
@@ -40,16 +39,15 @@ class AccountService:
         opening balances account, in the same unit of work. A retry with the same request_id
         returns the account first created. Raises NotFound for an unknown owner,
         FailedPrecondition if the opening balance is past the credit limit."""
-        request_hash = fingerprint(owner, new)
+        key = AccountKey(owner.user_id, str(uuid.uuid4()))
         opening_key = TransactionKey(owner.user_id, str(uuid.uuid4()))
         day = self._today()
 
         async def work(w: Work) -> Account:
-            account, created = await w.accounts.insert(
-                owner, new, request_id=caller.request_id, request_hash=request_hash
-            )
-            if not created:
-                return account
+            earlier = await w.claim(owner, "create_account", owner, new, result_id=key.account_id)
+            if earlier is not None:
+                return await w.accounts.get(AccountKey(owner.user_id, earlier))
+            account = await w.accounts.insert(key, new)
             if new.opening_balance:
                 draft = opening_balance_draft(account.account_id, new, day)
                 await record_transaction(w, opening_key, draft)

@@ -1,5 +1,7 @@
 """Categories and payees: the labels a user's transactions are filed under."""
 
+import uuid
+
 from service.db.unit_of_work import UnitOfWork, Work
 from service.domain import catalog_rules
 from service.domain.audit import Caller
@@ -8,7 +10,6 @@ from service.domain.keys import CategoryKey, PayeeKey, UserKey
 from service.domain.listing import ListQuery, Page
 from service.domain.payees import NewPayee, Payee, PayeeChanges
 from service.domain.revisions import check_revision
-from service.repositories.idempotency import fingerprint
 from service.services.owners import owned_page
 
 
@@ -22,15 +23,16 @@ class CategoryService:
         """Create a category; a retry with the same request_id returns the category first
         created. Raises NotFound for an unknown owner or parent, InvalidArgument for a parent
         of another kind."""
-        request_hash = fingerprint(owner, new)
+        key = CategoryKey(owner.user_id, str(uuid.uuid4()))
 
         async def work(w: Work) -> Category:
+            earlier = await w.claim(owner, "create_category", owner, new, result_id=key.category_id)
+            if earlier is not None:
+                return await w.categories.get(CategoryKey(owner.user_id, earlier))
             if new.parent is not None:
                 parent_kind = await w.categories.kind_of(new.parent)
                 catalog_rules.check_parent(owner, new.parent, parent_kind, new.kind)
-            return await w.categories.insert(
-                owner, new, request_id=caller.request_id, request_hash=request_hash
-            )
+            return await w.categories.insert(key, new)
 
         return await self._uow.run(work, caller=caller)
 
@@ -104,12 +106,13 @@ class PayeeService:
     async def create(self, owner: UserKey, new: NewPayee, *, caller: Caller) -> Payee:
         """Create a payee; a retry with the same request_id returns the payee first created.
         Raises NotFound for an unknown owner."""
-        request_hash = fingerprint(owner, new)
+        key = PayeeKey(owner.user_id, str(uuid.uuid4()))
 
         async def work(w: Work) -> Payee:
-            return await w.payees.insert(
-                owner, new, request_id=caller.request_id, request_hash=request_hash
-            )
+            earlier = await w.claim(owner, "create_payee", owner, new, result_id=key.payee_id)
+            if earlier is not None:
+                return await w.payees.get(PayeeKey(owner.user_id, earlier))
+            return await w.payees.insert(key, new)
 
         return await self._uow.run(work, caller=caller)
 

@@ -44,7 +44,7 @@ class LedgerService:
         key = TransactionKey(owner.user_id, str(uuid.uuid4()))
 
         async def work(w: Work) -> Transaction:
-            earlier = await w.claim(owner, "create", draft, result_id=key.transaction_id)
+            earlier = await _claim(w, owner, "create", draft, result_id=key.transaction_id)
             if earlier is not None:
                 return await w.transactions.get(TransactionKey(owner.user_id, earlier))
             if not await w.users.exists(owner):
@@ -85,7 +85,7 @@ class LedgerService:
 
         async def work(w: Work) -> Transaction:
             request = (key, expected_revision)
-            earlier = await w.claim(owner, method, request, result_id=key.transaction_id)
+            earlier = await _claim(w, owner, method, request, result_id=key.transaction_id)
             before = await w.transactions.get(key, lock=True)
             if earlier is not None:
                 return before
@@ -111,8 +111,8 @@ class LedgerService:
 
         async def work(w: Work) -> Transaction:
             request = (key, booking_date, reason)
-            earlier = await w.claim(
-                owner, "reverse", request, result_id=reversal_key.transaction_id
+            earlier = await _claim(
+                w, owner, "reverse", request, result_id=reversal_key.transaction_id
             )
             if earlier is not None:
                 return await w.transactions.get(TransactionKey(key.user_id, earlier))
@@ -143,7 +143,7 @@ class LedgerService:
 
         async def work(w: Work) -> Transaction:
             request = (key, changes, expected_revision)
-            earlier = await w.claim(owner, "update", request, result_id=key.transaction_id)
+            earlier = await _claim(w, owner, "update", request, result_id=key.transaction_id)
             before = await w.transactions.get(key, lock=True)
             if earlier is not None:
                 return before
@@ -171,3 +171,11 @@ class LedgerService:
         return await self._uow.run(
             work, caller=Caller(actor="verify"), isolation="repeatable_read", readonly=True
         )
+
+
+async def _claim(
+    work: Work, owner: UserKey, method: str, request: object, *, result_id: str
+) -> str | None:
+    """`work.claim` for a ledger call; its method is part of what the request hashes to, as
+    it has been since the ledger's first claims."""
+    return await work.claim(owner, method, method, request, result_id=result_id)
