@@ -23,7 +23,7 @@ class AuditServicer(audit_service_pb2_grpc.AuditServiceServicer):
         self, request: pb.ListAuditEventsRequest, context: Context
     ) -> pb.ListAuditEventsResponse:
         owner = names.parse_user_name(request.parent, "parent")
-        paging = pagination.Paging(request, scope=request.parent)
+        paging = pagination.Paging(request, scope=request.parent, references={"resource": "*"})
         page = await self._audit.list(owner, paging.query)
         return pb.ListAuditEventsResponse(
             audit_events=[audit_event_to_proto(e) for e in page.items],

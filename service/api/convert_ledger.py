@@ -71,7 +71,7 @@ def audit_event_to_proto(event: AuditEvent) -> audit_service_pb2.AuditEvent:
     """The API form of an audit event."""
     message = audit_service_pb2.AuditEvent(
         name=names.child_name(event.user_id, "auditEvents", str(event.event_id)),
-        resource=event.resource_name,
+        resource=names.resource_name(event.subject),
         action=event.action,
         actor=event.actor,
         request_id="" if event.request_id is None else str(event.request_id),

@@ -141,6 +141,10 @@ def parse_filter(text: str) -> Expression | None:
     return _Parser(_tokenize(text)).parse()
 
 
+# In `references`, a field that may name a resource of any collection, or a user.
+ANY_RESOURCE = "*"
+
+
 def resolve_references(
     expression: Expression | None, references: Mapping[str, str]
 ) -> Expression | None:
@@ -163,9 +167,10 @@ def resolve_references(
             if value:
                 key = _key(value, collection)
             if op not in ("=", "!=") or (value and key is None):
-                raise _error(
-                    f"{field!r} takes = or != and a name users/{{user}}/{collection}/{{id}}"
-                )
+                pattern = f"users/{{user}}/{collection}/{{id}}"
+                if collection == ANY_RESOURCE:
+                    pattern = "such as users/{user}/transactions/{transaction}"
+                raise _error(f"{field!r} takes = or != and a name {pattern}")
             return replace(expression, reference=key)
     return expression
 
@@ -178,6 +183,8 @@ def _resolved(expression: Expression, references: Mapping[str, str]) -> Expressi
 
 def _key(name: str, collection: str) -> ResourceKey | None:
     try:
+        if collection == ANY_RESOURCE:
+            return names.parse_any_name(name)
         return names.parse_child_name(name, collection)
     except BadRequest:
         return None

@@ -38,18 +38,22 @@ def parse_user_name(name: str, field: str = "name") -> UserKey:
     return UserKey(match[1])
 
 
-def parse_user_child(name: str, collection: str, field: str = "name") -> tuple[str, str]:
+def parse_user_child(
+    name: str, collection: str, field: str = "name", *, id_label: str = "id"
+) -> tuple[str, str]:
     """The (user id, child id) of a `users/{user}/{collection}/{id}` name, such as
-    `users/ada/categories/food`; BadRequest on `field` if malformed."""
+    `users/ada/categories/food`; BadRequest on `field` if malformed (`id_label` names the id
+    in the message)."""
     match = re.match(rf"^users/{_ID}/{re.escape(collection)}/{_ID}$", name)
     if match is None:
-        raise BadRequest.single(field, _malformed(name, f"users/{{user}}/{collection}/{{id}}"))
+        pattern = f"users/{{user}}/{collection}/{{{id_label}}}"
+        raise BadRequest.single(field, _malformed(name, pattern))
     return match[1], match[2]
 
 
 def parse_account_name(name: str, field: str = "name") -> AccountKey:
     """The key of a `users/{user}/accounts/{account}` name; BadRequest if malformed."""
-    return AccountKey(*parse_user_child(name, "accounts", field))
+    return AccountKey(*parse_user_child(name, "accounts", field, id_label="account"))
 
 
 def parse_category_name(name: str, field: str = "name") -> CategoryKey:
@@ -78,6 +82,16 @@ _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
 def parse_child_name(name: str, collection: str, field: str = "name") -> ResourceKey:
     """The key of a `users/{user}/{collection}/{id}` name; BadRequest if malformed."""
     return _CHILD_KEYS[collection](*parse_user_child(name, collection, field))
+
+
+def parse_any_name(name: str, field: str = "name") -> ResourceKey:
+    """The key of a user's name or of one of its resources'; BadRequest if neither."""
+    if _USER_NAME.match(name):
+        return parse_user_name(name, field)
+    parts = name.split("/")
+    if len(parts) == 4 and parts[2] in _CHILD_KEYS:
+        return parse_child_name(name, parts[2], field)
+    raise BadRequest.single(field, _malformed(name, "users/{user}/{collection}/{id}"))
 
 
 def resource_name(key: ResourceKey) -> str:

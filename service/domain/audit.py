@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from service.domain.keys import ResourceKey
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -24,7 +26,7 @@ class AuditEvent:
 
     user_id: str
     event_id: int
-    resource_name: str
+    subject: ResourceKey
     action: str
     actor: str
     request_id: uuid.UUID | None

@@ -7,19 +7,65 @@ from typing import Any
 import asyncpg
 
 from service.domain.audit import AuditEvent, Caller
-from service.domain.keys import ResourceKey, UserKey
+from service.domain.filter_syntax import Comparison
+from service.domain.keys import (
+    AccountKey,
+    CategoryKey,
+    PayeeKey,
+    ResourceKey,
+    TransactionKey,
+    UserKey,
+)
 from service.domain.listing import ListQuery, Page
 from service.repositories.paging import fetch_page
-from service.repositories.querying import Field, Kind, Listing
+from service.repositories.querying import AddParam, Field, Kind, Listing, invalid_filter
 
 _COLUMNS = (
-    "user_id, event_id, resource_name, action, actor, request_id,"
+    "user_id, event_id, subject_kind, subject_id, action, actor, request_id,"
     " before::text AS before, after::text AS after, event_time"
 )
 
+# The kind each key is stored as; an event about a user itself has none.
+_KINDS: dict[type, str] = {
+    AccountKey: "account",
+    CategoryKey: "category",
+    PayeeKey: "payee",
+    TransactionKey: "transaction",
+}
+_KEYS = {kind: key_type for key_type, kind in _KINDS.items()}
+
+
+def _subject_columns(key: ResourceKey) -> tuple[str | None, str | None]:
+    """The (subject_kind, subject_id) of an event about `key`."""
+    if isinstance(key, UserKey):
+        return None, None
+    return _KINDS[type(key)], dataclasses.astuple(key)[1]
+
+
+def _subject(row: asyncpg.Record) -> ResourceKey:
+    if row["subject_kind"] is None:
+        return UserKey(row["user_id"])
+    key: ResourceKey = _KEYS[row["subject_kind"]](row["user_id"], row["subject_id"])
+    return key
+
+
+def _resource(c: Comparison, param: AddParam) -> str:
+    """`resource = "users/u/accounts/a"`: the events about that resource (read into a key by
+    the API layer)."""
+    if c.reference is None:
+        raise invalid_filter("'resource' takes = or != and a resource name")
+    kind, subject_id = _subject_columns(c.reference)
+    matches = (
+        f"(user_id = {param(c.reference.user_id)}"
+        f" AND subject_kind IS NOT DISTINCT FROM {param(kind)}::text"
+        f" AND subject_id IS NOT DISTINCT FROM {param(subject_id)}::text)"
+    )
+    return matches if c.op == "=" else f"(NOT {matches})"
+
+
 _LISTING = Listing(
     fields={
-        "resource": Field("resource_name", Kind.TEXT),
+        "resource": Field("subject_id", Kind.CUSTOM, compile=_resource),
         "action": Field("action", Kind.TEXT),
         "actor": Field("actor", Kind.TEXT),
         "event_time": Field("event_time", Kind.TIMESTAMP),
@@ -31,34 +77,17 @@ _LISTING = Listing(
 )
 
 _INSERT = """
-INSERT INTO audit_events (user_id, resource_name, action, actor, request_id, before, after)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)
+INSERT INTO audit_events (user_id, subject_kind, subject_id, action, actor, request_id, before,
+                          after)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)
 """
-
-# The collection of each kind of key in the stored subject of an event.
-_COLLECTIONS = {
-    "AccountKey": "accounts",
-    "CategoryKey": "categories",
-    "PayeeKey": "payees",
-    "TransactionKey": "transactions",
-}
-
-
-def stored_subject(key: ResourceKey) -> str:
-    """The subject of an event as the trail stores it: the resource's name, which
-    `ListAuditEvents` filters on (`resource = "users/u/accounts/a"`)."""
-    user_id, *rest = dataclasses.astuple(key)
-    parts = ["users", user_id]
-    if rest:
-        parts += [_COLLECTIONS[type(key).__name__], rest[0]]
-    return "/".join(parts)
 
 
 def _event(row: asyncpg.Record) -> AuditEvent:
     return AuditEvent(
         user_id=row["user_id"],
         event_id=row["event_id"],
-        resource_name=row["resource_name"],
+        subject=_subject(row),
         action=row["action"],
         actor=row["actor"],
         request_id=row["request_id"],
@@ -88,7 +117,7 @@ class AuditRepository:
         await self._connection.execute(
             _INSERT,
             subject.user_id,
-            stored_subject(subject),
+            *_subject_columns(subject),
             action,
             caller.actor,
             caller.request_id,
