@@ -5,32 +5,14 @@ import uuid
 
 import grpc
 import pytest
-from finance.v1 import payee_service_pb2, payee_service_pb2_grpc, user_service_pb2
+from finance.v1 import payee_service_pb2, payee_service_pb2_grpc
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 
+from tests.builders import create_payee, create_user, own_id, record_expense
 from tests.helpers import invalid_fields, rpc_error, unpack
-from tests.ledger_calls import record_expense
 
 P = payee_service_pb2
-
-
-async def create(
-    payees: "payee_service_pb2_grpc.PayeeServiceAsyncStub",
-    parent: str,
-    display_name: str = "Corner Bakery",
-) -> P.Payee:
-    return await payees.CreatePayee(
-        P.CreatePayeeRequest(parent=parent, payee=P.Payee(display_name=display_name))
-    )
-
-
-def user_id(name: str) -> str:
-    return name.split("/")[1]
-
-
-def own_id(name: str) -> str:
-    return name.rsplit("/", 1)[1]
 
 
 async def list_all(
@@ -61,7 +43,7 @@ def rename(payee: P.Payee, display_name: str, etag: str = "") -> P.UpdatePayeeRe
 
 class TestCreatePayee:
     async def test_creates_payee(self, payees, user):
-        payee = await create(payees, user.name, "  Corner Bakery ")
+        payee = await create_payee(payees, user.name, "  Corner Bakery ")
         assert payee.name.startswith(f"{user.name}/payees/")
         assert payee.display_name == "Corner Bakery"
         assert payee.etag
@@ -93,7 +75,9 @@ class TestCreatePayee:
         assert list(violations) == ["request_id"]
 
     async def test_unknown_user_is_not_found(self, payees):
-        error = await rpc_error(create(payees, "users/nobody-here"), grpc.StatusCode.NOT_FOUND)
+        error = await rpc_error(
+            create_payee(payees, "users/nobody-here"), grpc.StatusCode.NOT_FOUND
+        )
         info = unpack(error, error_details_pb2.ResourceInfo)
         assert info.resource_name == "users/nobody-here"
         assert info.resource_type == "finance-tracker/User"
@@ -112,20 +96,18 @@ class TestCreatePayee:
     async def test_rejects_missing_payee_and_too_long_name(self, payees, user):
         missing = await invalid_fields(payees.CreatePayee(P.CreatePayeeRequest(parent=user.name)))
         assert set(missing) == {"payee", "payee.display_name"}
-        too_long = await invalid_fields(create(payees, user.name, "x" * 201))
+        too_long = await invalid_fields(create_payee(payees, user.name, "x" * 201))
         assert too_long == {"payee.display_name": "must be at most 200 characters"}
 
 
 class TestGetPayee:
     async def test_returns_the_payee(self, payees, user):
-        payee = await create(payees, user.name)
+        payee = await create_payee(payees, user.name)
         assert await payees.GetPayee(P.GetPayeeRequest(name=payee.name)) == payee
 
     async def test_another_users_payee_is_not_found(self, payees, users, user):
-        other = await users.CreateUser(
-            user_service_pb2.CreateUserRequest(user=user_service_pb2.User(display_name="Eve"))
-        )
-        payee = await create(payees, user.name)
+        other = await create_user(users, "Eve")
+        payee = await create_payee(payees, user.name)
         name = f"{other.name}/payees/{own_id(payee.name)}"
         error = await rpc_error(
             payees.GetPayee(P.GetPayeeRequest(name=name)), grpc.StatusCode.NOT_FOUND
@@ -141,13 +123,13 @@ class TestGetPayee:
 
 class TestListPayees:
     async def test_pages_through_every_payee_once(self, payees, user):
-        created = [await create(payees, user.name, f"Payee {i}") for i in range(5)]
+        created = [await create_payee(payees, user.name, f"Payee {i}") for i in range(5)]
         listed = await list_all(payees, user.name, page_size=2)
         assert [p.name for p in listed] == [p.name for p in created]
 
     async def test_filters_and_orders(self, payees, user):
         for display_name in ("Corner Bakery", "Bakery Deluxe", "Hardware Store"):
-            await create(payees, user.name, display_name)
+            await create_payee(payees, user.name, display_name)
         listed = await list_all(
             payees,
             user.name,
@@ -158,8 +140,8 @@ class TestListPayees:
         assert [p.display_name for p in listed] == ["Corner Bakery", "Bakery Deluxe"]
 
     async def test_filters_on_create_time(self, payees, user):
-        first = await create(payees, user.name, "First")
-        await create(payees, user.name, "Second")
+        first = await create_payee(payees, user.name, "First")
+        await create_payee(payees, user.name, "Second")
         since = first.create_time.ToDatetime().isoformat() + "Z"
         listed = await payees.ListPayees(
             P.ListPayeesRequest(parent=user.name, filter=f'create_time > "{since}"')
@@ -191,7 +173,7 @@ class TestListPayees:
 
     async def test_rejects_token_reused_with_other_filter(self, payees, user):
         for i in range(2):
-            await create(payees, user.name, f"P{i}")
+            await create_payee(payees, user.name, f"P{i}")
         page = await payees.ListPayees(P.ListPayeesRequest(parent=user.name, page_size=1))
         violations = await invalid_fields(
             payees.ListPayees(
@@ -208,7 +190,7 @@ class TestListPayees:
 
 class TestUpdatePayee:
     async def test_renames_payee(self, payees, user):
-        payee = await create(payees, user.name)
+        payee = await create_payee(payees, user.name)
         updated = await payees.UpdatePayee(rename(payee, "Baker & Sons", payee.etag))
         assert updated.display_name == "Baker & Sons"
         assert updated.etag != payee.etag
@@ -216,7 +198,7 @@ class TestUpdatePayee:
         assert await payees.GetPayee(P.GetPayeeRequest(name=payee.name)) == updated
 
     async def test_stale_etag_is_aborted(self, payees, user):
-        payee = await create(payees, user.name)
+        payee = await create_payee(payees, user.name)
         await payees.UpdatePayee(rename(payee, "One", payee.etag))
         await rpc_error(
             payees.UpdatePayee(rename(payee, "Two", payee.etag)), grpc.StatusCode.ABORTED
@@ -230,7 +212,7 @@ class TestUpdatePayee:
         assert set(violations) == {"payee.name", "update_mask", "payee.etag"}
 
     async def test_rejects_blank_name_and_unknown_mask_paths(self, payees, user):
-        payee = await create(payees, user.name)
+        payee = await create_payee(payees, user.name)
         blank = await invalid_fields(payees.UpdatePayee(rename(payee, " ")))
         assert blank == {"payee.display_name": "is required"}
         unknown = await invalid_fields(
@@ -251,15 +233,17 @@ class TestUpdatePayee:
 
 class TestDeletePayee:
     async def test_deletes_payee(self, payees, user):
-        payee = await create(payees, user.name)
+        payee = await create_payee(payees, user.name)
         await payees.DeletePayee(P.DeletePayeeRequest(name=payee.name, etag=payee.etag))
         await rpc_error(
             payees.GetPayee(P.GetPayeeRequest(name=payee.name)), grpc.StatusCode.NOT_FOUND
         )
 
-    async def test_refuses_a_payee_transactions_refer_to(self, payees, channel, user):
-        payee = await create(payees, user.name)
-        await record_expense(channel, user.name, payee=payee.name)
+    async def test_refuses_a_payee_transactions_refer_to(
+        self, payees, accounts, transactions, user
+    ):
+        payee = await create_payee(payees, user.name)
+        await record_expense(accounts, transactions, user.name, payee=payee.name)
         error = await rpc_error(
             payees.DeletePayee(P.DeletePayeeRequest(name=payee.name)),
             grpc.StatusCode.FAILED_PRECONDITION,
@@ -269,7 +253,7 @@ class TestDeletePayee:
         assert await payees.GetPayee(P.GetPayeeRequest(name=payee.name)) == payee
 
     async def test_stale_etag_is_aborted(self, payees, user):
-        payee = await create(payees, user.name)
+        payee = await create_payee(payees, user.name)
         await payees.UpdatePayee(rename(payee, "Renamed"))
         await rpc_error(
             payees.DeletePayee(P.DeletePayeeRequest(name=payee.name, etag=payee.etag)),

@@ -2,20 +2,16 @@
 
 import asyncio
 import uuid
-from typing import Any
 
 import grpc
-from finance.v1 import account_service_pb2, user_service_pb2
+from finance.v1 import user_service_pb2
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 
+from tests.builders import create_account, new_user
 from tests.helpers import invalid_fields, rpc_error, unpack
 
 U = user_service_pb2
-
-
-def new_user(display_name: str = "Ada Lovelace", **fields: Any) -> U.User:
-    return U.User(display_name=display_name, **fields)
 
 
 class TestCreateUser:
@@ -228,16 +224,7 @@ class TestDeleteUser:
         await users.GetUser(U.GetUserRequest(name=user.name))
 
     async def test_refuses_while_the_user_owns_accounts(self, users, accounts, user):
-        await accounts.CreateAccount(
-            account_service_pb2.CreateAccountRequest(
-                parent=user.name,
-                account=account_service_pb2.Account(
-                    display_name="Cash",
-                    type=account_service_pb2.Account.TYPE_ASSET,
-                    currency_code="EUR",
-                ),
-            )
-        )
+        await create_account(accounts, user.name, display_name="Cash")
         error = await rpc_error(
             users.DeleteUser(U.DeleteUserRequest(name=user.name)),
             grpc.StatusCode.FAILED_PRECONDITION,
