@@ -6,6 +6,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import grpc
 import pytest
@@ -66,17 +67,16 @@ class Recorder(grpc.aio.UnaryUnaryClientInterceptor):
 
 
 @pytest.fixture
-async def recorder_client(app) -> AsyncIterator[tuple[AsyncFinanceClient, Recorder]]:
-    recorder = Recorder()
-    async with AsyncFinanceClient(
-        f"127.0.0.1:{app.port}", actor=ACTOR, interceptors=[recorder]
-    ) as client:
-        yield client, recorder
+def recorder() -> Recorder:
+    return Recorder()
 
 
 @pytest.fixture
-def client(recorder_client):
-    return recorder_client[0]
+async def client(app, recorder) -> AsyncIterator[AsyncFinanceClient]:
+    async with AsyncFinanceClient(
+        f"127.0.0.1:{app.port}", actor=ACTOR, interceptors=[recorder]
+    ) as client:
+        yield client
 
 
 @pytest.fixture
@@ -203,8 +203,9 @@ class TestErrors:
             )
         ]
 
-    async def test_stale_etag_raises_etag_mismatch_and_is_not_retried(self, recorder_client, owner):
-        client, recorder = recorder_client
+    async def test_stale_etag_raises_etag_mismatch_and_is_not_retried(
+        self, client, recorder, owner
+    ):
         account = await client.accounts.create_account(
             account_request(owner.name, opening_balance=money(10))
         )
@@ -332,14 +333,22 @@ class FlakyUsers(user_service_pb2_grpc.UserServiceServicer):
         return await self._answer(context, request.user)
 
 
+@dataclass(frozen=True)
+class FlakyServer:
+    """A UserService that fails as told, and the address it listens on."""
+
+    users: FlakyUsers
+    target: str
+
+
 @pytest.fixture
-async def flaky() -> AsyncIterator[tuple[FlakyUsers, str]]:
+async def flaky() -> AsyncIterator[FlakyServer]:
     users = FlakyUsers([])  # type: ignore[abstract]
     server = grpc.aio.server()
     user_service_pb2_grpc.add_UserServiceServicer_to_server(users, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    yield users, f"127.0.0.1:{port}"
+    yield FlakyServer(users, f"127.0.0.1:{port}")
     await server.stop(0)
 
 
@@ -372,29 +381,28 @@ class TestRetryPolicy:
         ],
     )
     async def test_retries_only_what_is_safe(self, flaky, send, failures, calls):
-        users, target = flaky
-        users.failures = list(failures)
-        async with AsyncFinanceClient(target, retries=FAST_RETRIES) as client:
+        flaky.users.failures = list(failures)
+        async with AsyncFinanceClient(flaky.target, retries=FAST_RETRIES) as client:
             if calls > len(failures):
                 await send(client)
             else:
                 with pytest.raises((AbortedError, UnavailableError)):
                     await send(client)
-        assert users.calls == calls
+        assert flaky.users.calls == calls
 
     async def test_waits_as_long_as_the_server_asks(self, flaky):
-        users, target = flaky
-        users.failures = [status(code_pb2.UNAVAILABLE, "DATABASE_UNAVAILABLE", retry_delay_ms=400)]
-        async with AsyncFinanceClient(target, retries=FAST_RETRIES) as client:
+        flaky.users.failures = [
+            status(code_pb2.UNAVAILABLE, "DATABASE_UNAVAILABLE", retry_delay_ms=400)
+        ]
+        async with AsyncFinanceClient(flaky.target, retries=FAST_RETRIES) as client:
             start = time.monotonic()
             await client.users.get_user(upb.GetUserRequest(name="users/a"))
         assert time.monotonic() - start >= 0.4
-        assert users.calls == 2
+        assert flaky.users.calls == 2
 
     async def test_a_stale_etag_of_another_domain_is_a_plain_aborted(self, flaky):
-        users, target = flaky
-        users.failures = [status(code_pb2.ABORTED, "ETAG_MISMATCH", domain="elsewhere")]
-        async with AsyncFinanceClient(target, retries=None) as client:
+        flaky.users.failures = [status(code_pb2.ABORTED, "ETAG_MISMATCH", domain="elsewhere")]
+        async with AsyncFinanceClient(flaky.target, retries=None) as client:
             with pytest.raises(AbortedError) as caught:
                 await client.users.get_user(upb.GetUserRequest(name="users/a"))
         assert not isinstance(caught.value, EtagMismatchError)

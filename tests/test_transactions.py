@@ -1,11 +1,14 @@
 """TransactionService over a real channel: the rules of the ledger, seen by a caller."""
 
 import uuid
+from dataclasses import dataclass
 
 import grpc
 import pytest
 from finance.v1 import account_service_pb2 as apb
-from finance.v1 import audit_service_pb2
+from finance.v1 import audit_service_pb2, user_service_pb2
+from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import transaction_service_pb2 as tpb
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
@@ -512,9 +515,21 @@ class TestBalancesOverTime:
         assert "end_date" in violations
 
 
+@dataclass(frozen=True)
+class Ledger:
+    """A user's transactions for the listing tests, and what they refer to."""
+
+    user: user_service_pb2.User
+    made: dict[str, tpb.Transaction]  # lunch, crisps, rent, atm and hold
+    checking: apb.Account
+    cash: apb.Account
+    food: cpb.Category
+    shop: ppb.Payee
+
+
 class TestListTransactions:
     @pytest.fixture
-    async def ledger(self, books, transactions, categories, payees):
+    async def ledger(self, books, transactions, categories, payees) -> Ledger:
         """Five transactions across dates, accounts, a category tree, a payee and tags."""
         checking = await books.account(opening_balance=money(1000))
         cash = await books.account("Cash")
@@ -552,11 +567,12 @@ class TestListTransactions:
                 state=T.STATE_PENDING,
             ),
         }
-        return books.user, made, {"checking": checking, "cash": cash, "food": food, "shop": shop}
+        return Ledger(books.user, made, checking, cash, food, shop)
 
     async def test_default_order_is_newest_first(self, transactions, ledger):
-        user, _, _ = ledger
-        listed = await transactions.ListTransactions(tpb.ListTransactionsRequest(parent=user.name))
+        listed = await transactions.ListTransactions(
+            tpb.ListTransactionsRequest(parent=ledger.user.name)
+        )
         dates = [
             (t.booking_date.year, t.booking_date.month, t.booking_date.day)
             for t in listed.transactions
@@ -575,43 +591,44 @@ class TestListTransactions:
         ],
     )
     async def test_filters_by_plain_fields(self, transactions, ledger, filter_text, expected):
-        user, made, _ = ledger
         page = await transactions.ListTransactions(
-            tpb.ListTransactionsRequest(parent=user.name, filter=filter_text, page_size=100)
+            tpb.ListTransactionsRequest(parent=ledger.user.name, filter=filter_text, page_size=100)
         )
-        by_name = {t.name: key for key, t in made.items()}
+        by_name = {t.name: key for key, t in ledger.made.items()}
         found = {by_name.get(t.name, "opening") for t in page.transactions}
         assert found == expected
 
     async def test_filters_by_account_category_tree_and_payee(self, transactions, ledger):
-        user, made, refs = ledger
-        by_name = {t.name: key for key, t in made.items()}
+        by_name = {t.name: key for key, t in ledger.made.items()}
 
         async def keys(filter_text: str) -> set[str]:
             page = await transactions.ListTransactions(
-                tpb.ListTransactionsRequest(parent=user.name, filter=filter_text, page_size=100)
+                tpb.ListTransactionsRequest(
+                    parent=ledger.user.name, filter=filter_text, page_size=100
+                )
             )
             return {by_name.get(t.name, "opening") for t in page.transactions}
 
-        assert await keys(f'account = "{refs["cash"].name}"') == {"atm", "hold"}
-        assert await keys(f'category = "{refs["food"].name}"') == {"lunch", "crisps"}
-        assert await keys(f'payee = "{refs["shop"].name}"') == {"lunch", "crisps"}
-        assert "atm" in await keys(f'payee != "{refs["shop"].name}"')
+        assert await keys(f'account = "{ledger.cash.name}"') == {"atm", "hold"}
+        assert await keys(f'category = "{ledger.food.name}"') == {"lunch", "crisps"}
+        assert await keys(f'payee = "{ledger.shop.name}"') == {"lunch", "crisps"}
+        assert "atm" in await keys(f'payee != "{ledger.shop.name}"')
 
     async def test_orders_by_amount_and_pages_stably_while_new_ones_arrive(
         self, transactions, books, ledger
     ):
-        user, made, refs = ledger
         first = await transactions.ListTransactions(
-            tpb.ListTransactionsRequest(parent=user.name, order_by="amount desc", page_size=2)
+            tpb.ListTransactionsRequest(
+                parent=ledger.user.name, order_by="amount desc", page_size=2
+            )
         )
         # The opening balance (1000) comes first, then the rent (700).
         assert first.transactions[0].description == "Opening balance"
-        assert first.transactions[1].name == made["rent"].name
-        await books.create(leg(refs["checking"], -1), leg(refs["cash"], 1), booking_date=day(20))
+        assert first.transactions[1].name == ledger.made["rent"].name
+        await books.create(leg(ledger.checking, -1), leg(ledger.cash, 1), booking_date=day(20))
         rest = await transactions.ListTransactions(
             tpb.ListTransactionsRequest(
-                parent=user.name,
+                parent=ledger.user.name,
                 order_by="amount desc",
                 page_size=100,
                 page_token=first.next_page_token,
@@ -621,7 +638,7 @@ class TestListTransactions:
         amounts = [sum(p.amount.units for p in t.postings if p.amount.units > 0) for t in seen]
         assert amounts == sorted(amounts, reverse=True)
         assert len({t.name for t in seen}) == len(seen)
-        assert {t.name for t in made.values()} <= {t.name for t in seen}
+        assert {t.name for t in ledger.made.values()} <= {t.name for t in seen}
 
     @pytest.mark.parametrize(
         "filter_text",
