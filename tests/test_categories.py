@@ -60,7 +60,7 @@ class TestCreateCategory:
         got = await categories.GetCategory(C.GetCategoryRequest(name=groceries.name))
         assert got.parent == food.name
 
-    async def test_retry_with_same_request_id_returns_the_first_category(self, categories, user):
+    async def test_retries_of_a_sub_category_create_it_once(self, categories, user):
         food = await create_category(categories, user.name, "Food")
         request = C.CreateCategoryRequest(
             parent=user.name,
@@ -71,7 +71,7 @@ class TestCreateCategory:
         assert all(r == results[0] for r in results)
         assert await display_names(categories, user.name) == ["Food", "Groceries"]
 
-    async def test_rejects_request_id_reused_for_another_request(self, categories, user):
+    async def test_rejects_request_id_reused_with_another_kind(self, categories, user):
         request_id = str(uuid.uuid4())
         first = C.CreateCategoryRequest(
             parent=user.name,
@@ -82,28 +82,6 @@ class TestCreateCategory:
         first.category.kind = EXPENSE
         violations = await invalid_fields(categories.CreateCategory(first))
         assert list(violations) == ["request_id"]
-
-    async def test_unknown_user_is_not_found(self, categories):
-        error = await rpc_error(
-            create_category(categories, "users/nobody-here"), grpc.StatusCode.NOT_FOUND
-        )
-        assert unpack(error, error_details_pb2.ResourceInfo).resource_name == "users/nobody-here"
-
-    async def test_reports_every_invalid_field(self, categories):
-        request = C.CreateCategoryRequest(
-            parent="people/x",
-            category=C.Category(display_name="", kind=Category.KIND_UNSPECIFIED, parent="food"),
-            request_id="nope",
-        )
-        violations = await invalid_fields(categories.CreateCategory(request))
-        assert set(violations) == {
-            "parent",
-            "category.display_name",
-            "category.kind",
-            "category.parent",
-            "request_id",
-        }
-        assert violations["category.kind"] == "is required: one of KIND_INCOME, KIND_EXPENSE"
 
     async def test_rejects_missing_category_unknown_kind_and_long_name(self, categories, user):
         missing = await invalid_fields(
@@ -150,14 +128,6 @@ class TestGetCategory:
         category = await create_category(categories, user.name)
         assert await categories.GetCategory(C.GetCategoryRequest(name=category.name)) == category
 
-    async def test_another_users_category_is_not_found(self, categories, users, user):
-        eve = await create_user(users, "Eve")
-        category = await create_category(categories, user.name)
-        name = f"{eve.name}/categories/{category.name.rsplit('/', 1)[1]}"
-        await rpc_error(
-            categories.GetCategory(C.GetCategoryRequest(name=name)), grpc.StatusCode.NOT_FOUND
-        )
-
     async def test_rejects_malformed_name(self, categories, user):
         violations = await invalid_fields(
             categories.GetCategory(C.GetCategoryRequest(name=f"{user.name}/payees/x"))
@@ -166,13 +136,6 @@ class TestGetCategory:
 
 
 class TestListCategories:
-    async def test_pages_through_every_category_once_in_creation_order(self, categories, user):
-        for i in range(5):
-            await create_category(categories, user.name, f"C{i}")
-        assert await display_names(categories, user.name, page_size=2) == [
-            f"C{i}" for i in range(5)
-        ]
-
     async def test_filters_by_kind(self, categories, user):
         await create_category(categories, user.name, "Salary", kind=INCOME)
         await create_category(categories, user.name, "Food", kind=EXPENSE)
@@ -209,12 +172,6 @@ class TestListCategories:
         )
         assert listed == ["Car insurance", "Car fuel"]
 
-    async def test_unknown_user_is_not_found(self, categories):
-        await rpc_error(
-            categories.ListCategories(C.ListCategoriesRequest(parent="users/nobody-here")),
-            grpc.StatusCode.NOT_FOUND,
-        )
-
     async def test_rejects_ordering_by_parent_or_kind(self, categories, user):
         for order_by in ("parent", "kind", "display_name, parent desc"):
             violations = await invalid_fields(
@@ -240,24 +197,6 @@ class TestListCategories:
         )
         assert set(violations) == {"filter"}
         assert "KIND_INCOME, KIND_EXPENSE" in violations["filter"]
-
-    async def test_rejects_token_reused_with_other_filter(self, categories, user):
-        for i in range(2):
-            await create_category(categories, user.name, f"C{i}")
-        page = await categories.ListCategories(
-            C.ListCategoriesRequest(parent=user.name, page_size=1)
-        )
-        violations = await invalid_fields(
-            categories.ListCategories(
-                C.ListCategoriesRequest(
-                    parent=user.name,
-                    page_size=1,
-                    page_token=page.next_page_token,
-                    filter="kind = KIND_EXPENSE",
-                )
-            )
-        )
-        assert set(violations) == {"page_token"}
 
 
 class TestUpdateCategory:
@@ -324,23 +263,6 @@ class TestUpdateCategory:
             categories.UpdateCategory(move(mine, eves.name)), grpc.StatusCode.NOT_FOUND
         )
         assert unpack(error, error_details_pb2.ResourceInfo).resource_name == eves.name
-
-    async def test_unknown_category_is_not_found(self, categories, user):
-        missing = C.Category(name=f"{user.name}/categories/missing")
-        error = await rpc_error(
-            categories.UpdateCategory(rename(missing, "X")), grpc.StatusCode.NOT_FOUND
-        )
-        assert unpack(error, error_details_pb2.ResourceInfo).resource_name == missing.name
-
-    async def test_stale_etag_is_aborted(self, categories, user):
-        category = await create_category(categories, user.name)
-        await categories.UpdateCategory(rename(category, "One", category.etag))
-        await rpc_error(
-            categories.UpdateCategory(rename(category, "Two", category.etag)),
-            grpc.StatusCode.ABORTED,
-        )
-        current = await categories.GetCategory(C.GetCategoryRequest(name=category.name))
-        assert current.display_name == "One"
 
     async def test_rejects_immutable_fields_in_mask(self, categories, user):
         category = await create_category(categories, user.name)
@@ -410,25 +332,6 @@ class TestDeleteCategory:
         violation = unpack(error, error_details_pb2.PreconditionFailure).violations[0]
         assert (violation.type, violation.subject) == ("CATEGORY_IN_USE", food.name)
         assert await categories.GetCategory(C.GetCategoryRequest(name=food.name)) == food
-
-    async def test_stale_etag_is_aborted(self, categories, user):
-        category = await create_category(categories, user.name)
-        await categories.UpdateCategory(rename(category, "Renamed"))
-        await rpc_error(
-            categories.DeleteCategory(
-                C.DeleteCategoryRequest(name=category.name, etag=category.etag)
-            ),
-            grpc.StatusCode.ABORTED,
-        )
-        await categories.GetCategory(C.GetCategoryRequest(name=category.name))
-
-    async def test_unknown_category_is_not_found(self, categories, user):
-        await rpc_error(
-            categories.DeleteCategory(
-                C.DeleteCategoryRequest(name=f"{user.name}/categories/missing")
-            ),
-            grpc.StatusCode.NOT_FOUND,
-        )
 
     async def test_reports_bad_name_and_etag_together(self, categories):
         violations = await invalid_fields(
