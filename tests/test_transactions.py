@@ -314,7 +314,9 @@ class TestReverseTransaction:
         savings = await books.account("Savings")
         original = await books.create(leg(checking, -30), leg(savings, 30))
         reversal = await transactions.ReverseTransaction(
-            tpb.ReverseTransactionRequest(name=original.name, reason="Wrong amount")
+            tpb.ReverseTransactionRequest(
+                name=original.name, booking_date=day(20), reason="Wrong amount"
+            )
         )
         assert reversal.reverses == original.name
         assert reversal.description == "Wrong amount"
@@ -325,7 +327,9 @@ class TestReverseTransaction:
         assert again.postings == original.postings
         for name in (original.name, reversal.name):
             await rpc_error(
-                transactions.ReverseTransaction(tpb.ReverseTransactionRequest(name=name)),
+                transactions.ReverseTransaction(
+                    tpb.ReverseTransactionRequest(name=name, booking_date=day(20))
+                ),
                 grpc.StatusCode.FAILED_PRECONDITION,
             )
 
@@ -333,7 +337,9 @@ class TestReverseTransaction:
         checking, savings = await books.account(), await books.account("Savings")
         pending = await books.create(leg(checking, -1), leg(savings, 1), state=T.STATE_PENDING)
         error = await rpc_error(
-            transactions.ReverseTransaction(tpb.ReverseTransactionRequest(name=pending.name)),
+            transactions.ReverseTransaction(
+                tpb.ReverseTransactionRequest(name=pending.name, booking_date=day(20))
+            ),
             grpc.StatusCode.FAILED_PRECONDITION,
         )
         violation = unpack(error, error_details_pb2.PreconditionFailure).violations[0]
@@ -342,7 +348,9 @@ class TestReverseTransaction:
     async def test_account_with_history_cannot_be_deleted(self, books, accounts, transactions):
         checking, savings = await books.account(), await books.account("Savings")
         original = await books.create(leg(checking, -1), leg(savings, 1))
-        await transactions.ReverseTransaction(tpb.ReverseTransactionRequest(name=original.name))
+        await transactions.ReverseTransaction(
+            tpb.ReverseTransactionRequest(name=original.name, booking_date=day(20))
+        )
         error = await rpc_error(
             accounts.DeleteAccount(apb.DeleteAccountRequest(name=savings.name)),
             grpc.StatusCode.FAILED_PRECONDITION,
