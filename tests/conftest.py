@@ -18,8 +18,10 @@ import grpc
 import pytest
 from finance.v1 import (
     account_service_pb2_grpc,
+    audit_service_pb2_grpc,
     category_service_pb2_grpc,
     payee_service_pb2_grpc,
+    transaction_service_pb2_grpc,
     user_service_pb2,
     user_service_pb2_grpc,
 )
@@ -29,6 +31,7 @@ from service.db.database import Database
 from service.db.embedded import pgserver
 from service.server import App, build_app
 from service.settings import Settings
+from tests.builders import create_user
 
 
 def with_database(url: str, name: str) -> str:
@@ -127,6 +130,20 @@ def payees(channel: grpc.aio.Channel) -> "payee_service_pb2_grpc.PayeeServiceAsy
 
 
 @pytest.fixture(scope="session")
+def transactions(
+    channel: grpc.aio.Channel,
+) -> "transaction_service_pb2_grpc.TransactionServiceAsyncStub":
+    """A TransactionService client."""
+    return transaction_service_pb2_grpc.TransactionServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def audit(channel: grpc.aio.Channel) -> "audit_service_pb2_grpc.AuditServiceAsyncStub":
+    """An AuditService client."""
+    return audit_service_pb2_grpc.AuditServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
 def health_stub(channel: grpc.aio.Channel) -> health_pb2_grpc.HealthStub:
     """A health service client."""
     return health_pb2_grpc.HealthStub(channel)
@@ -135,5 +152,4 @@ def health_stub(channel: grpc.aio.Channel) -> health_pb2_grpc.HealthStub:
 @pytest.fixture
 async def user(users: "user_service_pb2_grpc.UserServiceAsyncStub") -> user_service_pb2.User:
     """A fresh user: the tenant key keeps each test's data apart from the others'."""
-    request = user_service_pb2.CreateUserRequest(user=user_service_pb2.User(display_name="Test"))
-    return await users.CreateUser(request)
+    return await create_user(users)

@@ -1,5 +1,6 @@
-"""Assertions on gRPC errors and their google.rpc details."""
+"""Assertions on gRPC errors and their google.rpc details, and waiting for a health status."""
 
+import asyncio
 from collections.abc import Awaitable
 from typing import Any, cast
 
@@ -7,7 +8,11 @@ import grpc
 import pytest
 from google.protobuf.descriptor import Descriptor
 from google.rpc import error_details_pb2, status_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 async def rpc_error(call: Awaitable[Any], code: grpc.StatusCode) -> grpc.aio.AioRpcError:
@@ -51,3 +56,18 @@ def unpack(error: grpc.aio.AioRpcError, message_type: type[Any]) -> Any:
 async def invalid_fields(call: Awaitable[Any]) -> dict[str, str]:
     """Await `call`, expecting INVALID_ARGUMENT; returns its field violations."""
     return field_violations(await rpc_error(call, grpc.StatusCode.INVALID_ARGUMENT))
+
+
+async def wait_for_status(
+    stub: health_pb2_grpc.HealthStub, expected: int, service: str = ""
+) -> None:
+    """Poll `stub` until `service` (the whole server when empty) reports `expected`."""
+    async with asyncio.timeout(15):
+        while True:
+            # The stub sets Check in __init__; types-grpcio-health-checking does not declare it.
+            response = await stub.Check(  # type: ignore[attr-defined]
+                health_pb2.HealthCheckRequest(service=service)
+            )
+            if response.status == expected:
+                return
+            await asyncio.sleep(0.1)

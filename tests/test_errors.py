@@ -11,8 +11,8 @@ from google.rpc import error_details_pb2
 
 from service.api.interceptor import RpcInterceptor
 from service.domain.errors import FieldViolation, InvalidArgument
+from tests.builders import create_account, new_account
 from tests.helpers import field_violations, rpc_error, unpack
-from tests.test_accounts import create, new_account
 
 A = account_service_pb2
 U = user_service_pb2
@@ -99,7 +99,7 @@ class TestErrorInfo:
         assert error_info(error) == ("RESOURCE_ALREADY_EXISTS", "finance-tracker")
 
     async def test_failed_precondition_reason_is_the_violation_type(self, users, accounts, user):
-        await create(accounts, user.name)
+        await create_account(accounts, user.name)
         error = await rpc_error(
             users.DeleteUser(U.DeleteUserRequest(name=user.name)),
             grpc.StatusCode.FAILED_PRECONDITION,

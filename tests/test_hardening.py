@@ -12,8 +12,8 @@ from finance.v1 import account_service_pb2, user_service_pb2
 from google.protobuf import field_mask_pb2
 
 from service.domain.errors import FieldViolation, InvalidArgument
+from tests.builders import create_account, money, new_account
 from tests.helpers import invalid_fields, rpc_error
-from tests.test_accounts import create, eur, new_account
 
 A = account_service_pb2
 U = user_service_pb2
@@ -60,7 +60,7 @@ class TestNulCharacters:
 
     async def test_rejects_nul_inside_a_page_token(self, accounts, user):
         for name in ("A", "B"):
-            await create(accounts, user.name, display_name=name)
+            await create_account(accounts, user.name, display_name=name)
         page = await accounts.ListAccounts(A.ListAccountsRequest(parent=user.name, page_size=1))
         token = forged_token(page.next_page_token, [{"t": "2024-01-01T00:00:00+00:00"}, "a\x00"])
         request = A.ListAccountsRequest(parent=user.name, page_token=token)
@@ -129,19 +129,19 @@ class TestUpdateMasks:
         assert updated.create_time == user.create_time
 
     async def test_ignores_output_only_account_fields(self, accounts, user):
-        account = await create(accounts, user.name, opening_balance=eur(5))
+        account = await create_account(accounts, user.name, opening_balance=money(5))
         paths = ("balance", "available_balance", "state", "system_managed", "create_time")
         updated = await accounts.UpdateAccount(
             A.UpdateAccountRequest(
-                account=A.Account(name=account.name, display_name="Savings", balance=eur(9)),
+                account=A.Account(name=account.name, display_name="Savings", balance=money(9)),
                 update_mask=mask("display_name", "name", "update_time", "etag", *paths),
             )
         )
         assert updated.display_name == "Savings"
-        assert (updated.balance, updated.state) == (eur(5), A.Account.STATE_ACTIVE)
+        assert (updated.balance, updated.state) == (money(5), A.Account.STATE_ACTIVE)
 
     async def test_still_rejects_immutable_fields(self, accounts, user):
-        account = await create(accounts, user.name)
+        account = await create_account(accounts, user.name)
         request = A.UpdateAccountRequest(
             account=A.Account(name=account.name, currency_code="USD"),
             update_mask=mask("currency_code", "balance"),

@@ -16,7 +16,7 @@ from service.db.database import Database
 from service.db.embedded import pgserver
 from service.server import build_app
 from tests.conftest import make_settings
-from tests.test_lifecycle import NOT_SERVING, SERVING, wait_for_status
+from tests.helpers import NOT_SERVING, SERVING, wait_for_status
 
 
 def postgres_processes(pgdata: Path) -> list[int]:

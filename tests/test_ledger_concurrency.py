@@ -12,32 +12,25 @@ import pytest
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc
-from google.type import date_pb2, money_pb2
+
+from tests.builders import create_account, day, money
 
 CLIENTS = 8
 TRANSFERS_PER_CLIENT = 25
 
 
-@pytest.fixture
-def transactions_stub(channel):
-    return transaction_service_pb2_grpc.TransactionServiceStub(channel)
-
-
-async def test_concurrent_transfers_with_retries_reconcile_exactly(app, channel, accounts, user):
+async def test_concurrent_transfers_with_retries_reconcile_exactly(
+    app, accounts, transactions, user
+):
     opening = {"hot": 5_000, "a": 300, "b": 300, "c": 300}
     created = {}
     for name, units in opening.items():
-        created[name] = await accounts.CreateAccount(
-            apb.CreateAccountRequest(
-                parent=user.name,
-                account=apb.Account(
-                    display_name=name,
-                    type=apb.Account.TYPE_ASSET,
-                    currency_code="EUR",
-                    opening_balance=money_pb2.Money(currency_code="EUR", units=units),
-                    credit_limit=money_pb2.Money(currency_code="EUR", units=0),
-                ),
-            )
+        created[name] = await create_account(
+            accounts,
+            user.name,
+            display_name=name,
+            opening_balance=money(units),
+            credit_limit=money(0),
         )
     rng = random.Random(20241125)
     moved: dict[str, tuple[str, str, int]] = {}
@@ -55,8 +48,8 @@ async def test_concurrent_transfers_with_retries_reconcile_exactly(app, channel,
                 parent=user.name,
                 from_account=created[source].name,
                 to_account=created[target].name,
-                amount=money_pb2.Money(currency_code="EUR", units=units),
-                booking_date=date_pb2.Date(year=2024, month=3, day=1),
+                amount=money(units),
+                booking_date=day(1, 3),
                 request_id=str(uuid.uuid4()),
             )
             # A third of the calls are sent twice at once, as a client retrying a timeout would.
@@ -96,7 +89,7 @@ async def test_concurrent_transfers_with_retries_reconcile_exactly(app, channel,
         got = await accounts.GetAccount(apb.GetAccountRequest(name=account.name))
         assert got.balance.units == expected[name], name
         assert got.balance.units >= 0
-    listed = await transaction_service_pb2_grpc.TransactionServiceStub(channel).ListTransactions(
+    listed = await transactions.ListTransactions(
         tpb.ListTransactionsRequest(
             parent=user.name, filter='booking_date = "2024-03-01"', page_size=1000
         )
@@ -104,28 +97,23 @@ async def test_concurrent_transfers_with_retries_reconcile_exactly(app, channel,
     assert len(listed.transactions) == len(moved)
 
 
-async def test_racing_spends_never_break_the_limit(transactions_stub, accounts, user):
-    account = await accounts.CreateAccount(
-        apb.CreateAccountRequest(
-            parent=user.name,
-            account=apb.Account(
-                display_name="Wallet",
-                type=apb.Account.TYPE_ASSET,
-                currency_code="EUR",
-                opening_balance=money_pb2.Money(currency_code="EUR", units=100),
-                credit_limit=money_pb2.Money(currency_code="EUR", units=0),
-            ),
-        )
+async def test_racing_spends_never_break_the_limit(transactions, accounts, user):
+    account = await create_account(
+        accounts,
+        user.name,
+        display_name="Wallet",
+        opening_balance=money(100),
+        credit_limit=money(0),
     )
 
     async def spend() -> grpc.StatusCode:
         try:
-            await transactions_stub.RecordExpense(
+            await transactions.RecordExpense(
                 tpb.RecordExpenseRequest(
                     parent=user.name,
                     account=account.name,
-                    amount=money_pb2.Money(currency_code="EUR", units=7),
-                    booking_date=date_pb2.Date(year=2024, month=3, day=2),
+                    amount=money(7),
+                    booking_date=day(2, 3),
                 )
             )
         except grpc.aio.AioRpcError as error:
@@ -139,30 +127,18 @@ async def test_racing_spends_never_break_the_limit(transactions_stub, accounts, 
 
 
 async def test_a_cancelled_transfer_leaves_nothing_behind(
-    transactions_stub, accounts, user, database_url
+    transactions, accounts, user, database_url
 ):
-    opened = []
-    for name in ("from", "to"):
-        opened.append(
-            await accounts.CreateAccount(
-                apb.CreateAccountRequest(
-                    parent=user.name,
-                    account=apb.Account(
-                        display_name=name,
-                        type=apb.Account.TYPE_ASSET,
-                        currency_code="EUR",
-                        opening_balance=money_pb2.Money(currency_code="EUR", units=50),
-                    ),
-                )
-            )
-        )
-    source, target = opened
+    source, target = [
+        await create_account(accounts, user.name, display_name=name, opening_balance=money(50))
+        for name in ("from", "to")
+    ]
     request = tpb.TransferFundsRequest(
         parent=user.name,
         from_account=source.name,
         to_account=target.name,
-        amount=money_pb2.Money(currency_code="EUR", units=20),
-        booking_date=date_pb2.Date(year=2024, month=3, day=3),
+        amount=money(20),
+        booking_date=day(3, 3),
         request_id=str(uuid.uuid4()),
     )
     # Another session holds the target's row: the transfer gets as far as locking it, mid-
@@ -175,15 +151,15 @@ async def test_a_cancelled_transfer_leaves_nothing_behind(
                 target.name.rsplit("/", 1)[1],
             )
             with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await transactions_stub.TransferFunds(request, timeout=0.5)
+                await transactions.TransferFunds(request, timeout=0.5)
             assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     finally:
         await blocker.close()
-    for account in opened:
+    for account in (source, target):
         got = await accounts.GetAccount(apb.GetAccountRequest(name=account.name))
         assert got.balance.units == 50
     # The request id was not used up by the cancelled attempt: the retry does the transfer.
-    done = await transactions_stub.TransferFunds(request)
+    done = await transactions.TransferFunds(request)
     assert done.state == tpb.Transaction.STATE_POSTED
     got = await accounts.GetAccount(apb.GetAccountRequest(name=target.name))
     assert got.balance.units == 70

@@ -18,10 +18,7 @@ from service.db.database import Database
 from service.db.embedded import pgserver
 from service.server import build_app
 from tests.conftest import make_settings
-from tests.helpers import unpack
-
-SERVING = health_pb2.HealthCheckResponse.SERVING
-NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+from tests.helpers import NOT_SERVING, SERVING, unpack, wait_for_status
 
 
 def rename(user: user_service_pb2.User, display_name: str) -> user_service_pb2.UpdateUserRequest:
@@ -29,20 +26,6 @@ def rename(user: user_service_pb2.User, display_name: str) -> user_service_pb2.U
         user=user_service_pb2.User(name=user.name, display_name=display_name),
         update_mask=field_mask_pb2.FieldMask(paths=["display_name"]),
     )
-
-
-async def wait_for_status(
-    stub: health_pb2_grpc.HealthStub, expected: int, service: str = ""
-) -> None:
-    async with asyncio.timeout(15):
-        while True:
-            # The stub sets Check in __init__; types-grpcio-health-checking does not declare it.
-            response = await stub.Check(  # type: ignore[attr-defined]
-                health_pb2.HealthCheckRequest(service=service)
-            )
-            if response.status == expected:
-                return
-            await asyncio.sleep(0.1)
 
 
 @contextlib.asynccontextmanager

@@ -4,8 +4,8 @@ import grpc
 import pytest
 from finance.v1 import account_service_pb2, user_service_pb2
 
+from tests.builders import create_account
 from tests.helpers import invalid_fields
-from tests.test_accounts import create
 
 A = account_service_pb2
 Account = A.Account
@@ -27,19 +27,25 @@ async def list_all(accounts, parent: str, page_size: int, **fields: str) -> list
 
 class TestPagination:
     async def test_walks_every_account_once_in_order(self, accounts, user):
-        created = [await create(accounts, user.name, display_name=f"A{i:02}") for i in range(7)]
+        created = [
+            await create_account(accounts, user.name, display_name=f"A{i:02}") for i in range(7)
+        ]
         listed = await list_all(accounts, user.name, page_size=3)
         assert [a.name for a in listed] == [a.name for a in created]
 
     async def test_inserts_between_pages_neither_repeat_nor_hide_earlier_accounts(
         self, accounts, user
     ):
-        first_batch = [await create(accounts, user.name, display_name=f"B{i}") for i in range(4)]
+        first_batch = [
+            await create_account(accounts, user.name, display_name=f"B{i}") for i in range(4)
+        ]
         page = await accounts.ListAccounts(
             A.ListAccountsRequest(parent=user.name, page_size=2, order_by="display_name")
         )
         # Accounts inserted before and after the cursor while the client pages.
-        late = [await create(accounts, user.name, display_name=n) for n in ("A0", "B15", "Z9")]
+        late = [
+            await create_account(accounts, user.name, display_name=n) for n in ("A0", "B15", "Z9")
+        ]
         rest = await accounts.ListAccounts(
             A.ListAccountsRequest(
                 parent=user.name,
@@ -59,7 +65,7 @@ class TestPagination:
 
     async def test_descending_multi_key_order(self, accounts, user):
         for name, currency in [("X", "EUR"), ("Y", "USD"), ("Z", "EUR"), ("W", "USD")]:
-            await create(accounts, user.name, display_name=name, currency_code=currency)
+            await create_account(accounts, user.name, display_name=name, currency_code=currency)
         listed = await list_all(
             accounts, user.name, page_size=1, order_by="currency_code desc, display_name"
         )
@@ -67,7 +73,7 @@ class TestPagination:
 
     async def test_page_size_is_capped_and_defaulted(self, accounts, user):
         for i in range(3):
-            await create(accounts, user.name, display_name=f"C{i}")
+            await create_account(accounts, user.name, display_name=f"C{i}")
         page = await accounts.ListAccounts(A.ListAccountsRequest(parent=user.name, page_size=5000))
         assert len(page.accounts) == 3
         assert not page.next_page_token
@@ -82,7 +88,7 @@ class TestPagination:
 
     async def test_rejects_token_reused_with_other_filter(self, accounts, user):
         for i in range(3):
-            await create(accounts, user.name, display_name=f"D{i}")
+            await create_account(accounts, user.name, display_name=f"D{i}")
         page = await accounts.ListAccounts(A.ListAccountsRequest(parent=user.name, page_size=1))
         violations = await invalid_fields(
             accounts.ListAccounts(
@@ -105,9 +111,9 @@ class TestPagination:
 class TestFilter:
     @pytest.fixture
     async def mixed(self, accounts, user):
-        await create(accounts, user.name, display_name="Savings", currency_code="EUR")
-        await create(accounts, user.name, display_name="Visa", type=Account.TYPE_LIABILITY)
-        cash = await create(accounts, user.name, display_name="Cash", currency_code="USD")
+        await create_account(accounts, user.name, display_name="Savings", currency_code="EUR")
+        await create_account(accounts, user.name, display_name="Visa", type=Account.TYPE_LIABILITY)
+        cash = await create_account(accounts, user.name, display_name="Cash", currency_code="USD")
         await accounts.ArchiveAccount(A.ArchiveAccountRequest(name=cash.name))
         return user
 

@@ -6,7 +6,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
 
 import grpc
 import pytest
@@ -33,10 +33,11 @@ from finance_tracker_client import (
 from google.protobuf import any_pb2, field_mask_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from google.type import date_pb2, money_pb2
+from google.type import date_pb2
 from grpc_status import rpc_status
 
 from service.server import build_app
+from tests.builders import account_request, money
 from tests.conftest import make_settings
 
 ACTOR = "python-sdk-test"
@@ -47,17 +48,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def eur(units: int) -> money_pb2.Money:
-    return money_pb2.Money(currency_code="EUR", units=units)
-
-
-def new_account(parent: str, name: str = "Checking", **fields: Any) -> apb.CreateAccountRequest:
-    account = apb.Account(
-        display_name=name, type=apb.Account.TYPE_ASSET, currency_code="EUR", **fields
-    )
-    return apb.CreateAccountRequest(parent=parent, account=account)
 
 
 class Recorder(grpc.aio.UnaryUnaryClientInterceptor):
@@ -77,17 +67,16 @@ class Recorder(grpc.aio.UnaryUnaryClientInterceptor):
 
 
 @pytest.fixture
-async def recorder_client(app) -> AsyncIterator[tuple[AsyncFinanceClient, Recorder]]:
-    recorder = Recorder()
-    async with AsyncFinanceClient(
-        f"127.0.0.1:{app.port}", actor=ACTOR, interceptors=[recorder]
-    ) as client:
-        yield client, recorder
+def recorder() -> Recorder:
+    return Recorder()
 
 
 @pytest.fixture
-def client(recorder_client):
-    return recorder_client[0]
+async def client(app, recorder) -> AsyncIterator[AsyncFinanceClient]:
+    async with AsyncFinanceClient(
+        f"127.0.0.1:{app.port}", actor=ACTOR, interceptors=[recorder]
+    ) as client:
+        yield client
 
 
 @pytest.fixture
@@ -103,29 +92,29 @@ class TestCalls:
         )
         assert user.name == f"users/{user_id}"
         account = await client.accounts.create_account(
-            new_account(user.name, opening_balance=eur(100))
+            account_request(user.name, opening_balance=money(100))
         )
         expense = await client.transactions.record_expense(
             tpb.RecordExpenseRequest(
                 parent=user.name,
                 account=account.name,
-                amount=eur(30),
+                amount=money(30),
                 booking_date=date_pb2.Date(year=2024, month=1, day=31),
                 description="Lunch",
             )
         )
         assert expense.description == "Lunch"
         balance = await client.accounts.get_account(apb.GetAccountRequest(name=account.name))
-        assert balance.balance == eur(70)
+        assert balance.balance == money(70)
 
     async def test_sends_the_actor_to_the_audit_trail(self, client, owner):
         account = await client.accounts.create_account(
-            new_account(owner.name, opening_balance=eur(5))
+            account_request(owner.name, opening_balance=money(5))
         )
         request = tpb.RecordExpenseRequest(
             parent=owner.name,
             account=account.name,
-            amount=eur(2),
+            amount=money(2),
             booking_date=date_pb2.Date(year=2024, month=3, day=1),
         )
         expense = await client.transactions.record_expense(request)
@@ -137,7 +126,7 @@ class TestCalls:
 
     async def test_paginates_a_list(self, client, owner):
         for name in ("A", "B", "C"):
-            await client.accounts.create_account(new_account(owner.name, name))
+            await client.accounts.create_account(account_request(owner.name, display_name=name))
         request = apb.ListAccountsRequest(parent=owner.name, page_size=2, order_by="display_name")
         pages = [page async for page in apaginate(client.accounts.list_accounts, request)]
         assert [[a.display_name for a in p.accounts] for p in pages] == [["A", "B"], ["C"]]
@@ -146,7 +135,7 @@ class TestCalls:
 
 class TestRequestIds:
     async def test_a_resent_create_makes_one_account(self, client, owner):
-        request = new_account(owner.name)
+        request = account_request(owner.name)
         first = await client.accounts.create_account(request)
         assert uuid.UUID(request.request_id).version == 4
         second = await client.accounts.create_account(request)
@@ -155,15 +144,15 @@ class TestRequestIds:
         assert [a.name for a in listed.accounts] == [first.name]
 
     async def test_keeps_the_callers_request_id(self, client, owner):
-        request = new_account(owner.name)
+        request = account_request(owner.name)
         request.request_id = str(uuid.uuid4())
         chosen = request.request_id
         await client.accounts.create_account(request)
         assert request.request_id == chosen
 
     async def test_each_new_request_gets_its_own_id(self, client, owner):
-        first = await client.accounts.create_account(new_account(owner.name, "A"))
-        second = await client.accounts.create_account(new_account(owner.name, "B"))
+        first = await client.accounts.create_account(account_request(owner.name, display_name="A"))
+        second = await client.accounts.create_account(account_request(owner.name, display_name="B"))
         assert first.name != second.name
 
 
@@ -202,7 +191,7 @@ class TestErrors:
 
     async def test_decodes_precondition_failures(self, client, owner):
         account = await client.accounts.create_account(
-            new_account(owner.name, opening_balance=eur(10))
+            account_request(owner.name, opening_balance=money(10))
         )
         with pytest.raises(FailedPreconditionError) as caught:
             await client.accounts.delete_account(apb.DeleteAccountRequest(name=account.name))
@@ -214,18 +203,21 @@ class TestErrors:
             )
         ]
 
-    async def test_stale_etag_raises_etag_mismatch_and_is_not_retried(self, recorder_client, owner):
-        client, recorder = recorder_client
+    async def test_stale_etag_raises_etag_mismatch_and_is_not_retried(
+        self, client, recorder, owner
+    ):
         account = await client.accounts.create_account(
-            new_account(owner.name, opening_balance=eur(10))
+            account_request(owner.name, opening_balance=money(10))
         )
-        other = await client.accounts.create_account(new_account(owner.name, "Savings"))
+        other = await client.accounts.create_account(
+            account_request(owner.name, display_name="Savings")
+        )
         transfer = await client.transactions.transfer_funds(
             tpb.TransferFundsRequest(
                 parent=owner.name,
                 from_account=account.name,
                 to_account=other.name,
-                amount=eur(1),
+                amount=money(1),
                 booking_date=date_pb2.Date(year=2024, month=2, day=1),
             )
         )
@@ -341,14 +333,22 @@ class FlakyUsers(user_service_pb2_grpc.UserServiceServicer):
         return await self._answer(context, request.user)
 
 
+@dataclass(frozen=True)
+class FlakyServer:
+    """A UserService that fails as told, and the address it listens on."""
+
+    users: FlakyUsers
+    target: str
+
+
 @pytest.fixture
-async def flaky() -> AsyncIterator[tuple[FlakyUsers, str]]:
+async def flaky() -> AsyncIterator[FlakyServer]:
     users = FlakyUsers([])  # type: ignore[abstract]
     server = grpc.aio.server()
     user_service_pb2_grpc.add_UserServiceServicer_to_server(users, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    yield users, f"127.0.0.1:{port}"
+    yield FlakyServer(users, f"127.0.0.1:{port}")
     await server.stop(0)
 
 
@@ -381,29 +381,28 @@ class TestRetryPolicy:
         ],
     )
     async def test_retries_only_what_is_safe(self, flaky, send, failures, calls):
-        users, target = flaky
-        users.failures = list(failures)
-        async with AsyncFinanceClient(target, retries=FAST_RETRIES) as client:
+        flaky.users.failures = list(failures)
+        async with AsyncFinanceClient(flaky.target, retries=FAST_RETRIES) as client:
             if calls > len(failures):
                 await send(client)
             else:
                 with pytest.raises((AbortedError, UnavailableError)):
                     await send(client)
-        assert users.calls == calls
+        assert flaky.users.calls == calls
 
     async def test_waits_as_long_as_the_server_asks(self, flaky):
-        users, target = flaky
-        users.failures = [status(code_pb2.UNAVAILABLE, "DATABASE_UNAVAILABLE", retry_delay_ms=400)]
-        async with AsyncFinanceClient(target, retries=FAST_RETRIES) as client:
+        flaky.users.failures = [
+            status(code_pb2.UNAVAILABLE, "DATABASE_UNAVAILABLE", retry_delay_ms=400)
+        ]
+        async with AsyncFinanceClient(flaky.target, retries=FAST_RETRIES) as client:
             start = time.monotonic()
             await client.users.get_user(upb.GetUserRequest(name="users/a"))
         assert time.monotonic() - start >= 0.4
-        assert users.calls == 2
+        assert flaky.users.calls == 2
 
     async def test_a_stale_etag_of_another_domain_is_a_plain_aborted(self, flaky):
-        users, target = flaky
-        users.failures = [status(code_pb2.ABORTED, "ETAG_MISMATCH", domain="elsewhere")]
-        async with AsyncFinanceClient(target, retries=None) as client:
+        flaky.users.failures = [status(code_pb2.ABORTED, "ETAG_MISMATCH", domain="elsewhere")]
+        async with AsyncFinanceClient(flaky.target, retries=None) as client:
             with pytest.raises(AbortedError) as caught:
                 await client.users.get_user(upb.GetUserRequest(name="users/a"))
         assert not isinstance(caught.value, EtagMismatchError)
@@ -416,7 +415,7 @@ class TestSyncClient:
                 user = client.users.create_user(
                     upb.CreateUserRequest(user=upb.User(display_name="Sync"))
                 )
-                request = new_account(user.name)
+                request = account_request(user.name)
                 first = client.accounts.create_account(request)
                 again = client.accounts.create_account(request)
                 assert again.name == first.name

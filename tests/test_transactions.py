@@ -1,89 +1,37 @@
 """TransactionService over a real channel: the rules of the ledger, seen by a caller."""
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
 
 import grpc
 import pytest
 from finance.v1 import account_service_pb2 as apb
-from finance.v1 import (
-    audit_service_pb2,
-    audit_service_pb2_grpc,
-    transaction_service_pb2_grpc,
-    user_service_pb2,
-)
+from finance.v1 import audit_service_pb2, user_service_pb2
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import transaction_service_pb2 as tpb
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
-from google.type import date_pb2, money_pb2
 
+from tests.builders import (
+    Books,
+    account_request,
+    create_category,
+    create_payee,
+    create_user,
+    day,
+    leg,
+    money,
+    own_id,
+)
 from tests.helpers import invalid_fields, rpc_error, unpack
 
 T = tpb.Transaction
 
 
-def money(units: int, currency: str = "EUR", nanos: int = 0) -> money_pb2.Money:
-    return money_pb2.Money(currency_code=currency, units=units, nanos=nanos)
-
-
-def day(d: int, month: int = 1, year: int = 2024) -> date_pb2.Date:
-    return date_pb2.Date(year=year, month=month, day=d)
-
-
-def leg(account: apb.Account, units: int, **fields: Any) -> tpb.Posting:
-    return tpb.Posting(account=account.name, amount=money(units, account.currency_code), **fields)
-
-
-@pytest.fixture(scope="module")
-def transactions(channel):
-    return transaction_service_pb2_grpc.TransactionServiceStub(channel)
-
-
-@pytest.fixture(scope="module")
-def audit(channel):
-    return audit_service_pb2_grpc.AuditServiceStub(channel)
-
-
-class Books:
-    """A user with accounts, a category and a payee, and shortcuts to move money."""
-
-    def __init__(self, user, accounts_stub, transactions_stub) -> None:
-        self.user = user
-        self._accounts = accounts_stub
-        self._transactions = transactions_stub
-
-    async def account(self, name: str = "Checking", currency: str = "EUR", **fields: Any):
-        values: dict[str, Any] = {
-            "display_name": name,
-            "type": apb.Account.TYPE_ASSET,
-            "currency_code": currency,
-            **fields,
-        }
-        return await self._accounts.CreateAccount(
-            apb.CreateAccountRequest(parent=self.user.name, account=apb.Account(**values))
-        )
-
-    async def get(self, account: apb.Account):
-        return await self._accounts.GetAccount(apb.GetAccountRequest(name=account.name))
-
-    async def balance(self, account: apb.Account):
-        return (await self.get(account)).balance.units
-
-    def create(self, *postings: tpb.Posting, **fields: Any):
-        transaction = T(booking_date=fields.pop("booking_date", day(15)), postings=postings)
-        for key, value in fields.pop("transaction", {}).items():
-            setattr(transaction, key, value) if not isinstance(value, list) else getattr(
-                transaction, key
-            ).extend(value)
-        return self._transactions.CreateTransaction(
-            tpb.CreateTransactionRequest(parent=self.user.name, transaction=transaction, **fields)
-        )
-
-
 @pytest.fixture
 def books(user, accounts, transactions) -> Books:
+    """The test user's books."""
     return Books(user, accounts, transactions)
 
 
@@ -94,7 +42,9 @@ class TestCreateTransaction:
         created = await books.create(
             leg(checking, -30, memo="to savings"),
             leg(savings, 30),
-            transaction={"description": "Saving up", "tags": ["goals"], "external_id": "BANK-1"},
+            description="Saving up",
+            tags=["goals"],
+            external_id="BANK-1",
         )
         assert created.name.startswith(f"{books.user.name}/transactions/")
         assert created.state == T.STATE_POSTED
@@ -132,36 +82,10 @@ class TestCreateTransaction:
         )
         assert "transaction.postings[0].amount.currency_code" in violations
 
-    async def test_reports_every_invalid_field(self, books):
-        checking = await books.account()
-        request = tpb.CreateTransactionRequest(
-            parent=books.user.name,
-            transaction=T(
-                booking_date=date_pb2.Date(year=2024, month=2, day=30),
-                postings=[
-                    tpb.Posting(account="nope", amount=money(1)),
-                    tpb.Posting(account=checking.name),
-                ],
-                tags=["a", "a"],
-            ),
-            request_id="x",
-        )
-        violations = await invalid_fields(books._transactions.CreateTransaction(request))
-        assert {
-            "transaction.booking_date",
-            "transaction.postings[0].account",
-            "transaction.postings[1].amount",
-            "transaction.tags",
-            "request_id",
-        } <= set(violations)
-
     async def test_another_users_account_is_not_found(self, books, users):
         checking = await books.account()
-        other = await users.CreateUser(
-            user_service_pb2.CreateUserRequest(user=user_service_pb2.User(display_name="Eve"))
-        )
-        account_id = checking.name.rsplit("/", 1)[1]
-        theirs = f"{other.name}/accounts/{account_id}"
+        other = await create_user(users, "Eve")
+        theirs = f"{other.name}/accounts/{own_id(checking.name)}"
         error = await rpc_error(
             books.create(
                 leg(checking, -1),
@@ -171,7 +95,7 @@ class TestCreateTransaction:
         )
         assert unpack(error, error_details_pb2.ResourceInfo).resource_name == theirs
 
-    async def test_unknown_account_category_and_payee_are_not_found(self, books):
+    async def test_unknown_account_category_and_payee_are_not_found(self, books, transactions):
         checking, savings = await books.account(), await books.account("Savings")
         user = books.user.name
         for fields in (
@@ -187,9 +111,7 @@ class TestCreateTransaction:
             request = tpb.CreateTransactionRequest(
                 parent=user, transaction=T(booking_date=day(1), **fields)
             )
-            await rpc_error(
-                books._transactions.CreateTransaction(request), grpc.StatusCode.NOT_FOUND
-            )
+            await rpc_error(transactions.CreateTransaction(request), grpc.StatusCode.NOT_FOUND)
         assert await books.balance(checking) == 0
 
     async def test_archived_account_takes_no_transactions(self, books, accounts):
@@ -239,15 +161,8 @@ class TestEverydayRecording:
         self, books, transactions, categories, payees, accounts
     ):
         checking = await books.account(opening_balance=money(100))
-        food = await categories.CreateCategory(
-            cpb.CreateCategoryRequest(
-                parent=books.user.name,
-                category=cpb.Category(display_name="Food", kind=cpb.Category.KIND_EXPENSE),
-            )
-        )
-        shop = await payees.CreatePayee(
-            ppb.CreatePayeeRequest(parent=books.user.name, payee=ppb.Payee(display_name="Shop"))
-        )
+        food = await create_category(categories, books.user.name)
+        shop = await create_payee(payees, books.user.name, "Shop")
         expense = await transactions.RecordExpense(
             tpb.RecordExpenseRequest(
                 parent=books.user.name,
@@ -329,7 +244,7 @@ class TestTransferFunds:
                 from_account=euros.name,
                 to_account=dollars.name,
                 amount=money(100),
-                to_amount=money(108, "USD", 420_000_000),
+                to_amount=money(108, "USD", nanos=420_000_000),
                 booking_date=day(5),
             )
         )
@@ -340,7 +255,7 @@ class TestTransferFunds:
                 p.amount.units * 100 + p.amount.nanos // 10_000_000
             )
         assert totals == {"EUR": 0, "USD": 0}
-        assert (await books.get(dollars)).balance == money(108, "USD", 420_000_000)
+        assert (await books.get(dollars)).balance == money(108, "USD", nanos=420_000_000)
         assert await books.balance(euros) == 100
 
     async def test_cross_currency_transfer_needs_the_received_amount(self, books, transactions):
@@ -363,9 +278,7 @@ class TestTwoPhase:
     async def test_pending_counts_in_available_then_posts(self, books, transactions):
         checking = await books.account(opening_balance=money(100))
         savings = await books.account("Savings")
-        pending = await books.create(
-            leg(checking, -40), leg(savings, 40), transaction={"state": T.STATE_PENDING}
-        )
+        pending = await books.create(leg(checking, -40), leg(savings, 40), state=T.STATE_PENDING)
         assert pending.state == T.STATE_PENDING
         account = await books.get(checking)
         assert (account.balance.units, account.available_balance.units) == (100, 60)
@@ -383,9 +296,7 @@ class TestTwoPhase:
     async def test_void_releases_the_hold(self, books, transactions):
         checking = await books.account(opening_balance=money(100), credit_limit=money(0))
         savings = await books.account("Savings")
-        pending = await books.create(
-            leg(checking, -80), leg(savings, 80), transaction={"state": T.STATE_PENDING}
-        )
+        pending = await books.create(leg(checking, -80), leg(savings, 80), state=T.STATE_PENDING)
         # The hold counts against the limit: only 20 is left to spend.
         await rpc_error(
             books.create(leg(checking, -21), leg(savings, 21)), grpc.StatusCode.FAILED_PRECONDITION
@@ -403,7 +314,9 @@ class TestReverseTransaction:
         savings = await books.account("Savings")
         original = await books.create(leg(checking, -30), leg(savings, 30))
         reversal = await transactions.ReverseTransaction(
-            tpb.ReverseTransactionRequest(name=original.name, reason="Wrong amount")
+            tpb.ReverseTransactionRequest(
+                name=original.name, booking_date=day(20), reason="Wrong amount"
+            )
         )
         assert reversal.reverses == original.name
         assert reversal.description == "Wrong amount"
@@ -414,17 +327,19 @@ class TestReverseTransaction:
         assert again.postings == original.postings
         for name in (original.name, reversal.name):
             await rpc_error(
-                transactions.ReverseTransaction(tpb.ReverseTransactionRequest(name=name)),
+                transactions.ReverseTransaction(
+                    tpb.ReverseTransactionRequest(name=name, booking_date=day(20))
+                ),
                 grpc.StatusCode.FAILED_PRECONDITION,
             )
 
     async def test_pending_transaction_cannot_be_reversed(self, books, transactions):
         checking, savings = await books.account(), await books.account("Savings")
-        pending = await books.create(
-            leg(checking, -1), leg(savings, 1), transaction={"state": T.STATE_PENDING}
-        )
+        pending = await books.create(leg(checking, -1), leg(savings, 1), state=T.STATE_PENDING)
         error = await rpc_error(
-            transactions.ReverseTransaction(tpb.ReverseTransactionRequest(name=pending.name)),
+            transactions.ReverseTransaction(
+                tpb.ReverseTransactionRequest(name=pending.name, booking_date=day(20))
+            ),
             grpc.StatusCode.FAILED_PRECONDITION,
         )
         violation = unpack(error, error_details_pb2.PreconditionFailure).violations[0]
@@ -433,7 +348,9 @@ class TestReverseTransaction:
     async def test_account_with_history_cannot_be_deleted(self, books, accounts, transactions):
         checking, savings = await books.account(), await books.account("Savings")
         original = await books.create(leg(checking, -1), leg(savings, 1))
-        await transactions.ReverseTransaction(tpb.ReverseTransactionRequest(name=original.name))
+        await transactions.ReverseTransaction(
+            tpb.ReverseTransactionRequest(name=original.name, booking_date=day(20))
+        )
         error = await rpc_error(
             accounts.DeleteAccount(apb.DeleteAccountRequest(name=savings.name)),
             grpc.StatusCode.FAILED_PRECONDITION,
@@ -443,7 +360,7 @@ class TestReverseTransaction:
 
 
 class TestUpdateTransaction:
-    async def test_changes_descriptive_fields_only_with_current_etag(self, books, transactions):
+    async def test_changes_descriptive_fields_and_keeps_the_postings(self, books, transactions):
         checking, savings = await books.account(), await books.account("Savings")
         original = await books.create(leg(checking, -2), leg(savings, 2))
         update = T(name=original.name, description="Lunch", tags=["food"], etag=original.etag)
@@ -455,14 +372,6 @@ class TestUpdateTransaction:
         )
         assert (updated.description, list(updated.tags)) == ("Lunch", ["food"])
         assert updated.postings == original.postings
-        await rpc_error(
-            transactions.UpdateTransaction(
-                tpb.UpdateTransactionRequest(
-                    transaction=update, update_mask=field_mask_pb2.FieldMask(paths=["notes"])
-                )
-            ),
-            grpc.StatusCode.ABORTED,
-        )
 
     async def test_amounts_cannot_be_updated(self, books, transactions):
         checking, savings = await books.account(), await books.account("Savings")
@@ -484,12 +393,7 @@ class TestUpdateTransaction:
     async def test_sets_posting_categories(self, books, transactions, categories):
         checking, savings = await books.account(), await books.account("Savings")
         original = await books.create(leg(checking, -2), leg(savings, 2))
-        food = await categories.CreateCategory(
-            cpb.CreateCategoryRequest(
-                parent=books.user.name,
-                category=cpb.Category(display_name="Food", kind=cpb.Category.KIND_EXPENSE),
-            )
-        )
+        food = await create_category(categories, books.user.name)
         updated = await transactions.UpdateTransaction(
             tpb.UpdateTransactionRequest(
                 transaction=T(
@@ -507,7 +411,7 @@ class TestAuditTrail:
         checking, savings = await books.account(), await books.account("Savings")
         metadata = (("x-actor", "service:payroll"),)
         request_id = str(uuid.uuid4())
-        created = await books._transactions.CreateTransaction(
+        created = await transactions.CreateTransaction(
             tpb.CreateTransactionRequest(
                 parent=books.user.name,
                 transaction=T(booking_date=day(2), postings=[leg(checking, -1), leg(savings, 1)]),
@@ -547,7 +451,7 @@ class TestBalancesOverTime:
             leg(checking, -1000),
             leg(savings, 1000),
             booking_date=day(1, 2),
-            transaction={"state": T.STATE_PENDING},
+            state=T.STATE_PENDING,
         )
         balance = await accounts.GetAccountBalance(
             apb.GetAccountBalanceRequest(name=savings.name, as_of_date=day(10))
@@ -587,29 +491,27 @@ class TestBalancesOverTime:
         assert "end_date" in violations
 
 
+@dataclass(frozen=True)
+class Ledger:
+    """A user's transactions for the listing tests, and what they refer to."""
+
+    user: user_service_pb2.User
+    made: dict[str, tpb.Transaction]  # lunch, crisps, rent, atm and hold
+    checking: apb.Account
+    cash: apb.Account
+    food: cpb.Category
+    shop: ppb.Payee
+
+
 class TestListTransactions:
     @pytest.fixture
-    async def ledger(self, books, transactions, categories, payees):
+    async def ledger(self, books, transactions, categories, payees) -> Ledger:
         """Five transactions across dates, accounts, a category tree, a payee and tags."""
         checking = await books.account(opening_balance=money(1000))
         cash = await books.account("Cash")
-        food = await categories.CreateCategory(
-            cpb.CreateCategoryRequest(
-                parent=books.user.name,
-                category=cpb.Category(display_name="Food", kind=cpb.Category.KIND_EXPENSE),
-            )
-        )
-        snacks = await categories.CreateCategory(
-            cpb.CreateCategoryRequest(
-                parent=books.user.name,
-                category=cpb.Category(
-                    display_name="Snacks", kind=cpb.Category.KIND_EXPENSE, parent=food.name
-                ),
-            )
-        )
-        shop = await payees.CreatePayee(
-            ppb.CreatePayeeRequest(parent=books.user.name, payee=ppb.Payee(display_name="Shop"))
-        )
+        food = await create_category(categories, books.user.name)
+        snacks = await create_category(categories, books.user.name, "Snacks", under=food.name)
+        shop = await create_payee(payees, books.user.name, "Shop")
 
         async def expense(d: int, units: int, category: str = "", description: str = ""):
             return await transactions.RecordExpense(
@@ -624,7 +526,7 @@ class TestListTransactions:
                 )
             )
 
-        made = {
+        made: dict[str, tpb.Transaction] = {
             "lunch": await expense(3, 12, food.name, "Lunch at work"),
             "crisps": await expense(4, 2, snacks.name, "Crisps"),
             "rent": await expense(1, 700, description="Rent"),
@@ -632,26 +534,21 @@ class TestListTransactions:
                 leg(checking, -50),
                 leg(cash, 50),
                 booking_date=day(10),
-                transaction={"tags": ["cash"]},
+                tags=["cash"],
             ),
             "hold": await books.create(
                 leg(checking, -5),
                 leg(cash, 5),
                 booking_date=day(11),
-                transaction={"state": T.STATE_PENDING},
+                state=T.STATE_PENDING,
             ),
         }
-        return books.user, made, {"checking": checking, "cash": cash, "food": food, "shop": shop}
-
-    async def names(self, transactions, user, **fields: Any) -> list[str]:
-        page = await transactions.ListTransactions(
-            tpb.ListTransactionsRequest(parent=user.name, page_size=100, **fields)
-        )
-        return [t.description or t.name for t in page.transactions]
+        return Ledger(books.user, made, checking, cash, food, shop)
 
     async def test_default_order_is_newest_first(self, transactions, ledger):
-        user, _, _ = ledger
-        listed = await transactions.ListTransactions(tpb.ListTransactionsRequest(parent=user.name))
+        listed = await transactions.ListTransactions(
+            tpb.ListTransactionsRequest(parent=ledger.user.name)
+        )
         dates = [
             (t.booking_date.year, t.booking_date.month, t.booking_date.day)
             for t in listed.transactions
@@ -670,43 +567,44 @@ class TestListTransactions:
         ],
     )
     async def test_filters_by_plain_fields(self, transactions, ledger, filter_text, expected):
-        user, made, _ = ledger
         page = await transactions.ListTransactions(
-            tpb.ListTransactionsRequest(parent=user.name, filter=filter_text, page_size=100)
+            tpb.ListTransactionsRequest(parent=ledger.user.name, filter=filter_text, page_size=100)
         )
-        by_name = {t.name: key for key, t in made.items()}
+        by_name = {t.name: key for key, t in ledger.made.items()}
         found = {by_name.get(t.name, "opening") for t in page.transactions}
         assert found == expected
 
     async def test_filters_by_account_category_tree_and_payee(self, transactions, ledger):
-        user, made, refs = ledger
-        by_name = {t.name: key for key, t in made.items()}
+        by_name = {t.name: key for key, t in ledger.made.items()}
 
         async def keys(filter_text: str) -> set[str]:
             page = await transactions.ListTransactions(
-                tpb.ListTransactionsRequest(parent=user.name, filter=filter_text, page_size=100)
+                tpb.ListTransactionsRequest(
+                    parent=ledger.user.name, filter=filter_text, page_size=100
+                )
             )
             return {by_name.get(t.name, "opening") for t in page.transactions}
 
-        assert await keys(f'account = "{refs["cash"].name}"') == {"atm", "hold"}
-        assert await keys(f'category = "{refs["food"].name}"') == {"lunch", "crisps"}
-        assert await keys(f'payee = "{refs["shop"].name}"') == {"lunch", "crisps"}
-        assert "atm" in await keys(f'payee != "{refs["shop"].name}"')
+        assert await keys(f'account = "{ledger.cash.name}"') == {"atm", "hold"}
+        assert await keys(f'category = "{ledger.food.name}"') == {"lunch", "crisps"}
+        assert await keys(f'payee = "{ledger.shop.name}"') == {"lunch", "crisps"}
+        assert "atm" in await keys(f'payee != "{ledger.shop.name}"')
 
     async def test_orders_by_amount_and_pages_stably_while_new_ones_arrive(
         self, transactions, books, ledger
     ):
-        user, made, refs = ledger
         first = await transactions.ListTransactions(
-            tpb.ListTransactionsRequest(parent=user.name, order_by="amount desc", page_size=2)
+            tpb.ListTransactionsRequest(
+                parent=ledger.user.name, order_by="amount desc", page_size=2
+            )
         )
         # The opening balance (1000) comes first, then the rent (700).
         assert first.transactions[0].description == "Opening balance"
-        assert first.transactions[1].name == made["rent"].name
-        await books.create(leg(refs["checking"], -1), leg(refs["cash"], 1), booking_date=day(20))
+        assert first.transactions[1].name == ledger.made["rent"].name
+        await books.create(leg(ledger.checking, -1), leg(ledger.cash, 1), booking_date=day(20))
         rest = await transactions.ListTransactions(
             tpb.ListTransactionsRequest(
-                parent=user.name,
+                parent=ledger.user.name,
                 order_by="amount desc",
                 page_size=100,
                 page_token=first.next_page_token,
@@ -716,7 +614,7 @@ class TestListTransactions:
         amounts = [sum(p.amount.units for p in t.postings if p.amount.units > 0) for t in seen]
         assert amounts == sorted(amounts, reverse=True)
         assert len({t.name for t in seen}) == len(seen)
-        assert {t.name for t in made.values()} <= {t.name for t in seen}
+        assert {t.name for t in ledger.made.values()} <= {t.name for t in seen}
 
     @pytest.mark.parametrize(
         "filter_text",
@@ -742,12 +640,7 @@ class TestAccountAuditTrail:
     async def test_records_account_changes_with_their_actor(self, accounts, audit, user):
         metadata = (("x-actor", "ops:alice"),)
         account = await accounts.CreateAccount(
-            apb.CreateAccountRequest(
-                parent=user.name,
-                account=apb.Account(
-                    display_name="Card", type=apb.Account.TYPE_LIABILITY, currency_code="EUR"
-                ),
-            ),
+            account_request(user.name, display_name="Card", type=apb.Account.TYPE_LIABILITY),
             metadata=metadata,
         )
         await accounts.UpdateAccount(
@@ -780,9 +673,7 @@ class TestListTransactionsByExternalId:
     async def test_pages_by_external_id_with_some_missing(self, books, transactions):
         checking, savings = await books.account(), await books.account("Savings")
         for external_id in ("", "B-2", "", "A-1"):
-            await books.create(
-                leg(checking, -1), leg(savings, 1), transaction={"external_id": external_id}
-            )
+            await books.create(leg(checking, -1), leg(savings, 1), external_id=external_id)
         for order in ("external_id", "external_id desc"):
             seen: list[str] = []
             token = ""

@@ -1,0 +1,209 @@
+"""What every resource does alike: paging, parents, create validation, etags, request ids and
+tenancy, checked once for each resource it applies to (tests/resources.py describes them)."""
+
+import asyncio
+import uuid
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+
+from tests.helpers import invalid_fields, rpc_error, unpack
+from tests.resources import RESOURCES, Clients, Resource
+
+ALL = list(RESOURCES)
+OWNED = [name for name in ALL if name != "users"]  # the resources with a parent user
+DELETABLE = [name for name in ALL if name != "transactions"]
+UNKNOWN_USER = "users/nobody-here"
+NOT_ISSUED = "is not an etag this service issued"
+REUSED = "was already used by a different request; use a new one"
+BOUND_ELSEWHERE = "was issued for a request with another parent, filter or order_by"
+
+
+@pytest.fixture
+def resource(request, users, accounts, categories, payees, transactions) -> Resource:
+    """The resource named by the test's parameter, driven through the shared server."""
+    clients = Clients(users, accounts, categories, payees, transactions)
+    described: Resource = RESOURCES[request.param](clients)
+    return described
+
+
+async def list_all(resource: Resource, scope: str, page_size: int, **fields: Any) -> list[Any]:
+    """Every item of `scope`, read `page_size` at a time."""
+    found: list[Any] = []
+    token = ""
+    while True:
+        page = await resource.list(scope, page_size=page_size, page_token=token, **fields)
+        assert len(page.items) <= page_size
+        found += page.items
+        token = page.next_page_token
+        if not token:
+            return found
+
+
+async def first_page_token(resource: Resource, scope: str) -> str:
+    """The token after the first of two items created in `scope`."""
+    for label in ("One", "Two"):
+        await resource.create(scope, label)
+    token = (await resource.list(scope, page_size=1)).next_page_token
+    assert token
+    return token
+
+
+async def assert_not_found(call: Any, resource_type: str, resource_name: str) -> None:
+    """`call` fails with NOT_FOUND, naming the resource it did not find."""
+    info = unpack(await rpc_error(call, grpc.StatusCode.NOT_FOUND), error_details_pb2.ResourceInfo)
+    assert (info.resource_type, info.resource_name) == (resource_type, resource_name)
+
+
+@pytest.mark.parametrize("resource", ALL, indirect=True)
+class TestPaging:
+    async def test_pages_through_every_item_once_in_the_default_order(self, resource):
+        scope = await resource.new_scope()
+        created = [await resource.create(scope, f"Item {i}") for i in range(5)]
+        listed = await list_all(resource, scope, page_size=2)
+        assert [i.name for i in listed] == [i.name for i in resource.default_order(created)]
+
+    @pytest.mark.parametrize("change", ["filter", "order_by"])
+    async def test_rejects_a_token_reused_with_another_filter_or_order(self, resource, change):
+        scope = await resource.new_scope()
+        token = await first_page_token(resource, scope)
+        other = {change: getattr(resource, change)}
+        request = resource.list(scope, page_size=1, page_token=token, **other)
+        assert await invalid_fields(request) == {"page_token": BOUND_ELSEWHERE}
+
+    @pytest.mark.parametrize(
+        ("token", "problem"),
+        [
+            ("%%%", "is not a page token this service issued"),
+            ("garbage", "is not a page token this service issued"),
+            # Well-formed, but bound to no request this service saw: {"b": "x", "c": []}.
+            ("eyJiIjogIngiLCAiYyI6IFtdfQ", BOUND_ELSEWHERE),
+        ],
+    )
+    async def test_rejects_a_token_it_never_issued(self, resource, token, problem):
+        scope = await resource.new_scope()
+        violations = await invalid_fields(resource.list(scope, page_token=token))
+        assert violations == {"page_token": problem}
+
+    async def test_reports_a_bad_token_and_a_negative_page_size_together(self, resource):
+        scope = await resource.new_scope()
+        violations = await invalid_fields(resource.list(scope, page_token="%%%", page_size=-1))
+        assert set(violations) == {"page_token", "page_size"}
+
+
+@pytest.mark.parametrize("resource", OWNED, indirect=True)
+class TestParent:
+    async def test_rejects_a_token_reused_with_another_parent(self, resource):
+        scope, other = await resource.new_scope(), await resource.new_scope()
+        token = await first_page_token(resource, scope)
+        violations = await invalid_fields(resource.list(other, page_size=1, page_token=token))
+        assert violations == {"page_token": BOUND_ELSEWHERE}
+
+    async def test_create_under_an_unknown_user_is_not_found(self, resource):
+        call = resource.create(UNKNOWN_USER)
+        await assert_not_found(call, "finance-tracker/User", UNKNOWN_USER)
+
+    async def test_list_under_an_unknown_user_is_not_found(self, resource):
+        await assert_not_found(resource.list(UNKNOWN_USER), "finance-tracker/User", UNKNOWN_USER)
+
+    async def test_another_users_resource_is_not_found(self, resource):
+        scope, other = await resource.new_scope(), await resource.new_scope()
+        created = await resource.create(scope)
+        theirs = created.name.replace(scope, other, 1)
+        await assert_not_found(resource.get(theirs), resource.type, theirs)
+        await assert_not_found(resource.update(theirs, "Two"), resource.type, theirs)
+        if resource.delete is not None:
+            await assert_not_found(resource.delete(theirs), resource.type, theirs)
+        assert await resource.get(created.name) == created
+
+
+@pytest.mark.parametrize("resource", ALL, indirect=True)
+class TestCreate:
+    async def test_reports_every_invalid_field_at_once(self, resource):
+        violations = await invalid_fields(resource.create_invalid())
+        assert violations == resource.invalid_create_fields
+
+
+@pytest.mark.parametrize("resource", ALL, indirect=True)
+class TestUnknownName:
+    async def test_get_and_update_and_delete_are_not_found(self, resource):
+        created = await resource.create(await resource.new_scope())
+        missing = created.name.rsplit("/", 1)[0] + "/missing"
+        await assert_not_found(resource.get(missing), resource.type, missing)
+        await assert_not_found(resource.update(missing, "Two"), resource.type, missing)
+        if resource.delete is not None:
+            await assert_not_found(resource.delete(missing), resource.type, missing)
+
+
+@pytest.mark.parametrize("resource", ALL, indirect=True)
+class TestEtags:
+    async def test_stale_etag_on_update_is_aborted_and_changes_nothing(self, resource):
+        created = await resource.create(await resource.new_scope())
+        first = await resource.update(created.name, "First", etag=created.etag)
+        assert first.etag != created.etag
+        stale = resource.update(created.name, "Second", etag=created.etag)
+        await rpc_error(stale, grpc.StatusCode.ABORTED)
+        assert await resource.get(created.name) == first
+
+    async def test_concurrent_updates_with_one_etag_let_exactly_one_win(self, resource):
+        created = await resource.create(await resource.new_scope())
+
+        async def rename(label: str) -> grpc.StatusCode:
+            try:
+                await resource.update(created.name, label, etag=created.etag)
+            except grpc.aio.AioRpcError as error:
+                return error.code()
+            return grpc.StatusCode.OK
+
+        codes = await asyncio.gather(*(rename(f"Writer {i}") for i in range(8)))
+        assert sorted(codes, key=str) == [grpc.StatusCode.ABORTED] * 7 + [grpc.StatusCode.OK]
+
+    @pytest.mark.parametrize("etag", ["garbage", "1", '"1"x', '""'])
+    async def test_rejects_a_malformed_etag_on_update(self, resource, etag):
+        created = await resource.create(await resource.new_scope())
+        violations = await invalid_fields(resource.update(created.name, "Two", etag=etag))
+        assert violations == {f"{resource.singular}.etag": NOT_ISSUED}
+        assert await resource.get(created.name) == created
+
+
+@pytest.mark.parametrize("resource", DELETABLE, indirect=True)
+class TestDeleteEtags:
+    async def test_stale_etag_on_delete_is_aborted_and_changes_nothing(self, resource):
+        created = await resource.create(await resource.new_scope())
+        current = await resource.update(created.name, "Changed")
+        await rpc_error(resource.delete(created.name, etag=created.etag), grpc.StatusCode.ABORTED)
+        assert await resource.get(created.name) == current
+
+    @pytest.mark.parametrize("etag", ["garbage", "1", '"1"x', '""'])
+    async def test_rejects_a_malformed_etag_on_delete(self, resource, etag):
+        created = await resource.create(await resource.new_scope())
+        violations = await invalid_fields(resource.delete(created.name, etag=etag))
+        assert violations == {"etag": NOT_ISSUED}
+        assert await resource.get(created.name) == created
+
+
+@pytest.mark.parametrize("resource", ALL, indirect=True)
+class TestRequestIds:
+    async def test_a_retry_returns_the_first_result_and_creates_nothing(self, resource):
+        scope, request_id = await resource.new_scope(), str(uuid.uuid4())
+        first = await resource.create(scope, request_id=request_id)
+        again = await resource.create(scope, request_id=request_id)
+        assert again == first
+        assert [i.name for i in (await resource.list(scope)).items] == [first.name]
+
+    async def test_concurrent_retries_create_one(self, resource):
+        scope, request_id = await resource.new_scope(), str(uuid.uuid4())
+        results = await asyncio.gather(
+            *(resource.create(scope, request_id=request_id) for _ in range(5))
+        )
+        assert all(r == results[0] for r in results)
+        assert [i.name for i in (await resource.list(scope)).items] == [results[0].name]
+
+    async def test_rejects_a_request_id_reused_for_another_request(self, resource):
+        scope, request_id = await resource.new_scope(), str(uuid.uuid4())
+        first = await resource.create(scope, "One", request_id=request_id)
+        reused = resource.create(scope, "Other", request_id=request_id)
+        assert await invalid_fields(reused) == {"request_id": REUSED}
+        assert [i.name for i in (await resource.list(scope)).items] == [first.name]
