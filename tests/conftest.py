@@ -32,6 +32,7 @@ from service.db.embedded import pgserver
 from service.server import App, build_app
 from service.settings import Settings
 from tests.builders import create_user
+from tests.node_sdk import install_node_modules
 
 
 def with_database(url: str, name: str) -> str:
@@ -153,3 +154,9 @@ def health_stub(channel: grpc.aio.Channel) -> health_pb2_grpc.HealthStub:
 async def user(users: "user_service_pb2_grpc.UserServiceAsyncStub") -> user_service_pb2.User:
     """A fresh user: the tenant key keeps each test's data apart from the others'."""
     return await create_user(users)
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    """The TypeScript SDK's dependencies as its lockfile says, installed once per run."""
+    return install_node_modules()

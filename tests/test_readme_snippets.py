@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_typescript_sdk import node_modules  # noqa: F401 - the fixture, used by name
-
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SECTION = README.split("## Calling it from another service", 1)[1].split("\n## ", 1)[0]
