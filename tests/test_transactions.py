@@ -271,7 +271,25 @@ class TestTransferFunds:
                 )
             )
         )
-        assert "to_amount.currency_code" in violations
+        assert violations == {"to_amount": "is required when the currencies differ"}
+
+    async def test_a_received_amount_in_another_currency_than_the_account_is_refused(
+        self, books, transactions
+    ):
+        euros, dollars = await books.account(), await books.account("Dollars", "USD")
+        violations = await invalid_fields(
+            transactions.TransferFunds(
+                tpb.TransferFundsRequest(
+                    parent=books.user.name,
+                    from_account=euros.name,
+                    to_account=dollars.name,
+                    amount=money(1),
+                    to_amount=money(1, "GBP"),
+                    booking_date=day(5),
+                )
+            )
+        )
+        assert violations == {"to_amount.currency_code": "must be the account's currency USD"}
 
 
 class TestTwoPhase:

@@ -99,6 +99,8 @@ class Transfer:
     source: PostingDraft
     destination: PostingDraft
     caller: Caller
+    # Without `to_amount`, the destination receives `amount`.
+    to_amount_given: bool
 
 
 def parse_transfer(request: pb.TransferFundsRequest, metadata: Metadata | None) -> Transfer:
@@ -122,4 +124,11 @@ def parse_transfer(request: pb.TransferFundsRequest, metadata: Metadata | None) 
     assert source is not None
     assert destination is not None
     pending = request.state == pb.Transaction.STATE_PENDING
-    return Transfer(owner, replace(base, pending=pending), source, destination, caller)
+    return Transfer(
+        owner,
+        replace(base, pending=pending),
+        source,
+        destination,
+        caller,
+        to_amount_given=request.HasField("to_amount"),
+    )

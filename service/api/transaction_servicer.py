@@ -118,6 +118,11 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
         self, request: pb.TransferFundsRequest, context: Context
     ) -> pb.Transaction:
         transfer = movement_requests.parse_transfer(request, context.invocation_metadata())
-        draft = movements.transfer_draft(transfer.source, transfer.destination, base=transfer.base)
+        draft = movements.transfer_draft(
+            transfer.source,
+            transfer.destination,
+            base=transfer.base,
+            to_amount_given=transfer.to_amount_given,
+        )
         transaction = await self._ledger.record(transfer.owner, draft, caller=transfer.caller)
         return transaction_to_proto(transaction)

@@ -69,6 +69,8 @@ class TransactionDraft:
     # The field of the command each posting's amount came from, for error details, when the
     # command is not a list of postings (a transfer's `amount` and `to_amount`).
     posting_fields: tuple[str, ...] = ()
+    # Fields of the command the caller left out, whose values the command implied.
+    implied_fields: frozenset[str] = frozenset()
 
     @property
     def state(self) -> "TransactionState":

@@ -56,13 +56,17 @@ def check_postable(
         account = accounts.get(posting.account_id)
         if account is None:
             raise NotFound(AccountKey(user_id, posting.account_id))
+        field = draft.amount_field(i)
         if account.currency_code != posting.currency_code:
-            violations.append(
-                FieldViolation(
-                    f"{draft.amount_field(i)}.currency_code",
+            if field in draft.implied_fields:
+                violation = FieldViolation(field, "is required when the currencies differ")
+            else:
+                violation = FieldViolation(
+                    f"{field}.currency_code",
                     f"must be the account's currency {account.currency_code}",
                 )
-            )
+            if violation not in violations:
+                violations.append(violation)
     if violations:
         raise InvalidArgument(violations)
     for account in sorted(accounts.values(), key=lambda a: a.key.account_id):

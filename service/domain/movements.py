@@ -52,11 +52,19 @@ def _simple(
 
 
 def transfer_draft(
-    source: PostingDraft, destination: PostingDraft, *, base: TransactionDraft
+    source: PostingDraft,
+    destination: PostingDraft,
+    *,
+    base: TransactionDraft,
+    to_amount_given: bool = True,
 ) -> TransactionDraft:
     """A transfer of `source.amount` out of one account and `destination.amount` into another
     (both positive). Between currencies, each leg balances through the user's currency trading
-    account of its currency, and the rate (destination per source unit) is kept."""
+    account of its currency, and the rate (destination per source unit) is kept. Without
+    `to_amount_given`, the destination amount is the source's, which only a transfer within
+    one currency can do."""
+    implied = frozenset() if to_amount_given else frozenset({"to_amount"})
+    base = replace(base, implied_fields=implied)
     violations = []
     if source.amount <= 0:
         violations.append(FieldViolation("amount", "must be positive"))
