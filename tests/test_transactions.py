@@ -423,6 +423,34 @@ class TestUpdateTransaction:
         )
         assert [p.category for p in updated.postings] == ["", food.name]
 
+    async def test_wildcard_mask_replaces_what_the_request_sets(
+        self, books, transactions, categories
+    ):
+        checking, savings = await books.account(), await books.account("Savings")
+        food = await create_category(categories, books.user.name)
+        original = await books.create(leg(checking, -2, category=food.name), leg(savings, 2))
+        wildcard = field_mask_pb2.FieldMask(paths=["*"])
+        updated = await transactions.UpdateTransaction(
+            tpb.UpdateTransactionRequest(
+                transaction=T(name=original.name, description="Lunch", notes="paid"),
+                update_mask=wildcard,
+            )
+        )
+        assert (updated.description, updated.notes) == ("Lunch", "paid")
+        assert updated.postings == original.postings
+        recategorized = await transactions.UpdateTransaction(
+            tpb.UpdateTransactionRequest(
+                transaction=T(
+                    name=original.name,
+                    description="Lunch",
+                    postings=[tpb.Posting(memo="mine"), tpb.Posting()],
+                ),
+                update_mask=wildcard,
+            )
+        )
+        assert [(p.category, p.memo) for p in recategorized.postings] == [("", "mine"), ("", "")]
+        assert recategorized.notes == ""
+
 
 class TestAuditTrail:
     async def test_records_who_changed_what(self, books, transactions, audit):

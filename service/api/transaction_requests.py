@@ -169,6 +169,9 @@ def parse_update(
     key = violations.check(lambda: names.parse_transaction_name(t.name, "transaction.name"))
     owner = None if key is None else UserKey(key.user_id)
     paths = update_paths(request, violations, UPDATABLE)
+    if list(request.update_mask.paths) == ["*"] and not t.postings:
+        # `*` replaces what the request sets (AIP-134); postings it does not list stay as they are.
+        paths -= {"postings.category", "postings.memo"}
     changes = TransactionChanges(
         description=_if(
             paths,

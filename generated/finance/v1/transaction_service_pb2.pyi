@@ -330,7 +330,8 @@ class UpdateTransactionRequest(_message.Message):
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """The fields to update: `description`, `payee`, `notes`, `tags`, `postings.category`,
         `postings.memo` (the last two take the postings in their original order; only their
-        categories or memos are read). `*` means all of them.
+        categories or memos are read). `*` replaces every field the request sets: all of them,
+        but the postings' categories and memos only when the request lists postings.
         """
 
     def __init__(

@@ -367,7 +367,8 @@ export declare type UpdateTransactionRequest = Message<"finance.v1.UpdateTransac
   /**
    * The fields to update: `description`, `payee`, `notes`, `tags`, `postings.category`,
    * `postings.memo` (the last two take the postings in their original order; only their
-   * categories or memos are read). `*` means all of them.
+   * categories or memos are read). `*` replaces every field the request sets: all of them,
+   * but the postings' categories and memos only when the request lists postings.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
