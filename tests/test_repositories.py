@@ -7,8 +7,9 @@ import pytest
 
 from service.db.unit_of_work import Work
 from service.domain.audit import Caller
+from service.domain.categories import CategoryKind, NewCategory
 from service.domain.errors import NotFound
-from service.domain.keys import AccountKey, PayeeKey, UserKey
+from service.domain.keys import AccountKey, CategoryKey, PayeeKey, UserKey
 from service.domain.ledger import SystemRole
 from service.domain.ledger_rules import BalanceChange
 from service.domain.listing import ListQuery, OrderKey
@@ -106,8 +107,17 @@ class TestLedgerAccounts:
 
 
 class TestReferences:
-    async def test_missing_lists_only_unknown_categories_in_order(self, work, owner):
-        assert await work.categories.missing(owner, ["x", None, "y", "x"]) == ["x", "y"]
+    async def test_kinds_leave_out_unknown_and_other_users_categories(self, work, owner):
+        mine = await work.categories.insert(
+            CategoryKey(owner.user_id, "food"), NewCategory("Food", CategoryKind.EXPENSE)
+        )
+        other = UserKey(f"other-{uuid.uuid4().hex[:8]}")
+        await work.users.insert(other, NewUser("Other", ""), request_id=None, request_hash=b"")
+        await work.categories.insert(
+            CategoryKey(other.user_id, "pay"), NewCategory("Pay", CategoryKind.INCOME)
+        )
+        kinds = await work.categories.kinds(owner, ["food", None, "pay", "nope", "food"])
+        assert kinds == {mine.category_id: CategoryKind.EXPENSE}
 
     async def test_payee_exists_only_for_its_owner(self, work, owner):
         payee = await work.payees.insert(PayeeKey(owner.user_id, "shop"), NewPayee("Shop"))

@@ -14,6 +14,7 @@ from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 
 from tests.builders import (
+    INCOME,
     Books,
     account_request,
     create_category,
@@ -215,6 +216,34 @@ class TestEverydayRecording:
             )
         )
         assert "amount" in violations
+
+    async def test_an_expense_needs_an_expense_category_and_income_an_income_one(
+        self, books, transactions, categories
+    ):
+        checking = await books.account(opening_balance=money(100))
+        food = await create_category(categories, books.user.name)
+        salary = await create_category(categories, books.user.name, "Salary", kind=INCOME)
+        expense = tpb.RecordExpenseRequest(
+            parent=books.user.name,
+            account=checking.name,
+            amount=money(1),
+            booking_date=day(3),
+            category=salary.name,
+        )
+        income = tpb.RecordIncomeRequest(
+            parent=books.user.name,
+            account=checking.name,
+            amount=money(1),
+            booking_date=day(3),
+            category=food.name,
+        )
+        assert await invalid_fields(transactions.RecordExpense(expense)) == {
+            "category": f"{salary.name} is for income; this needs a category for expense"
+        }
+        assert await invalid_fields(transactions.RecordIncome(income)) == {
+            "category": f"{food.name} is for expense; this needs a category for income"
+        }
+        assert await books.balance(checking) == 100
 
 
 class TestTransferFunds:

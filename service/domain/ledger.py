@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from service.domain import currencies
+from service.domain.categories import CategoryKind
 from service.domain.errors import FieldViolation, InvalidArgument
 from service.domain.keys import TransactionKey
 
@@ -71,6 +72,9 @@ class TransactionDraft:
     posting_fields: tuple[str, ...] = ()
     # Fields of the command the caller left out, whose values the command implied.
     implied_fields: frozenset[str] = frozenset()
+    # The kind every category of the transaction must be, when the command says (an expense
+    # is filed under expense categories); None when categories of both kinds may mix.
+    category_kind: CategoryKind | None = None
 
     @property
     def state(self) -> "TransactionState":

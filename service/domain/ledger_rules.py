@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from service.domain.categories import CategoryKind
 from service.domain.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -14,7 +15,7 @@ from service.domain.errors import (
     NotFound,
     PreconditionViolation,
 )
-from service.domain.keys import AccountKey, TransactionKey
+from service.domain.keys import AccountKey, CategoryKey, TransactionKey
 from service.domain.ledger import (
     PostingDraft,
     Transaction,
@@ -77,6 +78,26 @@ def check_postable(
                     account.key,
                     "the account is archived; unarchive it to record transactions",
                 )
+            )
+
+
+def check_category_kinds(
+    draft: TransactionDraft, kinds: Mapping[str, CategoryKind], *, user_id: str
+) -> None:
+    """An expense is filed under expense categories and income under income ones."""
+    wanted = draft.category_kind
+    for posting in draft.postings:
+        kind = None if posting.category_id is None else kinds.get(posting.category_id)
+        if wanted is not None and kind is not None and kind is not wanted:
+            assert posting.category_id is not None
+            raise InvalidArgument(
+                [
+                    FieldViolation(
+                        "category",
+                        f"is for {kind.value}; this needs a category for {wanted.value}",
+                        subject=CategoryKey(user_id, posting.category_id),
+                    )
+                ]
             )
 
 

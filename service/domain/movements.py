@@ -8,6 +8,7 @@ an error about a posting points at what the caller sent.
 from dataclasses import replace
 from datetime import date
 
+from service.domain.categories import CategoryKind
 from service.domain.errors import FieldViolation, InvalidArgument
 from service.domain.ledger import PostingDraft, SystemRole, TransactionDraft, major_units
 from service.domain.models import NewAccount
@@ -48,7 +49,12 @@ def _simple(
         category_id=category_id,
         system_role=role,
     )
-    return replace(base, postings=(own, counterpart), posting_fields=("amount", "amount"))
+    return replace(
+        base,
+        postings=(own, counterpart),
+        posting_fields=("amount", "amount"),
+        category_kind=CategoryKind.EXPENSE if spend else CategoryKind.INCOME,
+    )
 
 
 def transfer_draft(

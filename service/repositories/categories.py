@@ -45,7 +45,7 @@ _HAS_CHILDREN = (
     "SELECT EXISTS (SELECT 1 FROM categories WHERE user_id = $1 AND parent_category_id = $2)"
 )
 
-_EXISTING = "SELECT category_id FROM categories WHERE user_id = $1 AND category_id = ANY($2)"
+_KINDS = "SELECT category_id, kind FROM categories WHERE user_id = $1 AND category_id = ANY($2)"
 
 
 def _parent(c: Comparison, param: AddParam) -> str:
@@ -137,11 +137,13 @@ class CategoryRepository(RowRepository[Category, CategoryKey]):
         found: bool = await self._connection.fetchval(_HAS_CHILDREN, key.user_id, key.category_id)
         return found
 
-    async def missing(self, owner: UserKey, category_ids: Iterable[str | None]) -> list[str]:
-        """The ids among `category_ids` that are none of the owner's categories, in order."""
+    async def kinds(
+        self, owner: UserKey, category_ids: Iterable[str | None]
+    ) -> dict[str, CategoryKind]:
+        """The kind of each of the owner's categories among `category_ids` (unknown ones and
+        other users' are left out)."""
         wanted = [c for c in dict.fromkeys(category_ids) if c is not None]
         if not wanted:
-            return []
-        rows = await self._connection.fetch(_EXISTING, owner.user_id, wanted)
-        found = {r["category_id"] for r in rows}
-        return [c for c in wanted if c not in found]
+            return {}
+        rows = await self._connection.fetch(_KINDS, owner.user_id, wanted)
+        return {r["category_id"]: CategoryKind(r["kind"]) for r in rows}

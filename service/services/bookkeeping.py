@@ -5,6 +5,7 @@ from dataclasses import replace
 
 from service.db.unit_of_work import Work
 from service.domain import ledger_rules
+from service.domain.categories import CategoryKind
 from service.domain.errors import NotFound
 from service.domain.keys import CategoryKey, PayeeKey, TransactionKey, UserKey
 from service.domain.ledger import Transaction, TransactionDraft, snapshot
@@ -12,13 +13,16 @@ from service.domain.ledger import Transaction, TransactionDraft, snapshot
 
 async def check_references(
     work: Work, owner: UserKey, payee_id: str | None, category_ids: list[str | None]
-) -> None:
-    """Raise NotFound for a payee or category that is not the owner's."""
+) -> dict[str, CategoryKind]:
+    """Raise NotFound for a payee or category that is not the owner's; returns the kind of
+    each category."""
     if payee_id is not None and not await work.payees.exists(PayeeKey(owner.user_id, payee_id)):
         raise NotFound(PayeeKey(owner.user_id, payee_id))
-    missing = await work.categories.missing(owner, category_ids)
-    if missing:
-        raise NotFound(CategoryKey(owner.user_id, missing[0]))
+    kinds = await work.categories.kinds(owner, category_ids)
+    for category_id in category_ids:
+        if category_id is not None and category_id not in kinds:
+            raise NotFound(CategoryKey(owner.user_id, category_id))
+    return kinds
 
 
 async def _resolve_system_accounts(
@@ -48,7 +52,10 @@ async def record_transaction(
     broken credit limit.
     """
     owner = UserKey(key.user_id)
-    await check_references(work, owner, draft.payee_id, [p.category_id for p in draft.postings])
+    kinds = await check_references(
+        work, owner, draft.payee_id, [p.category_id for p in draft.postings]
+    )
+    ledger_rules.check_category_kinds(draft, kinds, user_id=owner.user_id)
     draft = await _resolve_system_accounts(work, owner, draft)
     accounts = await work.accounts.lock_for_ledger(owner, {p.account_id for p in draft.postings})
     ledger_rules.check_postable(draft, accounts, user_id=owner.user_id)
