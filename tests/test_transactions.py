@@ -72,6 +72,14 @@ class TestCreateTransaction:
         violations = await invalid_fields(books.create(leg(checking, 0), leg(savings, 0)))
         assert "transaction.postings[1].amount" in violations
 
+    async def test_rejects_money_moved_from_an_account_to_itself(self, books):
+        checking, savings = await books.account(), await books.account("Savings")
+        violations = await invalid_fields(books.create(leg(checking, -5), leg(checking, 5)))
+        assert set(violations) == {"transaction.postings[1].account"}
+        split = await books.create(leg(checking, -3), leg(checking, -2), leg(savings, 5))
+        assert len(split.postings) == 3
+        assert await books.balance(checking) == -5
+
     async def test_rejects_an_amount_in_another_currency_than_its_account(self, books):
         checking = await books.account()
         dollars = await books.account("Dollars", "USD")

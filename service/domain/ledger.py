@@ -181,15 +181,27 @@ class TransactionChanges:
 
 def check_balanced(postings: Iterable[PostingDraft], field: str = "postings") -> None:
     """Raise InvalidArgument unless there are 2 to MAX_POSTINGS non-zero postings summing to
-    zero in each currency."""
+    zero in each currency, and no account is both paid into and out of (money moved from an
+    account to itself)."""
     postings = list(postings)
     violations = []
+    signs: dict[str, set[bool]] = defaultdict(set)
     if not 2 <= len(postings) <= MAX_POSTINGS:
         violations.append(FieldViolation(field, f"needs 2 to {MAX_POSTINGS} postings"))
     totals: dict[str, int] = defaultdict(int)
     for i, posting in enumerate(postings):
         if posting.amount == 0:
             violations.append(FieldViolation(f"{field}[{i}].amount", "must not be zero"))
+        elif posting.system_role is None:
+            signs[posting.account_id].add(posting.amount > 0)
+            if len(signs[posting.account_id]) == 2:
+                violations.append(
+                    FieldViolation(
+                        f"{field}[{i}].account",
+                        "is paid into and out of in one transaction; money cannot move from"
+                        " an account to itself",
+                    )
+                )
         totals[posting.currency_code] += posting.amount
     for currency, total in sorted(totals.items()):
         if total != 0:
