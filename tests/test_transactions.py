@@ -752,6 +752,24 @@ class TestAccountAuditTrail:
         assert not events.audit_events[3].HasField("after")
 
 
+class TestExternalIds:
+    async def test_an_external_id_is_recorded_once_per_account(self, books, transactions):
+        checking, savings = await books.account(), await books.account("Savings")
+        cash = await books.account("Cash")
+        first = await books.create(leg(checking, -1), leg(savings, 1), external_id="BANK-7")
+        error = await rpc_error(
+            books.create(leg(checking, -2), leg(cash, 2), external_id="BANK-7"),
+            grpc.StatusCode.ALREADY_EXISTS,
+        )
+        assert unpack(error, error_details_pb2.ResourceInfo).resource_name == first.name
+        assert await books.balance(cash) == 0
+        # Other accounts' statements may use the same id.
+        third = await books.account("Third")
+        other = await books.create(leg(cash, -3), leg(third, 3), external_id="BANK-7")
+        assert other.external_id == "BANK-7"
+        assert await books.balance(third) == 3
+
+
 class TestListTransactionsByExternalId:
     async def test_pages_by_external_id_with_some_missing(self, books, transactions):
         checking, savings = await books.account(), await books.account("Savings")

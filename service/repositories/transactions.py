@@ -65,6 +65,13 @@ FROM unnest($4::smallint[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9
      AS p(i, a, amt, cur, cat, memo)
 """
 
+_WITH_EXTERNAL_ID = """
+SELECT t.transaction_id
+FROM transactions t JOIN postings p USING (user_id, transaction_id)
+WHERE t.user_id = $1 AND t.external_id = $2 AND p.account_id = ANY($3::text[])
+LIMIT 1
+"""
+
 _SET_STATE = """
 UPDATE transactions SET state = $3, revision = nextval('revisions'),
        update_time = clock_timestamp()
@@ -211,6 +218,15 @@ class TransactionRepository:
             create_time=row["create_time"],
             update_time=row["update_time"],
         )
+
+    async def with_external_id(
+        self, owner: UserKey, external_id: str, account_ids: set[str]
+    ) -> TransactionKey | None:
+        """The owner's transaction with `external_id` on any of `account_ids`, if one exists."""
+        found: str | None = await self._connection.fetchval(
+            _WITH_EXTERNAL_ID, owner.user_id, external_id, sorted(account_ids)
+        )
+        return None if found is None else TransactionKey(owner.user_id, found)
 
     async def set_state(self, transaction: Transaction, state: TransactionState) -> Transaction:
         """Move a locked transaction to `state`, with a new revision."""

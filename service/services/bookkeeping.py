@@ -6,7 +6,7 @@ from dataclasses import replace
 from service.db.unit_of_work import Work
 from service.domain import ledger_rules
 from service.domain.categories import CategoryKind
-from service.domain.errors import NotFound
+from service.domain.errors import AlreadyExists, NotFound
 from service.domain.keys import CategoryKey, PayeeKey, TransactionKey, UserKey
 from service.domain.ledger import Transaction, TransactionDraft, snapshot
 
@@ -49,16 +49,24 @@ async def record_transaction(
 
     Raises NotFound for an unknown account, payee or category, InvalidArgument for a posting
     in another currency than its account's, FailedPrecondition for an archived account or a
-    broken credit limit.
+    broken credit limit, AlreadyExists for an external id one of its accounts has already.
     """
     owner = UserKey(key.user_id)
     kinds = await check_references(
         work, owner, draft.payee_id, [p.category_id for p in draft.postings]
     )
     ledger_rules.check_category_kinds(draft, kinds, user_id=owner.user_id)
+    own_accounts = {p.account_id for p in draft.postings if p.system_role is None}
     draft = await _resolve_system_accounts(work, owner, draft)
     accounts = await work.accounts.lock_for_ledger(owner, {p.account_id for p in draft.postings})
     ledger_rules.check_postable(draft, accounts, user_id=owner.user_id)
+    if draft.external_id is not None:
+        # Under the accounts' locks, so that two writers of one id cannot both pass.
+        existing = await work.transactions.with_external_id(
+            owner, draft.external_id, own_accounts
+        )
+        if existing is not None:
+            raise AlreadyExists(existing)
     changes = ledger_rules.balance_changes(draft.postings, pending=draft.pending)
     ledger_rules.check_limits(accounts, changes)
     transaction = await work.transactions.insert(key, draft, reverses_id=reverses_id)
