@@ -31,7 +31,7 @@ from service.db.database import Database
 from service.db.embedded import pgserver
 from service.server import App, build_app
 from service.settings import Settings
-from tests.builders import create_user
+from tests.builders import Books, create_user
 from tests.node_sdk import install_node_modules
 
 
@@ -160,3 +160,9 @@ async def user(users: "user_service_pb2_grpc.UserServiceAsyncStub") -> user_serv
 def node_modules() -> Path:
     """The TypeScript SDK's dependencies as its lockfile says, installed once per run."""
     return install_node_modules()
+
+
+@pytest.fixture
+def books(user, accounts, transactions) -> Books:
+    """The test user's books: accounts, transactions and balances."""
+    return Books(user, accounts, transactions)

@@ -15,7 +15,6 @@ from google.rpc import error_details_pb2
 
 from tests.builders import (
     INCOME,
-    Books,
     account_request,
     create_category,
     create_payee,
@@ -28,12 +27,6 @@ from tests.builders import (
 from tests.helpers import invalid_fields, rpc_error, unpack
 
 T = tpb.Transaction
-
-
-@pytest.fixture
-def books(user, accounts, transactions) -> Books:
-    """The test user's books."""
-    return Books(user, accounts, transactions)
 
 
 class TestCreateTransaction:

@@ -22,6 +22,17 @@ def check_user_deletable(key: UserKey, *, owns_accounts: bool) -> None:
         raise _refuse("USER_HAS_ACCOUNTS", key, "the user still owns accounts; delete them first")
 
 
+def check_changeable(account: Account) -> None:
+    """The accounts the service keeps for a user (Expenses, Income, Opening balances, Currency
+    trading) are read-only to callers: every expense would fail once one were archived."""
+    if account.system_managed:
+        raise _refuse(
+            "SYSTEM_ACCOUNT",
+            account.key,
+            "the service keeps this account for the user; it cannot be changed or deleted",
+        )
+
+
 def check_credit_limit(account: Account, limit: Money | None) -> None:
     """A new credit limit is in the account's currency."""
     if limit is not None and limit.currency_code != account.currency_code:

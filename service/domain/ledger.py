@@ -70,6 +70,9 @@ class TransactionDraft:
     # The field of the command each posting's amount came from, for error details, when the
     # command is not a list of postings (a transfer's `amount` and `to_amount`).
     posting_fields: tuple[str, ...] = ()
+    # Whether the service wrote the postings (a reversal repeats the system accounts of the
+    # original); a caller's own postings may not name most system accounts.
+    system_postings: bool = False
     # Fields of the command the caller left out, whose values the command implied.
     implied_fields: frozenset[str] = frozenset()
     # The kind every category of the transaction must be, when the command says (an expense

@@ -18,6 +18,7 @@ from service.domain.errors import (
 from service.domain.keys import AccountKey, CategoryKey, TransactionKey
 from service.domain.ledger import (
     PostingDraft,
+    SystemRole,
     Transaction,
     TransactionDraft,
     TransactionState,
@@ -36,6 +37,7 @@ class LedgerAccount:
     balance: int
     pending_outgoing: int
     credit_limit: int | None
+    system_role: SystemRole | None = None
 
 
 @dataclass
@@ -48,10 +50,15 @@ class BalanceChange:
 
 
 def check_postable(
-    draft: TransactionDraft, accounts: Mapping[str, LedgerAccount], *, user_id: str
+    draft: TransactionDraft,
+    accounts: Mapping[str, LedgerAccount],
+    *,
+    user_id: str,
+    named: set[str],
 ) -> None:
     """Check that every posting's account exists, is in the posting's currency and is
-    active. Raises NotFound, InvalidArgument or FailedPrecondition."""
+    active, and that the accounts the caller `named` are not ones only the service posts to.
+    Raises NotFound, InvalidArgument or FailedPrecondition."""
     violations = []
     for i, posting in enumerate(draft.postings):
         account = accounts.get(posting.account_id)
@@ -70,6 +77,8 @@ def check_postable(
                 violations.append(violation)
     if violations:
         raise InvalidArgument(violations)
+    if not draft.system_postings:
+        _check_not_kept_by_the_service(a for a in accounts.values() if a.key.account_id in named)
     for account in sorted(accounts.values(), key=lambda a: a.key.account_id):
         if account.archived:
             raise FailedPrecondition(
@@ -77,6 +86,23 @@ def check_postable(
                     "ACCOUNT_ARCHIVED",
                     account.key,
                     "the account is archived; unarchive it to record transactions",
+                )
+            )
+
+
+# The system accounts a caller's own postings may name: split expenses and income.
+CALLER_POSTABLE_ROLES = frozenset({SystemRole.EXPENSE, SystemRole.INCOME})
+
+
+def _check_not_kept_by_the_service(accounts: Iterable[LedgerAccount]) -> None:
+    for account in sorted(accounts, key=lambda a: a.key.account_id):
+        if account.system_role is not None and account.system_role not in CALLER_POSTABLE_ROLES:
+            raise FailedPrecondition(
+                PreconditionViolation(
+                    "SYSTEM_ACCOUNT",
+                    account.key,
+                    f"the service keeps this {account.system_role.value} account; only it"
+                    " posts to it",
                 )
             )
 
@@ -177,6 +203,7 @@ def reversal_draft(
     """The transaction that undoes `original`: the same postings with opposite amounts, on
     `booking_date` (the original's day by default)."""
     return TransactionDraft(
+        system_postings=True,
         booking_date=booking_date or original.booking_date,
         postings=tuple(
             PostingDraft(p.account_id, -p.amount, p.currency_code, p.category_id, p.memo)

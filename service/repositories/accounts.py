@@ -4,12 +4,13 @@ from collections.abc import Mapping
 
 import asyncpg
 
+from service.domain.filter_syntax import Comparison
 from service.domain.keys import AccountKey, UserKey
 from service.domain.ledger import SYSTEM_ACCOUNTS, SystemRole
 from service.domain.ledger_rules import BalanceChange, LedgerAccount
 from service.domain.listing import ListQuery, OrderKey, Page
 from service.domain.models import Account, AccountState, AccountType, NewAccount
-from service.repositories.querying import Field, Kind, Listing
+from service.repositories.querying import AddParam, Field, Kind, Listing, invalid_filter
 from service.repositories.rows import RowRepository, Table
 
 _COLUMNS = (
@@ -37,7 +38,7 @@ WHERE user_id = $1 AND system_role = $2 AND currency_code = $3
 
 # ORDER BY before FOR UPDATE: rows are locked in key order, the same in every transaction.
 _LOCK_FOR_LEDGER = """
-SELECT account_id, currency_code, state, balance, pending_outgoing, credit_limit
+SELECT account_id, currency_code, state, balance, pending_outgoing, credit_limit, system_role
 FROM accounts
 WHERE user_id = $1 AND account_id = ANY($2::text[])
 ORDER BY account_id
@@ -55,6 +56,14 @@ FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
      AS d(account_id, posted, pending, outgoing)
 WHERE a.user_id = $1 AND a.account_id = d.account_id
 """
+
+
+def _system_managed(c: Comparison, _param: AddParam) -> str:
+    """`system_managed = true` (or false): the accounts the service keeps for the user."""
+    if c.op not in ("=", "!=") or c.value not in ("true", "false"):
+        raise invalid_filter("'system_managed' takes = or != and true or false")
+    kept = "system_role IS NOT NULL"
+    return kept if (c.value == "true") == (c.op == "=") else f"NOT ({kept})"
 
 
 def _account(row: asyncpg.Record) -> Account:
@@ -88,6 +97,7 @@ ACCOUNTS = Table(
             "state": Field("state", Kind.ENUM, {f"STATE_{s.name}": s.value for s in AccountState}),
             "create_time": Field("create_time", Kind.TIMESTAMP),
             "update_time": Field("update_time", Kind.TIMESTAMP),
+            "system_managed": Field("system_role", Kind.CUSTOM, compile=_system_managed),
         },
         id_column="account_id",
         default_order=(OrderKey("create_time"),),
@@ -152,6 +162,7 @@ class AccountRepository(RowRepository[Account, AccountKey]):
                 balance=r["balance"],
                 pending_outgoing=r["pending_outgoing"],
                 credit_limit=r["credit_limit"],
+                system_role=None if r["system_role"] is None else SystemRole(r["system_role"]),
             )
             for r in rows
         }

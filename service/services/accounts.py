@@ -89,6 +89,7 @@ class AccountService:
         async def work(w: Work) -> Account:
             account = await w.accounts.get(key, lock=True)
             check_revision(key, account.revision, expected_revision)
+            catalog_rules.check_changeable(account)
             catalog_rules.check_credit_limit(account, changes.credit_limit)
             updated = await w.accounts.update(key, assignments)
             await w.record(
@@ -111,6 +112,7 @@ class AccountService:
         async def work(w: Work) -> Account:
             account = await w.accounts.get(key, lock=True)
             check_revision(key, account.revision, expected_revision)
+            catalog_rules.check_changeable(account)
             if account.state is state:
                 return account
             changed = await w.accounts.update(key, {"state": state.value})
@@ -131,6 +133,7 @@ class AccountService:
         async def work(w: Work) -> None:
             account = await w.accounts.get(key, lock=True)
             check_revision(key, account.revision, expected_revision)
+            catalog_rules.check_changeable(account)
             catalog_rules.check_account_deletable(account)
             if not await w.accounts.delete(key):
                 raise catalog_rules.account_in_use(key)

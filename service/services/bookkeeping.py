@@ -56,15 +56,13 @@ async def record_transaction(
         work, owner, draft.payee_id, [p.category_id for p in draft.postings]
     )
     ledger_rules.check_category_kinds(draft, kinds, user_id=owner.user_id)
-    own_accounts = {p.account_id for p in draft.postings if p.system_role is None}
+    named = {p.account_id for p in draft.postings if p.system_role is None}
     draft = await _resolve_system_accounts(work, owner, draft)
     accounts = await work.accounts.lock_for_ledger(owner, {p.account_id for p in draft.postings})
-    ledger_rules.check_postable(draft, accounts, user_id=owner.user_id)
+    ledger_rules.check_postable(draft, accounts, user_id=owner.user_id, named=named)
     if draft.external_id is not None:
         # Under the accounts' locks, so that two writers of one id cannot both pass.
-        existing = await work.transactions.with_external_id(
-            owner, draft.external_id, own_accounts
-        )
+        existing = await work.transactions.with_external_id(owner, draft.external_id, named)
         if existing is not None:
             raise AlreadyExists(existing)
     changes = ledger_rules.balance_changes(draft.postings, pending=draft.pending)

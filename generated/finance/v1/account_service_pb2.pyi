@@ -120,7 +120,9 @@ class Account(_message.Message):
     """
     system_managed: _builtins.bool
     """True for the accounts the service keeps for the user itself: the counterparts of
-    everyday expenses and income, currency trading and opening balances.
+    everyday expenses and income, currency trading and opening balances. They are read-only:
+    only the service posts to them, except that a transaction may split an expense or income
+    over the Expenses and Income accounts.
     """
     @_builtins.property
     def balance(self) -> _money_pb2.Money:
@@ -253,8 +255,10 @@ class ListAccountsRequest(_message.Message):
     must be the same as in that call.
     """
     filter: _builtins.str
-    """An AIP-160 filter over `display_name`, `type`, `currency_code`, `state`, `create_time`
-    and `update_time`, for example `type = TYPE_ASSET AND currency_code = "EUR"`.
+    """An AIP-160 filter over `display_name`, `type`, `currency_code`, `state`, `create_time`,
+    `update_time` and `system_managed`, for example `type = TYPE_ASSET AND currency_code =
+    "EUR"`. The accounts the service keeps are listed too; `system_managed = false` leaves
+    them out.
     """
     order_by: _builtins.str
     """A comma-separated list of `display_name`, `currency_code`, `create_time` and

@@ -122,7 +122,8 @@ class AccountServiceServicer:
 
     def UpdateAccount(self, request, context):
         """Updates the fields of an account named in `update_mask`. Returns NOT_FOUND if it does not
-        exist and ABORTED if `account.etag` is set and no longer current.
+        exist, ABORTED if `account.etag` is set and no longer current, and FAILED_PRECONDITION
+        (`SYSTEM_ACCOUNT`) for an account the service keeps (`system_managed`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -130,8 +131,8 @@ class AccountServiceServicer:
 
     def DeleteAccount(self, request, context):
         """Deletes an account. Returns FAILED_PRECONDITION while anything refers to the account or
-        its balance is not zero (archive it instead), NOT_FOUND if it does not exist and ABORTED if
-        `etag` is set and no longer current.
+        its balance is not zero (archive it instead) or for an account the service keeps,
+        NOT_FOUND if it does not exist and ABORTED if `etag` is set and no longer current.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -139,7 +140,8 @@ class AccountServiceServicer:
 
     def ArchiveAccount(self, request, context):
         """Archives an account: it keeps its history but takes no new transactions. Archiving an
-        archived account changes nothing. Returns ABORTED if `etag` is set and no longer current.
+        archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
+        and FAILED_PRECONDITION for an account the service keeps.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -147,7 +149,7 @@ class AccountServiceServicer:
 
     def UnarchiveAccount(self, request, context):
         """Makes an archived account active again. Returns ABORTED if `etag` is set and no longer
-        current.
+        current, and FAILED_PRECONDITION for an account the service keeps.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -51,20 +51,22 @@ class AccountServiceStub:
     """Lists a user's accounts, one page at a time. Returns NOT_FOUND if the user does not exist."""
     UpdateAccount: _grpc.UnaryUnaryMultiCallable[_account_service_pb2.UpdateAccountRequest, _account_service_pb2.Account]
     """Updates the fields of an account named in `update_mask`. Returns NOT_FOUND if it does not
-    exist and ABORTED if `account.etag` is set and no longer current.
+    exist, ABORTED if `account.etag` is set and no longer current, and FAILED_PRECONDITION
+    (`SYSTEM_ACCOUNT`) for an account the service keeps (`system_managed`).
     """
     DeleteAccount: _grpc.UnaryUnaryMultiCallable[_account_service_pb2.DeleteAccountRequest, _empty_pb2.Empty]
     """Deletes an account. Returns FAILED_PRECONDITION while anything refers to the account or
-    its balance is not zero (archive it instead), NOT_FOUND if it does not exist and ABORTED if
-    `etag` is set and no longer current.
+    its balance is not zero (archive it instead) or for an account the service keeps,
+    NOT_FOUND if it does not exist and ABORTED if `etag` is set and no longer current.
     """
     ArchiveAccount: _grpc.UnaryUnaryMultiCallable[_account_service_pb2.ArchiveAccountRequest, _account_service_pb2.Account]
     """Archives an account: it keeps its history but takes no new transactions. Archiving an
-    archived account changes nothing. Returns ABORTED if `etag` is set and no longer current.
+    archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
+    and FAILED_PRECONDITION for an account the service keeps.
     """
     UnarchiveAccount: _grpc.UnaryUnaryMultiCallable[_account_service_pb2.UnarchiveAccountRequest, _account_service_pb2.Account]
     """Makes an archived account active again. Returns ABORTED if `etag` is set and no longer
-    current.
+    current, and FAILED_PRECONDITION for an account the service keeps.
     """
     GetAccountBalance: _grpc.UnaryUnaryMultiCallable[_account_service_pb2.GetAccountBalanceRequest, _account_service_pb2.AccountBalance]
     """Gets an account's balance at the end of a day, from the transactions posted up to it.
@@ -97,20 +99,22 @@ class AccountServiceAsyncStub(AccountServiceStub):
     """Lists a user's accounts, one page at a time. Returns NOT_FOUND if the user does not exist."""
     UpdateAccount: _aio.UnaryUnaryMultiCallable[_account_service_pb2.UpdateAccountRequest, _account_service_pb2.Account]  # type: ignore[assignment]
     """Updates the fields of an account named in `update_mask`. Returns NOT_FOUND if it does not
-    exist and ABORTED if `account.etag` is set and no longer current.
+    exist, ABORTED if `account.etag` is set and no longer current, and FAILED_PRECONDITION
+    (`SYSTEM_ACCOUNT`) for an account the service keeps (`system_managed`).
     """
     DeleteAccount: _aio.UnaryUnaryMultiCallable[_account_service_pb2.DeleteAccountRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Deletes an account. Returns FAILED_PRECONDITION while anything refers to the account or
-    its balance is not zero (archive it instead), NOT_FOUND if it does not exist and ABORTED if
-    `etag` is set and no longer current.
+    its balance is not zero (archive it instead) or for an account the service keeps,
+    NOT_FOUND if it does not exist and ABORTED if `etag` is set and no longer current.
     """
     ArchiveAccount: _aio.UnaryUnaryMultiCallable[_account_service_pb2.ArchiveAccountRequest, _account_service_pb2.Account]  # type: ignore[assignment]
     """Archives an account: it keeps its history but takes no new transactions. Archiving an
-    archived account changes nothing. Returns ABORTED if `etag` is set and no longer current.
+    archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
+    and FAILED_PRECONDITION for an account the service keeps.
     """
     UnarchiveAccount: _aio.UnaryUnaryMultiCallable[_account_service_pb2.UnarchiveAccountRequest, _account_service_pb2.Account]  # type: ignore[assignment]
     """Makes an archived account active again. Returns ABORTED if `etag` is set and no longer
-    current.
+    current, and FAILED_PRECONDITION for an account the service keeps.
     """
     GetAccountBalance: _aio.UnaryUnaryMultiCallable[_account_service_pb2.GetAccountBalanceRequest, _account_service_pb2.AccountBalance]  # type: ignore[assignment]
     """Gets an account's balance at the end of a day, from the transactions posted up to it.
@@ -164,7 +168,8 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_account_service_pb2.Account, _abc.Awaitable[_account_service_pb2.Account]]:
         """Updates the fields of an account named in `update_mask`. Returns NOT_FOUND if it does not
-        exist and ABORTED if `account.etag` is set and no longer current.
+        exist, ABORTED if `account.etag` is set and no longer current, and FAILED_PRECONDITION
+        (`SYSTEM_ACCOUNT`) for an account the service keeps (`system_managed`).
         """
 
     @_abc_1.abstractmethod
@@ -174,8 +179,8 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
         """Deletes an account. Returns FAILED_PRECONDITION while anything refers to the account or
-        its balance is not zero (archive it instead), NOT_FOUND if it does not exist and ABORTED if
-        `etag` is set and no longer current.
+        its balance is not zero (archive it instead) or for an account the service keeps,
+        NOT_FOUND if it does not exist and ABORTED if `etag` is set and no longer current.
         """
 
     @_abc_1.abstractmethod
@@ -185,7 +190,8 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_account_service_pb2.Account, _abc.Awaitable[_account_service_pb2.Account]]:
         """Archives an account: it keeps its history but takes no new transactions. Archiving an
-        archived account changes nothing. Returns ABORTED if `etag` is set and no longer current.
+        archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
+        and FAILED_PRECONDITION for an account the service keeps.
         """
 
     @_abc_1.abstractmethod
@@ -195,7 +201,7 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_account_service_pb2.Account, _abc.Awaitable[_account_service_pb2.Account]]:
         """Makes an archived account active again. Returns ABORTED if `etag` is set and no longer
-        current.
+        current, and FAILED_PRECONDITION for an account the service keeps.
         """
 
     @_abc_1.abstractmethod

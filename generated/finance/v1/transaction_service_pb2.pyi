@@ -119,7 +119,9 @@ class Transaction(_message.Message):
     notes: _builtins.str
     """Free-form notes; at most 2000 characters."""
     external_id: _builtins.str
-    """A reference from elsewhere, such as the bank's id of the transaction."""
+    """A reference from elsewhere, such as the bank's id of the transaction; unique among the
+    transactions of each account.
+    """
     state: Global___Transaction.State.ValueType
     """STATE_PENDING on create makes a two-phase transaction; otherwise it is posted at once.
     Changed by PostTransaction and VoidTransaction.

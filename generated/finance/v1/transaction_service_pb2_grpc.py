@@ -112,10 +112,14 @@ class TransactionServiceServicer:
     """
 
     def CreateTransaction(self, request, context):
-        """Records a transaction. Returns INVALID_ARGUMENT if postings do not balance per currency or
-        an amount is not in its account's currency, NOT_FOUND for an unknown account, category or
-        payee, and FAILED_PRECONDITION (with `PreconditionFailure`) if an account is archived or
-        would go past its credit limit; nothing is written then.
+        """Records a transaction. Returns INVALID_ARGUMENT if postings do not balance per currency,
+        an amount is not in its account's currency or an account is both paid into and out of,
+        NOT_FOUND for an unknown account, category or payee, ALREADY_EXISTS (naming the existing
+        transaction in `ResourceInfo`) if one of its accounts has a transaction with the same
+        `external_id`, and FAILED_PRECONDITION (with `PreconditionFailure`) if an account is
+        archived, would go past its credit limit, or is one the service keeps (other than the
+        Expenses and Income accounts, which a split expense or income may name); nothing is
+        written then.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -171,7 +175,8 @@ class TransactionServiceServicer:
 
     def RecordExpense(self, request, context):
         """Records an everyday expense in one call: money leaves `account` for the expense account the
-        service keeps for the user in that currency, under `category`.
+        service keeps for the user in that currency, under `category` (an expense category;
+        INVALID_ARGUMENT otherwise).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -179,7 +184,8 @@ class TransactionServiceServicer:
 
     def RecordIncome(self, request, context):
         """Records income in one call: money arrives in `account` from the income account the service
-        keeps for the user in that currency, under `category`.
+        keeps for the user in that currency, under `category` (an income category;
+        INVALID_ARGUMENT otherwise).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

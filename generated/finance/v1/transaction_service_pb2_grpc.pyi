@@ -45,10 +45,14 @@ class TransactionServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> TransactionServiceAsyncStub: ...
     CreateTransaction: _grpc.UnaryUnaryMultiCallable[_transaction_service_pb2.CreateTransactionRequest, _transaction_service_pb2.Transaction]
-    """Records a transaction. Returns INVALID_ARGUMENT if postings do not balance per currency or
-    an amount is not in its account's currency, NOT_FOUND for an unknown account, category or
-    payee, and FAILED_PRECONDITION (with `PreconditionFailure`) if an account is archived or
-    would go past its credit limit; nothing is written then.
+    """Records a transaction. Returns INVALID_ARGUMENT if postings do not balance per currency,
+    an amount is not in its account's currency or an account is both paid into and out of,
+    NOT_FOUND for an unknown account, category or payee, ALREADY_EXISTS (naming the existing
+    transaction in `ResourceInfo`) if one of its accounts has a transaction with the same
+    `external_id`, and FAILED_PRECONDITION (with `PreconditionFailure`) if an account is
+    archived, would go past its credit limit, or is one the service keeps (other than the
+    Expenses and Income accounts, which a split expense or income may name); nothing is
+    written then.
     """
     GetTransaction: _grpc.UnaryUnaryMultiCallable[_transaction_service_pb2.GetTransactionRequest, _transaction_service_pb2.Transaction]
     """Gets a transaction. Returns NOT_FOUND if it does not exist."""
@@ -74,11 +78,13 @@ class TransactionServiceStub:
     """
     RecordExpense: _grpc.UnaryUnaryMultiCallable[_transaction_service_pb2.RecordExpenseRequest, _transaction_service_pb2.Transaction]
     """Records an everyday expense in one call: money leaves `account` for the expense account the
-    service keeps for the user in that currency, under `category`.
+    service keeps for the user in that currency, under `category` (an expense category;
+    INVALID_ARGUMENT otherwise).
     """
     RecordIncome: _grpc.UnaryUnaryMultiCallable[_transaction_service_pb2.RecordIncomeRequest, _transaction_service_pb2.Transaction]
     """Records income in one call: money arrives in `account` from the income account the service
-    keeps for the user in that currency, under `category`.
+    keeps for the user in that currency, under `category` (an income category;
+    INVALID_ARGUMENT otherwise).
     """
     TransferFunds: _grpc.UnaryUnaryMultiCallable[_transaction_service_pb2.TransferFundsRequest, _transaction_service_pb2.Transaction]
     """Moves money between two of the user's accounts. Between currencies, each account moves
@@ -103,10 +109,14 @@ class TransactionServiceAsyncStub(TransactionServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateTransaction: _aio.UnaryUnaryMultiCallable[_transaction_service_pb2.CreateTransactionRequest, _transaction_service_pb2.Transaction]  # type: ignore[assignment]
-    """Records a transaction. Returns INVALID_ARGUMENT if postings do not balance per currency or
-    an amount is not in its account's currency, NOT_FOUND for an unknown account, category or
-    payee, and FAILED_PRECONDITION (with `PreconditionFailure`) if an account is archived or
-    would go past its credit limit; nothing is written then.
+    """Records a transaction. Returns INVALID_ARGUMENT if postings do not balance per currency,
+    an amount is not in its account's currency or an account is both paid into and out of,
+    NOT_FOUND for an unknown account, category or payee, ALREADY_EXISTS (naming the existing
+    transaction in `ResourceInfo`) if one of its accounts has a transaction with the same
+    `external_id`, and FAILED_PRECONDITION (with `PreconditionFailure`) if an account is
+    archived, would go past its credit limit, or is one the service keeps (other than the
+    Expenses and Income accounts, which a split expense or income may name); nothing is
+    written then.
     """
     GetTransaction: _aio.UnaryUnaryMultiCallable[_transaction_service_pb2.GetTransactionRequest, _transaction_service_pb2.Transaction]  # type: ignore[assignment]
     """Gets a transaction. Returns NOT_FOUND if it does not exist."""
@@ -132,11 +142,13 @@ class TransactionServiceAsyncStub(TransactionServiceStub):
     """
     RecordExpense: _aio.UnaryUnaryMultiCallable[_transaction_service_pb2.RecordExpenseRequest, _transaction_service_pb2.Transaction]  # type: ignore[assignment]
     """Records an everyday expense in one call: money leaves `account` for the expense account the
-    service keeps for the user in that currency, under `category`.
+    service keeps for the user in that currency, under `category` (an expense category;
+    INVALID_ARGUMENT otherwise).
     """
     RecordIncome: _aio.UnaryUnaryMultiCallable[_transaction_service_pb2.RecordIncomeRequest, _transaction_service_pb2.Transaction]  # type: ignore[assignment]
     """Records income in one call: money arrives in `account` from the income account the service
-    keeps for the user in that currency, under `category`.
+    keeps for the user in that currency, under `category` (an income category;
+    INVALID_ARGUMENT otherwise).
     """
     TransferFunds: _aio.UnaryUnaryMultiCallable[_transaction_service_pb2.TransferFundsRequest, _transaction_service_pb2.Transaction]  # type: ignore[assignment]
     """Moves money between two of the user's accounts. Between currencies, each account moves
@@ -164,10 +176,14 @@ class TransactionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _transaction_service_pb2.CreateTransactionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_transaction_service_pb2.Transaction, _abc.Awaitable[_transaction_service_pb2.Transaction]]:
-        """Records a transaction. Returns INVALID_ARGUMENT if postings do not balance per currency or
-        an amount is not in its account's currency, NOT_FOUND for an unknown account, category or
-        payee, and FAILED_PRECONDITION (with `PreconditionFailure`) if an account is archived or
-        would go past its credit limit; nothing is written then.
+        """Records a transaction. Returns INVALID_ARGUMENT if postings do not balance per currency,
+        an amount is not in its account's currency or an account is both paid into and out of,
+        NOT_FOUND for an unknown account, category or payee, ALREADY_EXISTS (naming the existing
+        transaction in `ResourceInfo`) if one of its accounts has a transaction with the same
+        `external_id`, and FAILED_PRECONDITION (with `PreconditionFailure`) if an account is
+        archived, would go past its credit limit, or is one the service keeps (other than the
+        Expenses and Income accounts, which a split expense or income may name); nothing is
+        written then.
         """
 
     @_abc_1.abstractmethod
@@ -235,7 +251,8 @@ class TransactionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_transaction_service_pb2.Transaction, _abc.Awaitable[_transaction_service_pb2.Transaction]]:
         """Records an everyday expense in one call: money leaves `account` for the expense account the
-        service keeps for the user in that currency, under `category`.
+        service keeps for the user in that currency, under `category` (an expense category;
+        INVALID_ARGUMENT otherwise).
         """
 
     @_abc_1.abstractmethod
@@ -245,7 +262,8 @@ class TransactionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_transaction_service_pb2.Transaction, _abc.Awaitable[_transaction_service_pb2.Transaction]]:
         """Records income in one call: money arrives in `account` from the income account the service
-        keeps for the user in that currency, under `category`.
+        keeps for the user in that currency, under `category` (an income category;
+        INVALID_ARGUMENT otherwise).
         """
 
     @_abc_1.abstractmethod

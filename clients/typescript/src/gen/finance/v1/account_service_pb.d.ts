@@ -112,7 +112,9 @@ export declare type Account = Message<"finance.v1.Account"> & {
 
   /**
    * True for the accounts the service keeps for the user itself: the counterparts of
-   * everyday expenses and income, currency trading and opening balances.
+   * everyday expenses and income, currency trading and opening balances. They are read-only:
+   * only the service posts to them, except that a transaction may split an expense or income
+   * over the Expenses and Income accounts.
    *
    * @generated from field: bool system_managed = 13;
    */
@@ -296,8 +298,10 @@ export declare type ListAccountsRequest = Message<"finance.v1.ListAccountsReques
   pageToken: string;
 
   /**
-   * An AIP-160 filter over `display_name`, `type`, `currency_code`, `state`, `create_time`
-   * and `update_time`, for example `type = TYPE_ASSET AND currency_code = "EUR"`.
+   * An AIP-160 filter over `display_name`, `type`, `currency_code`, `state`, `create_time`,
+   * `update_time` and `system_managed`, for example `type = TYPE_ASSET AND currency_code =
+   * "EUR"`. The accounts the service keeps are listed too; `system_managed = false` leaves
+   * them out.
    *
    * @generated from field: string filter = 4;
    */
@@ -653,7 +657,8 @@ export declare const AccountService: GenService<{
   },
   /**
    * Updates the fields of an account named in `update_mask`. Returns NOT_FOUND if it does not
-   * exist and ABORTED if `account.etag` is set and no longer current.
+   * exist, ABORTED if `account.etag` is set and no longer current, and FAILED_PRECONDITION
+   * (`SYSTEM_ACCOUNT`) for an account the service keeps (`system_managed`).
    *
    * @generated from rpc finance.v1.AccountService.UpdateAccount
    */
@@ -664,8 +669,8 @@ export declare const AccountService: GenService<{
   },
   /**
    * Deletes an account. Returns FAILED_PRECONDITION while anything refers to the account or
-   * its balance is not zero (archive it instead), NOT_FOUND if it does not exist and ABORTED if
-   * `etag` is set and no longer current.
+   * its balance is not zero (archive it instead) or for an account the service keeps,
+   * NOT_FOUND if it does not exist and ABORTED if `etag` is set and no longer current.
    *
    * @generated from rpc finance.v1.AccountService.DeleteAccount
    */
@@ -676,7 +681,8 @@ export declare const AccountService: GenService<{
   },
   /**
    * Archives an account: it keeps its history but takes no new transactions. Archiving an
-   * archived account changes nothing. Returns ABORTED if `etag` is set and no longer current.
+   * archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
+   * and FAILED_PRECONDITION for an account the service keeps.
    *
    * @generated from rpc finance.v1.AccountService.ArchiveAccount
    */
@@ -687,7 +693,7 @@ export declare const AccountService: GenService<{
   },
   /**
    * Makes an archived account active again. Returns ABORTED if `etag` is set and no longer
-   * current.
+   * current, and FAILED_PRECONDITION for an account the service keeps.
    *
    * @generated from rpc finance.v1.AccountService.UnarchiveAccount
    */

@@ -105,7 +105,8 @@ export declare type Transaction = Message<"finance.v1.Transaction"> & {
   tags: string[];
 
   /**
-   * A reference from elsewhere, such as the bank's id of the transaction.
+   * A reference from elsewhere, such as the bank's id of the transaction; unique among the
+   * transactions of each account.
    *
    * @generated from field: string external_id = 7;
    */
@@ -729,10 +730,14 @@ export declare const TransferFundsRequestSchema: GenMessage<TransferFundsRequest
  */
 export declare const TransactionService: GenService<{
   /**
-   * Records a transaction. Returns INVALID_ARGUMENT if postings do not balance per currency or
-   * an amount is not in its account's currency, NOT_FOUND for an unknown account, category or
-   * payee, and FAILED_PRECONDITION (with `PreconditionFailure`) if an account is archived or
-   * would go past its credit limit; nothing is written then.
+   * Records a transaction. Returns INVALID_ARGUMENT if postings do not balance per currency,
+   * an amount is not in its account's currency or an account is both paid into and out of,
+   * NOT_FOUND for an unknown account, category or payee, ALREADY_EXISTS (naming the existing
+   * transaction in `ResourceInfo`) if one of its accounts has a transaction with the same
+   * `external_id`, and FAILED_PRECONDITION (with `PreconditionFailure`) if an account is
+   * archived, would go past its credit limit, or is one the service keeps (other than the
+   * Expenses and Income accounts, which a split expense or income may name); nothing is
+   * written then.
    *
    * @generated from rpc finance.v1.TransactionService.CreateTransaction
    */
@@ -809,7 +814,8 @@ export declare const TransactionService: GenService<{
   },
   /**
    * Records an everyday expense in one call: money leaves `account` for the expense account the
-   * service keeps for the user in that currency, under `category`.
+   * service keeps for the user in that currency, under `category` (an expense category;
+   * INVALID_ARGUMENT otherwise).
    *
    * @generated from rpc finance.v1.TransactionService.RecordExpense
    */
@@ -820,7 +826,8 @@ export declare const TransactionService: GenService<{
   },
   /**
    * Records income in one call: money arrives in `account` from the income account the service
-   * keeps for the user in that currency, under `category`.
+   * keeps for the user in that currency, under `category` (an income category;
+   * INVALID_ARGUMENT otherwise).
    *
    * @generated from rpc finance.v1.TransactionService.RecordIncome
    */
