@@ -7,10 +7,22 @@ import uuid
 import grpc
 import pytest
 from finance.v1 import account_service_pb2, user_service_pb2
-from google.rpc import error_details_pb2
+from google.rpc import code_pb2, error_details_pb2
 
+from service.api import errors
+from service.api.bad_request import BadRequest
 from service.api.interceptor import RpcInterceptor
-from service.domain.errors import FieldViolation, InvalidArgument
+from service.domain.errors import (
+    Aborted,
+    AlreadyExists,
+    DeadlineExceeded,
+    EtagMismatch,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
+from service.domain.keys import AccountKey, UserKey
 from tests.builders import create_account, new_account
 from tests.helpers import field_violations, rpc_error, unpack
 
@@ -137,3 +149,42 @@ class TestErrorSize:
             assert len((error.details() or "").encode()) <= 1000
         finally:
             await server.stop(None)
+
+
+class TestErrorMap:
+    @pytest.mark.parametrize(
+        ("error", "code"),
+        [
+            (InvalidArgument.single("amount", "must be positive"), code_pb2.INVALID_ARGUMENT),
+            (NotFound(UserKey("ada")), code_pb2.NOT_FOUND),
+            (AlreadyExists(UserKey("ada")), code_pb2.ALREADY_EXISTS),
+            (EtagMismatch(AccountKey("ada", "a")), code_pb2.ABORTED),
+            (Aborted("conflicts"), code_pb2.ABORTED),
+            (Unavailable("down"), code_pb2.UNAVAILABLE),
+            (DeadlineExceeded("too long"), code_pb2.DEADLINE_EXCEEDED),
+        ],
+    )
+    def test_each_domain_error_has_its_code(self, error, code):
+        assert errors.to_status(error, "AnyMethod").code == code
+
+    def test_a_service_field_is_placed_in_the_request_message_of_its_method(self):
+        error = InvalidArgument.single("parent", "is for income")
+        assert _fields(errors.to_status(error, "CreateCategory")) == ["category.parent"]
+        assert _fields(errors.to_status(error, "ListCategories")) == ["parent"]
+        postings = InvalidArgument.single("postings[1].amount.currency_code", "must be EUR")
+        assert _fields(errors.to_status(postings, "CreateTransaction")) == [
+            "transaction.postings[1].amount.currency_code"
+        ]
+
+    def test_a_request_field_stays_as_the_api_named_it(self):
+        error = BadRequest.single("parent", "is required")
+        assert _fields(errors.to_status(error, "CreateCategory")) == ["parent"]
+
+
+def _fields(status) -> list[str]:
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            return [v.field for v in bad_request.field_violations]
+    raise AssertionError("no BadRequest detail")

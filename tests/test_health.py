@@ -81,7 +81,7 @@ class TestHealthCheckFailures:
                 health = health_pb2_grpc.HealthStub(channel)
                 await wait_for_status(health, SERVING)
                 with caplog.at_level(logging.ERROR, logger="service.health"):
-                    # A closed pool raises InterfaceError, which a ping does not expect.
+                    # Pinging a closed database is an error the check does not expect.
                     await database.close()
                     await wait_for_status(health, NOT_SERVING)
                     async with asyncio.timeout(10):

@@ -12,6 +12,7 @@ from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import transaction_service_pb2 as tpb
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
+from google.type import date_pb2
 
 from tests.builders import (
     INCOME,
@@ -565,6 +566,32 @@ class TestBalancesOverTime:
             )
         )
         assert "end_date" in violations
+
+    @pytest.mark.parametrize(
+        ("interval", "last_allowed", "first_refused"),
+        [
+            (apb.GetBalanceHistoryRequest.INTERVAL_DAY, (2034, 1, 7), (2034, 1, 8)),
+            (apb.GetBalanceHistoryRequest.INTERVAL_MONTH, (2328, 12, 31), (2329, 1, 1)),
+        ],
+    )
+    async def test_a_history_has_at_most_3660_points(
+        self, books, accounts, interval, last_allowed, first_refused
+    ):
+        checking = await books.account()
+
+        def request(end: tuple[int, int, int]) -> apb.GetBalanceHistoryRequest:
+            return apb.GetBalanceHistoryRequest(
+                name=checking.name,
+                start_date=date_pb2.Date(year=2024, month=1, day=1),
+                end_date=date_pb2.Date(year=end[0], month=end[1], day=end[2]),
+                interval=interval,
+            )
+
+        history = await accounts.GetBalanceHistory(request(last_allowed))
+        assert len(history.balances) == 3660
+        violations = await invalid_fields(accounts.GetBalanceHistory(request(first_refused)))
+        assert set(violations) == {"end_date"}
+        assert violations["end_date"].startswith("a history has at most 3660 ")
 
 
 @dataclass(frozen=True)

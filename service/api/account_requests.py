@@ -146,6 +146,13 @@ class HistoryQuery:
 MAX_HISTORY_POINTS = 3660
 
 
+def _points(start: date, end: date, *, monthly: bool) -> int:
+    """How many balances a history from `start` to `end` has: one per day, or per month."""
+    if monthly:
+        return (end.year - start.year) * 12 + end.month - start.month + 1
+    return (end - start).days + 1
+
+
 def parse_balance(request: account_service_pb2.GetAccountBalanceRequest) -> BalanceQuery:
     """The account and day of a GetAccountBalance request; no day means today."""
     violations = Violations()
@@ -179,8 +186,9 @@ def parse_history(request: account_service_pb2.GetBalanceHistoryRequest) -> Hist
     if start is not None and end is not None:
         if end < start:
             violations.add("end_date", "must not be before start_date")
-        elif not monthly and (end - start).days >= MAX_HISTORY_POINTS:
-            violations.add("end_date", f"a daily history has at most {MAX_HISTORY_POINTS} days")
+        elif _points(start, end, monthly=monthly) > MAX_HISTORY_POINTS:
+            unit = "months" if monthly else "days"
+            violations.add("end_date", f"a history has at most {MAX_HISTORY_POINTS} {unit}")
     violations.raise_if_any()
     assert key is not None
     assert start is not None

@@ -12,6 +12,7 @@ from service.api.names import RESOURCE_TYPES, resource_name
 from service.domain.errors import (
     Aborted,
     AlreadyExists,
+    DeadlineExceeded,
     DomainError,
     EtagMismatch,
     FailedPrecondition,
@@ -147,6 +148,8 @@ def to_status(error: DomainError, method: str = "") -> status_pb2.Status:
             )
         case Aborted():
             return _status(code_pb2.ABORTED, str(error), "CONCURRENT_CONFLICT")
+        case DeadlineExceeded():
+            return _status(code_pb2.DEADLINE_EXCEEDED, str(error), "STATEMENT_TIMEOUT")
         case Unavailable():
             retry = error_details_pb2.RetryInfo()
             retry.retry_delay.FromMilliseconds(1000)

@@ -9,7 +9,7 @@ from typing import Literal, cast
 import asyncpg
 
 from service.db.migrate import apply_migrations
-from service.domain.errors import InvalidArgument, Unavailable
+from service.domain.errors import DeadlineExceeded, InvalidArgument, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ class Database:
     def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self._pool = pool
         self._dsn = dsn
+        self._ping_connection: asyncpg.Connection | None = None
 
     @classmethod
     async def connect(
@@ -157,6 +158,13 @@ class Database:
                 connection = cast(asyncpg.Connection, proxy)
                 try:
                     yield connection
+                except (TimeoutError, asyncpg.QueryCanceledError) as error:
+                    # A statement past its time limit (the server's statement_timeout, or the
+                    # pool's command_timeout), which asyncpg cancelled on the server. The
+                    # database is fine: retrying the same request would time out again.
+                    raise DeadlineExceeded(
+                        "the request took longer than the database allows; ask for less"
+                    ) from error
                 except asyncpg.InterfaceError as error:
                     if is_open(connection):
                         raise  # a misuse of an open connection: a bug, not a fault
@@ -177,13 +185,34 @@ class Database:
             ) from error
 
     async def ping(self, *, timeout: float) -> bool:
-        """Whether the database answers a trivial query within `timeout` seconds."""
+        """Whether the database answers a trivial query within `timeout` seconds.
+
+        The ping has a connection of its own, outside the pool: a pool whose connections are
+        all busy (with slow queries of a few callers, say) is not a database that is down, and
+        no request may turn the service's health NOT_SERVING.
+        """
+        if self._pool.is_closing():
+            raise asyncpg.InterfaceError("the database was closed")
         try:
-            async with asyncio.timeout(timeout), self._pool.acquire() as connection:
-                await connection.fetchval("SELECT 1")
+            async with asyncio.timeout(timeout):
+                if self._ping_connection is None or self._ping_connection.is_closed():
+                    self._ping_connection = await asyncpg.connect(
+                        self._dsn, server_settings={"application_name": "finance-tracker-health"}
+                    )
+                await self._ping_connection.fetchval("SELECT 1")
         except PING_FAILURES:
+            self._drop_ping_connection()
             return False
+        except BaseException:
+            self._drop_ping_connection()  # cancelled mid-query: its state is unknown
+            raise
         return True
+
+    def _drop_ping_connection(self) -> None:
+        """Throw the ping's connection away: after a failure its state is unknown."""
+        if self._ping_connection is not None:
+            self._ping_connection.terminate()
+            self._ping_connection = None
 
     async def close(self, *, timeout: float = 5.0) -> None:
         """Close the pool, waiting at most `timeout` seconds for connections in use.
@@ -191,6 +220,7 @@ class Database:
         `Pool.close()` waits for every acquired connection and can hang on a frozen server, so
         after the timeout the pool is terminated.
         """
+        self._drop_ping_connection()
         try:
             await asyncio.wait_for(self._pool.close(), timeout)
         except TimeoutError:

@@ -101,3 +101,7 @@ class Unavailable(DomainError):
 
 class Aborted(DomainError):
     """The command kept conflicting with concurrent ones; the caller may retry."""
+
+
+class DeadlineExceeded(DomainError):
+    """A statement ran past the time the database allows one."""
