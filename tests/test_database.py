@@ -2,10 +2,12 @@
 
 import asyncio
 import time
+import uuid
 
 import asyncpg
 import pytest
 
+from service.db.connections import CommitOutcomeUnknown, ConnectionLost, transaction
 from service.db.database import Database
 from service.domain.errors import DeadlineExceeded, Unavailable
 
@@ -76,3 +78,94 @@ async def test_a_statement_past_its_time_limit_is_deadline_exceeded(database_url
             assert await connection.fetchval("SELECT 1") == 1
     finally:
         await db.close(timeout=1)
+
+
+async def terminate(admin: asyncpg.Connection, pid: int) -> None:
+    """End backend `pid` as pg_terminate_backend does, and wait until it is gone."""
+    await admin.execute("SELECT pg_terminate_backend($1, 5000)", pid)
+
+
+async def test_a_connection_killed_inside_a_transaction_is_lost_before_commit(database_url):
+    db = await Database.connect(database_url, min_size=1, max_size=1)
+    admin = await asyncpg.connect(database_url)
+    user_id = f"lost-{uuid.uuid4().hex[:8]}"
+    killed = 0
+
+    async def insert_then_lose_the_connection() -> None:
+        nonlocal killed
+        async with db.connection() as connection, transaction(connection):
+            await connection.execute(
+                "INSERT INTO users (user_id, display_name) VALUES ($1, 'x')", user_id
+            )
+            killed = connection.get_server_pid()
+            await terminate(admin, killed)
+            await connection.fetchval("SELECT 1")
+
+    try:
+        with pytest.raises(ConnectionLost):
+            await insert_then_lose_the_connection()
+        # Nothing was committed, and the pool's one connection is a new one.
+        async with db.connection() as connection:
+            assert connection.get_server_pid() != killed
+            found = await connection.fetchval(
+                "SELECT count(*) FROM users WHERE user_id = $1", user_id
+            )
+        assert found == 0
+    finally:
+        await admin.close()
+        await db.close()
+
+
+async def test_a_connection_killed_during_commit_has_an_unknown_outcome(database_url):
+    db = await Database.connect(database_url, min_size=1, max_size=1)
+    admin = await asyncpg.connect(database_url)
+    table = f"slow_commit_{uuid.uuid4().hex[:8]}"
+    # A deferred constraint trigger runs at COMMIT: this one sleeps there, long enough to end
+    # the backend while its COMMIT is in flight.
+    await admin.execute(
+        f"CREATE TABLE {table} (x int);"
+        f" CREATE FUNCTION {table}() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN PERFORM pg_sleep(5); RETURN NULL; END $$;"
+        f" CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON {table}"
+        f" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {table}()"
+    )
+
+    async def insert_and_commit() -> None:
+        async with db.connection() as connection, transaction(connection):
+            await connection.execute(f"INSERT INTO {table} VALUES (1)")
+
+    async def kill_when_committing() -> None:
+        async with asyncio.timeout(10):
+            while True:
+                pid = await admin.fetchval(
+                    "SELECT pid FROM pg_stat_activity WHERE query = 'COMMIT;'"
+                    " AND state = 'active' AND wait_event = 'PgSleep'"
+                )
+                if pid is not None:
+                    await terminate(admin, pid)
+                    return
+                await asyncio.sleep(0.02)
+
+    try:
+        killer = asyncio.ensure_future(kill_when_committing())
+        with pytest.raises(CommitOutcomeUnknown):
+            await insert_and_commit()
+        await killer
+        async with db.connection() as connection:
+            assert await connection.fetchval("SELECT 1") == 1
+    finally:
+        await admin.execute(f"DROP TABLE {table}; DROP FUNCTION {table}()")
+        await admin.close()
+        await db.close()
+
+
+async def test_a_misuse_of_a_live_connection_is_not_taken_for_an_outage(database):
+    # asyncpg raises InterfaceError for a closed connection and for a misuse of its API alike;
+    # only the first is an outage (UNAVAILABLE), the second a bug that must show as one.
+    async def commit_what_was_never_started() -> None:
+        async with database.connection() as connection, transaction(connection):
+            await connection.transaction().commit()
+
+    with pytest.raises(asyncpg.InterfaceError, match="not yet started"):
+        await commit_what_was_never_started()
+    assert await database.ping(timeout=5)

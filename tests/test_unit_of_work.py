@@ -6,6 +6,7 @@ import uuid
 import asyncpg
 import pytest
 
+from service.db.connections import ConnectionLost
 from service.db.unit_of_work import UnitOfWork, Work
 from service.domain.audit import Caller
 from service.domain.errors import Aborted, InvalidArgument, Unavailable
@@ -113,7 +114,7 @@ class TestRun:
 
         async def unreachable(work: Work) -> None:
             attempts.append(1)
-            raise Unavailable("the database is unavailable")
+            raise ConnectionLost
 
         with pytest.raises(Unavailable):
             await UnitOfWork(database, attempts=2).run(unreachable, caller=CALLER)

@@ -4,38 +4,29 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal, cast
+from typing import cast
 
 import asyncpg
 
+from service.db.connections import (
+    BROKEN_CONNECTION_ERRORS,
+    CONNECTION_ERRORS,
+    acquire,
+    connection_broke,
+    discard,
+    release,
+)
 from service.db.migrate import apply_migrations
 from service.domain.errors import DeadlineExceeded, InvalidArgument, Unavailable
 
 log = logging.getLogger(__name__)
 
-IsolationLevel = Literal["read_committed", "read_uncommitted", "serializable", "repeatable_read"]
-
-# Failures that mean the database cannot be reached, as opposed to a bad query.
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.AdminShutdownError,
-)
-
-# A connection whose protocol state broke (a backend killed mid-operation, a cancelled call):
-# it is unusable, and is closed rather than returned to the pool (asyncpg #537, #706).
-BROKEN_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    *CONNECTION_ERRORS,
-    asyncpg.InternalClientError,
-)
-
 # Failures that make a health ping report the database as down.
 PING_FAILURES: tuple[type[BaseException], ...] = (
     TimeoutError,
     Unavailable,
-    *CONNECTION_ERRORS,
+    *BROKEN_CONNECTION_ERRORS,
+    asyncpg.InterfaceError,
     asyncpg.PostgresError,
 )
 
@@ -48,50 +39,15 @@ class PooledConnection(asyncpg.Connection):
     pooled connection: no SET, no LISTEN, no cursors beyond a transaction, and advisory locks
     only on the dedicated connection of `Database.migrate`. A transaction left open is still
     rolled back by asyncpg, which does that apart from the reset query.
+
+    Without that round trip a connection whose backend ends after its last statement goes
+    back to the pool looking healthy; the next user's first statement then fails, and
+    `Database.connection` discards it as broken (service.db.connections).
     """
 
     def get_reset_query(self) -> str:
         """No reset query: see the class docstring."""
         return ""
-
-
-@asynccontextmanager
-async def transaction(
-    connection: asyncpg.Connection,
-    *,
-    isolation: IsolationLevel | None = None,
-    readonly: bool = False,
-) -> AsyncIterator[None]:
-    """A database transaction on `connection`, committed when the block ends and rolled back
-    when it raises or is cancelled.
-
-    Unlike asyncpg's `async with connection.transaction()`, a connection that broke inside the
-    block is not rolled back: asyncpg would raise InterfaceError ("the underlying connection
-    is closed") from the rollback, hiding the error that broke it. The server has rolled the
-    transaction back already, and the pool replaces the connection.
-    """
-    scope = connection.transaction(isolation=isolation, readonly=readonly)
-    await scope.start()
-    try:
-        yield
-    except BaseException:
-        if is_open(connection):
-            await scope.rollback()
-        raise
-    await scope.commit()
-
-
-def is_open(connection: asyncpg.Connection) -> bool:
-    """Whether a pooled connection can still be used.
-
-    When asyncpg sees a connection lost, it hands it back to the pool at once and detaches the
-    proxy the caller holds, whose every method (`is_closed()` and `terminate()` too) then raises
-    InterfaceError ("released back to the pool"): such a connection is not open.
-    """
-    try:
-        return not connection.is_closed()
-    except asyncpg.InterfaceError:
-        return False
 
 
 class Database:
@@ -148,34 +104,18 @@ class Database:
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection for the duration of the block.
 
-        Raises Unavailable when the database cannot be reached, and InvalidArgument for data it
-        (or asyncpg, encoding a parameter) cannot take: a value out of range, a NUL in text.
+        Raises Unavailable when the database cannot be reached (ConnectionLost if no
+        connection could be had) or the connection broke, DeadlineExceeded for a statement past
+        its time limit, and InvalidArgument for data the database (or asyncpg, encoding a
+        parameter) cannot take: a value out of range, a NUL in text. A connection that broke
+        is discarded, never given back to the pool.
         """
+        proxy = await acquire(self._pool)
+        # A pool hands out a proxy that forwards every Connection method; asyncpg makes
+        # isinstance(proxy, asyncpg.Connection) true, but the stubs do not.
+        connection = cast(asyncpg.Connection, proxy)
         try:
-            async with self._pool.acquire() as proxy:
-                # A pool hands out a proxy that forwards every Connection method; asyncpg
-                # makes isinstance(proxy, asyncpg.Connection) true, but the stubs do not.
-                connection = cast(asyncpg.Connection, proxy)
-                try:
-                    yield connection
-                except (TimeoutError, asyncpg.QueryCanceledError) as error:
-                    # A statement past its time limit (the server's statement_timeout, or the
-                    # pool's command_timeout), which asyncpg cancelled on the server. The
-                    # database is fine: retrying the same request would time out again.
-                    raise DeadlineExceeded(
-                        "the request took longer than the database allows; ask for less"
-                    ) from error
-                except asyncpg.InterfaceError as error:
-                    if is_open(connection):
-                        raise  # a misuse of an open connection: a bug, not a fault
-                    raise Unavailable("the connection to the database was lost") from error
-                except BROKEN_CONNECTION_ERRORS:
-                    # Never back into the pool: its protocol state is unknown.
-                    if is_open(connection):
-                        connection.terminate()
-                    raise
-        except BROKEN_CONNECTION_ERRORS as error:
-            raise Unavailable("the database is unavailable") from error
+            yield connection
         except asyncpg.DataError as error:
             # SQLSTATE class 22: the data came with the request. Validation should have caught
             # it; this is the safety net that keeps it from being an INTERNAL error.
@@ -183,6 +123,22 @@ class Database:
             raise InvalidArgument.single(
                 "request", "a value is malformed or out of range"
             ) from error
+        except (TimeoutError, asyncpg.QueryCanceledError) as error:
+            # A statement past its time limit (the server's statement_timeout, or the pool's
+            # command_timeout), which asyncpg cancelled on the server: the database is fine,
+            # and the same request would time out again. (TimeoutError is an OSError, which
+            # would otherwise read as a lost connection.)
+            raise DeadlineExceeded(
+                "the request took longer than the database allows; ask for less"
+            ) from error
+        except BaseException as error:
+            if not connection_broke(error, connection):
+                raise
+            discard(connection)
+            log.info("database connection lost: %r", error)
+            raise Unavailable("the database is unavailable") from error
+        finally:
+            await release(self._pool, proxy)
 
     async def ping(self, *, timeout: float) -> bool:
         """Whether the database answers a trivial query within `timeout` seconds.
@@ -200,7 +156,8 @@ class Database:
                         self._dsn, server_settings={"application_name": "finance-tracker-health"}
                     )
                 await self._ping_connection.fetchval("SELECT 1")
-        except PING_FAILURES:
+        except PING_FAILURES as error:
+            log.debug("database ping failed: %r", error)
             self._drop_ping_connection()
             return False
         except BaseException:
@@ -211,7 +168,7 @@ class Database:
     def _drop_ping_connection(self) -> None:
         """Throw the ping's connection away: after a failure its state is unknown."""
         if self._ping_connection is not None:
-            self._ping_connection.terminate()
+            discard(self._ping_connection)
             self._ping_connection = None
 
     async def close(self, *, timeout: float = 5.0) -> None:

@@ -16,7 +16,12 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from service.db.database import Database, IsolationLevel, transaction
+from service.db.connections import (
+    RETRYABLE_TRANSACTION_ERRORS,
+    IsolationLevel,
+    transaction,
+)
+from service.db.database import Database
 from service.domain.audit import Caller
 from service.domain.errors import Aborted, Unavailable
 from service.domain.keys import ResourceKey, UserKey
@@ -32,9 +37,6 @@ from service.repositories.users import UserRepository
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# A transaction that lost to a concurrent one: nothing of it was committed, so it runs again.
-_CONFLICTS = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
 
 # Reads change nothing, so they are recorded as nobody's.
 _READER = Caller(actor="reader")
@@ -153,29 +155,22 @@ class UnitOfWork:
         unreachable or the outcome of the COMMIT is unknown.
         """
         for attempt in range(1, self._attempts + 1):
-            committing = False
             try:
                 async with (
                     self._database.connection() as connection,
                     transaction(connection, isolation=isolation, readonly=readonly),
                 ):
-                    result = await work(Work(connection, caller))
-                    # What fails from here on failed while COMMIT was under way.
-                    committing = True
-                return result
-            except _CONFLICTS as error:
+                    return await work(Work(connection, caller))
+            except RETRYABLE_TRANSACTION_ERRORS as error:
+                # Nothing of it was committed: a conflict the database resolved by rolling it
+                # back, or a connection lost before COMMIT was sent. A COMMIT of unknown
+                # outcome (CommitOutcomeUnknown) is not retried here: the caller retries it,
+                # with the same request_id.
                 if attempt == self._attempts:
+                    if isinstance(error, Unavailable):
+                        raise
                     raise Aborted("the request kept conflicting with others; retry it") from error
-                log.info("retrying after %s (attempt %d)", type(error).__name__, attempt)
-            except Unavailable as error:
-                if committing:
-                    raise Unavailable(
-                        "the connection to the database was lost while committing; retry with"
-                        " the same request_id to learn the outcome"
-                    ) from error
-                if attempt == self._attempts:
-                    raise
-                log.info("retrying after the connection was lost (attempt %d)", attempt)
+                log.info("running again after %s (attempt %d)", type(error).__name__, attempt)
             await _pause(attempt)
         raise AssertionError("unreachable")
 
