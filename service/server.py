@@ -74,12 +74,14 @@ def add_servicers(server: grpc.aio.Server, uow: UnitOfWork, *, today: Today) -> 
 
 @dataclass
 class App:
-    """A built server with what it owns besides the database: health and its monitor."""
+    """A built server with what it owns besides the database: health and its monitor, and
+    the unit of work its services share (whose retry counts tests read)."""
 
     server: grpc.aio.Server
     port: int
     health: health.aio.HealthServicer
     monitor: DatabaseHealthMonitor
+    uow: UnitOfWork
 
     async def start(self) -> None:
         """Start serving; health reflects the database from the first call on."""
@@ -101,7 +103,8 @@ def build_app(settings: Settings, database: Database, *, today: Today = utc_toda
     # half the connections without an error; only bind shared when asked to.
     options = [("grpc.so_reuseport", 1 if settings.reuse_port else 0)]
     server = grpc.aio.server(interceptors=[RpcInterceptor()], options=options)
-    add_servicers(server, UnitOfWork(database), today=today)
+    uow = UnitOfWork(database)
+    add_servicers(server, uow, today=today)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -116,7 +119,7 @@ def build_app(settings: Settings, database: Database, *, today: Today = utc_toda
     monitor = DatabaseHealthMonitor(
         database, health_servicer, SERVICE_NAMES, interval=settings.health_check_interval_seconds
     )
-    return App(server, port, health_servicer, monitor)
+    return App(server, port, health_servicer, monitor, uow)
 
 
 async def open_database(settings: Settings) -> Database:

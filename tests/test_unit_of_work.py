@@ -177,3 +177,17 @@ class TestClaim:
             )
 
         assert [await claim("a"), await claim("b")] == [None, None]
+
+
+class TestRetryCounts:
+    async def test_each_retry_is_counted_by_its_cause(self, database):
+        uow = UnitOfWork(database)
+        attempts = []
+
+        async def deadlock_once(work: Work) -> None:
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise asyncpg.DeadlockDetectedError("deadlock detected")
+
+        await uow.run(deadlock_once, caller=CALLER)
+        assert uow.retries == {"DeadlockDetectedError": 1}

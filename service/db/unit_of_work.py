@@ -10,6 +10,7 @@ caller retries with the same request_id.
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import Any, TypeVar
@@ -122,6 +123,9 @@ class UnitOfWork:
     def __init__(self, database: Database, *, attempts: int = 8) -> None:
         self._database = database
         self._attempts = attempts
+        # How often work ran again, by the error that made it: deadlocks here would mean
+        # locks taken out of order, which the tests watch for.
+        self.retries: Counter[str] = Counter()
 
     async def read(self, work: Callable[[Work], Awaitable[T]]) -> T:
         """Run reads on a pooled connection outside a transaction (each statement sees its
@@ -171,6 +175,7 @@ class UnitOfWork:
                         raise
                     raise Aborted("the request kept conflicting with others; retry it") from error
                 log.info("running again after %s (attempt %d)", type(error).__name__, attempt)
+                self.retries[type(error).__name__] += 1
             await _pause(attempt)
         raise AssertionError("unreachable")
 
