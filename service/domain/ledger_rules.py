@@ -27,6 +27,11 @@ from service.domain.ledger import (
 from service.domain.revisions import check_revision
 
 
+# The most an account's postings may add up to in absolute value: the largest 64-bit integer,
+# so that no balance of it, as of any day, can overflow.
+MAX_VOLUME = 2**63 - 1
+
+
 @dataclass(frozen=True)
 class LedgerAccount:
     """What the ledger needs to know of an account it writes to, read under a lock."""
@@ -38,15 +43,18 @@ class LedgerAccount:
     pending_outgoing: int
     credit_limit: int | None
     system_role: SystemRole | None = None
+    volume: int = 0
 
 
 @dataclass
 class BalanceChange:
-    """How much one transaction changes an account's posted and pending figures."""
+    """How much one transaction changes an account's posted and pending figures, and its
+    volume (the sum of the absolute amounts of its postings)."""
 
     posted: int = 0
     pending: int = 0
     outgoing: int = 0
+    volume: int = 0
 
 
 def check_postable(
@@ -133,6 +141,7 @@ def balance_changes(postings: Iterable[PostingDraft], *, pending: bool) -> dict[
     changes: dict[str, BalanceChange] = defaultdict(BalanceChange)
     for posting in postings:
         change = changes[posting.account_id]
+        change.volume += abs(posting.amount)
         if pending:
             change.pending += posting.amount
             change.outgoing += min(posting.amount, 0)
@@ -144,10 +153,20 @@ def balance_changes(postings: Iterable[PostingDraft], *, pending: bool) -> dict[
 def check_limits(
     accounts: Mapping[str, LedgerAccount], changes: Mapping[str, BalanceChange]
 ) -> None:
-    """Refuse a change that takes an account further past its credit limit: the posted
-    balance plus pending spending must stay at or above minus the limit."""
+    """Refuse a change that takes an account further past its credit limit (the posted
+    balance plus pending spending must stay at or above minus the limit), or its volume past
+    MAX_VOLUME."""
     for account_id, change in sorted(changes.items()):
         account = accounts[account_id]
+        if account.volume + change.volume > MAX_VOLUME:
+            raise FailedPrecondition(
+                PreconditionViolation(
+                    "ACCOUNT_VOLUME_EXCEEDED",
+                    account.key,
+                    "the account's amounts would pass the largest sum the books can hold"
+                    f" ({format_minor(MAX_VOLUME, account.currency_code)} in all)",
+                )
+            )
         if account.credit_limit is None:
             continue
         spends = change.posted < 0 or change.outgoing < 0
@@ -169,6 +188,7 @@ def settlement_changes(transaction: Transaction, *, post: bool) -> dict[str, Bal
     drop them (void)."""
     drafts = [PostingDraft(p.account_id, p.amount, p.currency_code) for p in transaction.postings]
     return {
+        # The volume was counted when the transaction was recorded.
         account_id: BalanceChange(
             posted=held.pending if post else 0, pending=-held.pending, outgoing=-held.outgoing
         )

@@ -38,7 +38,8 @@ WHERE user_id = $1 AND system_role = $2 AND currency_code = $3
 
 # ORDER BY before FOR UPDATE: rows are locked in key order, the same in every transaction.
 _LOCK_FOR_LEDGER = """
-SELECT account_id, currency_code, state, balance, pending_outgoing, credit_limit, system_role
+SELECT account_id, currency_code, state, balance, pending_outgoing, credit_limit, system_role,
+       volume
 FROM accounts
 WHERE user_id = $1 AND account_id = ANY($2::text[])
 ORDER BY account_id
@@ -50,10 +51,11 @@ UPDATE accounts AS a
 SET balance = a.balance + d.posted,
     pending_balance = a.pending_balance + d.pending,
     pending_outgoing = a.pending_outgoing + d.outgoing,
+    volume = a.volume + d.volume,
     revision = nextval('revisions'),
     update_time = clock_timestamp()
-FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
-     AS d(account_id, posted, pending, outgoing)
+FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::numeric[])
+     AS d(account_id, posted, pending, outgoing, volume)
 WHERE a.user_id = $1 AND a.account_id = d.account_id
 """
 
@@ -163,6 +165,7 @@ class AccountRepository(RowRepository[Account, AccountKey]):
                 pending_outgoing=r["pending_outgoing"],
                 credit_limit=r["credit_limit"],
                 system_role=None if r["system_role"] is None else SystemRole(r["system_role"]),
+                volume=int(r["volume"]),
             )
             for r in rows
         }
@@ -177,4 +180,5 @@ class AccountRepository(RowRepository[Account, AccountKey]):
             [changes[i].posted for i in ids],
             [changes[i].pending for i in ids],
             [changes[i].outgoing for i in ids],
+            [changes[i].volume for i in ids],
         )

@@ -40,14 +40,16 @@ ORDER BY e.day
 # Stored balances that differ from the sums of their postings.
 _STALE_BALANCES = """
 SELECT a.user_id, a.account_id, a.currency_code, a.balance, a.pending_balance,
-       a.pending_outgoing, COALESCE(s.posted, 0) AS posted, COALESCE(s.pending, 0) AS pending,
-       COALESCE(s.outgoing, 0) AS outgoing
+       a.pending_outgoing, a.volume, COALESCE(s.posted, 0) AS posted,
+       COALESCE(s.pending, 0) AS pending, COALESCE(s.outgoing, 0) AS outgoing,
+       COALESCE(s.volume, 0) AS postings_volume
 FROM accounts a
 LEFT JOIN (
     SELECT p.user_id, p.account_id,
            sum(p.amount) FILTER (WHERE t.state = 'posted') AS posted,
            sum(p.amount) FILTER (WHERE t.state = 'pending') AS pending,
-           sum(LEAST(p.amount, 0)) FILTER (WHERE t.state = 'pending') AS outgoing
+           sum(LEAST(p.amount, 0)) FILTER (WHERE t.state = 'pending') AS outgoing,
+           sum(abs(p.amount::numeric)) AS volume
     FROM postings p
     JOIN transactions t USING (user_id, transaction_id)
     GROUP BY p.user_id, p.account_id
@@ -55,6 +57,7 @@ LEFT JOIN (
 WHERE a.balance <> COALESCE(s.posted, 0)
    OR a.pending_balance <> COALESCE(s.pending, 0)
    OR a.pending_outgoing <> COALESCE(s.outgoing, 0)
+   OR a.volume <> COALESCE(s.volume, 0)
 ORDER BY a.user_id, a.account_id
 """
 
@@ -123,8 +126,9 @@ class BalanceRepository:
                 Discrepancy(
                     AccountKey(r["user_id"], r["account_id"]),
                     f"stored balance {r['balance']}/{r['pending_balance']}"
-                    f"/{r['pending_outgoing']} (posted/pending/outgoing) but postings sum"
-                    f" to {r['posted']}/{r['pending']}/{r['outgoing']}",
+                    f"/{r['pending_outgoing']}/{r['volume']} (posted/pending/outgoing/volume)"
+                    f" but postings sum to {r['posted']}/{r['pending']}/{r['outgoing']}"
+                    f"/{r['postings_volume']}",
                 )
             )
         for r in await connection.fetch(_UNBALANCED_TRANSACTIONS):
