@@ -1,11 +1,9 @@
-"""Parts every ledger request has: its caller, its owner, the user's resources it names, and
-free text."""
+"""Parts every ledger request has: its caller, its owner and the user's resources it names."""
 
 from collections.abc import Callable
 from dataclasses import astuple
 
 from service.api import names
-from service.api.bad_request import BadRequest
 from service.api.callers import Metadata, caller
 from service.api.validation import Violations, parse_request_id
 from service.domain.audit import Caller
@@ -34,16 +32,6 @@ def child_id(
     key = parse(name, field)
     owned(key, owner)
     return astuple(key)[1]  # type: ignore[no-any-return]
-
-
-def optional_text(value: str, field: str, max_length: int) -> str:
-    """Free text, stripped: at most `max_length` characters and no NUL."""
-    text = value.strip()
-    if len(text) > max_length:
-        raise BadRequest.single(field, f"must be at most {max_length} characters")
-    if "\x00" in text:
-        raise BadRequest.single(field, "must not contain NUL characters")
-    return text
 
 
 def parse_owner(parent: str, violations: Violations) -> UserKey | None:

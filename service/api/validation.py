@@ -48,24 +48,6 @@ def name_and_etag(parse_name: Callable[[str], T], name: str, etag: str) -> tuple
     return key, revision
 
 
-def require_text(value: str, field: str, *, max_length: int = 200) -> str:
-    """`value` stripped of surrounding spaces; it must be 1 to `max_length` characters."""
-    text = value.strip()
-    if not text:
-        raise BadRequest.single(field, "is required")
-    if len(text) > max_length:
-        raise BadRequest.single(field, f"must be at most {max_length} characters")
-    return reject_nul(text, field)
-
-
-def reject_nul(value: str, field: str) -> str:
-    """`value`, unless it holds a NUL character, which PostgreSQL text cannot store:
-    InvalidArgument on `field` then."""
-    if "\x00" in value:
-        raise BadRequest.single(field, "must not contain NUL characters")
-    return value
-
-
 def parse_request_id(value: str) -> uuid.UUID | None:
     """The request id as a UUID, None when empty (AIP-155)."""
     if not value:
