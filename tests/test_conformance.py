@@ -136,6 +136,11 @@ class TestUnknownName:
         if resource.delete is not None:
             await assert_not_found(resource.delete(missing), resource.type, missing)
 
+    async def test_a_name_with_a_final_newline_is_malformed(self, resource):
+        created = await resource.create(await resource.new_scope())
+        violations = await invalid_fields(resource.get(created.name + "\n"))
+        assert list(violations) == ["name"]
+
 
 @pytest.mark.parametrize("resource", ALL, indirect=True)
 class TestEtags:

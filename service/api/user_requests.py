@@ -53,11 +53,11 @@ def parse_create(request: user_service_pb2.CreateUserRequest) -> CreateUser:
         lambda: require_text(request.user.display_name, "user.display_name")
     )
     email = _email(request.user.email, "user.email", violations)
-    if request.user_id and not names.USER_ID.match(request.user_id):
+    if request.user_id and not names.USER_ID.fullmatch(request.user_id):
         violations.add(
             "user_id",
             "must be 4 to 63 lowercase letters, digits or hyphens, starting with a letter"
-            " and not ending with a hyphen",
+            " and not ending with a hyphen, or a lowercase UUID",
         )
     request_id = violations.check(lambda: parse_request_id(request.request_id))
     violations.raise_if_any()
