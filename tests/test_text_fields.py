@@ -1,9 +1,14 @@
 """Text fields refuse control characters (ANSI escapes among them) and bidirectional overrides,
 naming the field; only notes may break lines and hold tabs."""
 
+import asyncio
+import json
+import re
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +17,7 @@ from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
+from google.protobuf import json_format
 
 from service.api.text import check_characters
 from service.domain.errors import InvalidArgument
@@ -285,3 +291,62 @@ class TestNotes:
         notes = "Split with Bob:\n\t- bread\n\t- cheese"
         created = await books.create(leg(checking, -5), leg(cash, 5), notes=f"\n{notes}\n")
         assert created.notes == notes
+
+
+class TestActorMetadata:
+    """`x-actor`, stored as the actor of audit events, holds what a text field may hold. The
+    Python client refuses to send such bytes in metadata; grpcurl (grpc-go) sends them."""
+
+    @pytest.mark.parametrize(
+        ("actor", "description"),
+        [
+            ("a\x1b[31mb", "must not contain control characters (U+001B at position 1)"),
+            ("a\u202eb", "must not contain bidirectional controls (U+202E at position 1)"),
+        ],
+    )
+    async def test_refuses_an_actor_no_text_field_may_hold(
+        self, app, accounts, user, actor, description
+    ):
+        data = {"parent": user.name, "account": _json(new_account())}
+        result = await _grpcurl(app.port, actor, "AccountService/CreateAccount", data)
+        assert _field_violations(result) == {"x-actor": description}
+        listed = await accounts.ListAccounts(apb.ListAccountsRequest(parent=user.name))
+        assert list(listed.accounts) == []
+
+    async def test_is_reported_with_the_other_invalid_fields(self, app, user):
+        data = {"parent": user.name, "account": f"{user.name}/accounts/a1", "request_id": "x"}
+        result = await _grpcurl(app.port, "a\x1bb", "TransactionService/RecordExpense", data)
+        assert set(_field_violations(result)) >= {"request_id", "x-actor", "amount"}
+
+
+def _json(message: Any) -> Any:
+    return json.loads(json_format.MessageToJson(message))
+
+
+async def _grpcurl(
+    port: int, actor: str, method: str, data: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
+    command = [
+        str(Path(sys.executable).parent / "grpcurl"),
+        "-plaintext",
+        "-H",
+        f"x-actor: {actor}",
+        "-d",
+        json.dumps(data),
+        f"127.0.0.1:{port}",
+        f"finance.v1.{method}",
+    ]
+    # In a thread: the server answering runs on this test's event loop.
+    return await asyncio.to_thread(
+        subprocess.run, command, capture_output=True, text=True, timeout=30
+    )
+
+
+def _field_violations(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """The BadRequest field violations grpcurl prints for an INVALID_ARGUMENT."""
+    output = result.stdout + result.stderr
+    assert "Code: InvalidArgument" in output, output
+    found = re.search(r'(\{"@type":"type.googleapis.com/google.rpc.BadRequest".*\})\n', output)
+    assert found, output
+    violations = json.loads(found.group(1))["field_violations"]
+    return {v["field"]: v["description"] for v in violations}
