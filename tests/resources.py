@@ -119,7 +119,7 @@ def users(c: Clients) -> Resource:
             "user.display_name": REQUIRED,
             "user.email": "'not-an-email' is not an e-mail address",
             "user_id": "must be 4 to 63 lowercase letters, digits or hyphens, starting with a"
-            " letter and not ending with a hyphen",
+            " letter and not ending with a hyphen, or a lowercase UUID",
             "request_id": NOT_A_UUID,
         },
         filter='email:"example.org"',

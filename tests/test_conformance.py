@@ -10,7 +10,7 @@ import pytest
 from google.rpc import error_details_pb2
 
 from tests.helpers import invalid_fields, rpc_error, unpack
-from tests.resources import RESOURCES, Clients, Resource
+from tests.resources import NOT_A_UUID, RESOURCES, Clients, Resource
 
 ALL = list(RESOURCES)
 OWNED = [name for name in ALL if name != "users"]  # the resources with a parent user
@@ -136,6 +136,11 @@ class TestUnknownName:
         if resource.delete is not None:
             await assert_not_found(resource.delete(missing), resource.type, missing)
 
+    async def test_a_name_with_a_final_newline_is_malformed(self, resource):
+        created = await resource.create(await resource.new_scope())
+        violations = await invalid_fields(resource.get(created.name + "\n"))
+        assert list(violations) == ["name"]
+
 
 @pytest.mark.parametrize("resource", ALL, indirect=True)
 class TestEtags:
@@ -200,6 +205,36 @@ class TestRequestIds:
         )
         assert all(r == results[0] for r in results)
         assert [i.name for i in (await resource.list(scope)).items] == [results[0].name]
+
+    async def test_rejects_the_nil_uuid_and_creates_nothing(self, resource):
+        scope = await resource.new_scope()
+        violations = await invalid_fields(resource.create(scope, request_id=str(uuid.UUID(int=0))))
+        assert violations == {"request_id": "must not be the nil UUID"}
+        assert (await resource.list(scope)).items == []
+
+    async def test_takes_the_uuid_after_the_nil_one(self, resource):
+        # Unique to this test in the run: CreateUser claims its request ids across all users.
+        scope, request_id = await resource.new_scope(), str(uuid.UUID(int=1))
+        created = await resource.create(scope, request_id=request_id)
+        assert await resource.create(scope, request_id=request_id) == created
+
+    @pytest.mark.parametrize(
+        "spelling",
+        [
+            lambda u: u.hex,
+            lambda u: "{" + str(u) + "}",
+            lambda u: u.urn,
+            lambda u: " " + u.hex[1:],
+            lambda u: u.hex[:16] + "_" + u.hex[17:],
+        ],
+        ids=["digits", "braces", "urn", "space", "underscore"],
+    )
+    async def test_takes_a_uuid_in_its_hyphenated_form_only(self, resource, spelling):
+        scope, request_id = await resource.new_scope(), uuid.uuid4()
+        violations = await invalid_fields(resource.create(scope, request_id=spelling(request_id)))
+        assert violations == {"request_id": NOT_A_UUID}
+        upper = await resource.create(scope, request_id=str(request_id).upper())
+        assert await resource.create(scope, request_id=str(request_id)) == upper
 
     async def test_rejects_a_request_id_reused_for_another_request(self, resource):
         scope, request_id = await resource.new_scope(), str(uuid.uuid4())

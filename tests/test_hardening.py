@@ -36,13 +36,15 @@ class TestNulCharacters:
     async def test_rejects_nul_in_user_fields(self, users):
         user = U.User(display_name="Ada\x00", email="ada\x00@example.org")
         violations = await invalid_fields(users.CreateUser(U.CreateUserRequest(user=user)))
-        assert violations["user.display_name"] == "must not contain NUL characters"
-        assert violations["user.email"] == "must not contain NUL characters"
+        nul_at_3 = "must not contain control characters (U+0000 at position 3)"
+        assert violations["user.display_name"] == nul_at_3
+        assert violations["user.email"] == nul_at_3
 
     async def test_rejects_nul_in_account_display_name(self, accounts, user):
         request = A.CreateAccountRequest(parent=user.name, account=new_account(display_name="\x00"))
         violations = await invalid_fields(accounts.CreateAccount(request))
-        assert violations == {"account.display_name": "must not contain NUL characters"}
+        nul = "must not contain control characters (U+0000 at position 0)"
+        assert violations == {"account.display_name": nul}
 
     @pytest.mark.parametrize(
         "fields",

@@ -3,6 +3,7 @@
 import uuid
 
 import grpc
+import pytest
 from finance.v1 import user_service_pb2
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
@@ -30,6 +31,39 @@ class TestCreateUser:
         user_id = f"ada-{uuid.uuid4().hex[:8]}"
         created = await users.CreateUser(U.CreateUserRequest(user=new_user(), user_id=user_id))
         assert created.name == f"users/{user_id}"
+
+    async def test_takes_a_user_id_in_the_form_the_server_assigns(self, users):
+        # A UUID that starts with a digit, as most assigned ones do: not a client-chosen form.
+        user_id = "0" + str(uuid.uuid4())[1:]
+        created = await users.CreateUser(U.CreateUserRequest(user=new_user(), user_id=user_id))
+        assert created.name == f"users/{user_id}"
+        assert await users.GetUser(U.GetUserRequest(name=created.name)) == created
+
+    @pytest.mark.parametrize("length", [4, 63])
+    async def test_takes_a_chosen_user_id_of_4_to_63_characters(self, users, length):
+        user_id = ("q" + uuid.uuid4().hex * 2)[:length]
+        created = await users.CreateUser(U.CreateUserRequest(user=new_user(), user_id=user_id))
+        assert await users.GetUser(U.GetUserRequest(name=created.name)) == created
+
+    @pytest.mark.parametrize(
+        "user_id",
+        [
+            "abc",
+            "a" * 64,
+            "1abc",
+            "abcd-",
+            "ab_cd",
+            "Abcd",
+            "abcd\n",
+            str(uuid.UUID(int=1)) + "\n",
+            str(uuid.uuid4()).upper(),
+            "0" + uuid.uuid4().hex[1:],
+            "{" + str(uuid.uuid4()) + "}",
+        ],
+    )
+    async def test_rejects_a_malformed_user_id(self, users, user_id):
+        request = U.CreateUserRequest(user=new_user(), user_id=user_id)
+        assert list(await invalid_fields(users.CreateUser(request))) == ["user_id"]
 
     async def test_rejects_taken_user_id(self, users):
         user_id = f"taken-{uuid.uuid4().hex[:8]}"

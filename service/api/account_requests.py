@@ -13,7 +13,8 @@ from service.api.convert import ACCOUNT_TYPES
 from service.api.dates import parse_date
 from service.api.masks import update_paths
 from service.api.money import parse_currency, to_minor_units
-from service.api.validation import Violations, parse_etag, parse_request_id, require_text
+from service.api.text import require_text
+from service.api.validation import Violations, parse_etag, parse_request_id
 from service.domain.keys import AccountKey, UserKey
 from service.domain.models import AccountChanges, Money, NewAccount
 

@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Iterable
 
+from service.api.text import check_characters
 from service.domain.audit import Caller
 
 # Request metadata naming who makes a change, for the audit trail.
@@ -13,10 +14,13 @@ Metadata = Iterable[tuple[str, str | bytes]]
 
 
 def actor(metadata: Metadata | None) -> str:
-    """The caller's identity from request metadata, or `anonymous`."""
+    """The caller's identity from request metadata, or `anonymous`; InvalidArgument on
+    `x-actor` if it holds characters no text field may hold."""
     for key, value in metadata or ():
         if key == ACTOR_METADATA and isinstance(value, str) and value.strip():
-            return value.strip()[:200]
+            # Stored and shown again by ListAuditEvents, like any text a request sends. Python
+            # clients cannot send such bytes, but other gRPC implementations pass them through.
+            return check_characters(value, ACTOR_METADATA).strip()[:200]
     return ANONYMOUS
 
 

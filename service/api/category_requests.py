@@ -8,7 +8,8 @@ from finance.v1 import category_service_pb2
 from service.api import names
 from service.api.convert_catalog import CATEGORY_KINDS
 from service.api.masks import update_paths
-from service.api.validation import Violations, parse_etag, parse_request_id, require_text
+from service.api.text import require_text
+from service.api.validation import Violations, parse_etag, parse_request_id
 from service.domain.categories import CategoryChanges, NewCategory
 from service.domain.keys import CategoryKey, UserKey
 

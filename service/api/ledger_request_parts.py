@@ -1,12 +1,10 @@
-"""Parts every ledger request has: its caller, its owner, the user's resources it names, and
-free text."""
+"""Parts every ledger request has: its caller, its owner and the user's resources it names."""
 
 from collections.abc import Callable
 from dataclasses import astuple
 
 from service.api import names
-from service.api.bad_request import BadRequest
-from service.api.callers import Metadata, caller
+from service.api.callers import ANONYMOUS, Metadata, caller
 from service.api.validation import Violations, parse_request_id
 from service.domain.audit import Caller
 from service.domain.errors import NotFound
@@ -14,8 +12,10 @@ from service.domain.keys import ResourceKey, UserKey
 
 
 def request_caller(violations: Violations, request_id: str, metadata: Metadata | None) -> Caller:
-    """The caller of a request: its actor, and its request_id (a violation if malformed)."""
-    return caller(metadata, violations.check(lambda: parse_request_id(request_id)))
+    """The caller of a request: its actor and its request_id, each a violation if malformed
+    (the caller returned then stands in until `violations` raises)."""
+    parsed_id = violations.check(lambda: parse_request_id(request_id))
+    return violations.check(lambda: caller(metadata, parsed_id)) or Caller(ANONYMOUS, parsed_id)
 
 
 def owned(key: ResourceKey, owner: UserKey | None) -> None:
@@ -34,16 +34,6 @@ def child_id(
     key = parse(name, field)
     owned(key, owner)
     return astuple(key)[1]  # type: ignore[no-any-return]
-
-
-def optional_text(value: str, field: str, max_length: int) -> str:
-    """Free text, stripped: at most `max_length` characters and no NUL."""
-    text = value.strip()
-    if len(text) > max_length:
-        raise BadRequest.single(field, f"must be at most {max_length} characters")
-    if "\x00" in text:
-        raise BadRequest.single(field, "must not contain NUL characters")
-    return text
 
 
 def parse_owner(parent: str, violations: Violations) -> UserKey | None:

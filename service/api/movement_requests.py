@@ -9,12 +9,12 @@ from service.api.callers import Metadata
 from service.api.dates import parse_date
 from service.api.ledger_request_parts import (
     child_id,
-    optional_text,
     owned,
     parse_owner,
     request_caller,
 )
 from service.api.money import parse_amount
+from service.api.text import optional_text
 from service.api.validation import Violations
 from service.domain.audit import Caller
 from service.domain.keys import UserKey

@@ -15,10 +15,16 @@ from service.domain.keys import (
     UserKey,
 )
 
-# IDs a client may choose (AIP-122); assigned ones are UUIDs, which also match _ID.
-USER_ID = re.compile(r"^[a-z]([a-z0-9-]{2,61}[a-z0-9])$")
+# The user IDs CreateUser takes: one a client chooses (AIP-122: a letter first), or one in the
+# form the server assigns, a lowercase UUID, which may start with a digit: a user copied from
+# another instance, or restored, keeps the name the server gave it.
+USER_ID = re.compile(
+    r"[a-z][a-z0-9-]{2,61}[a-z0-9]"
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+# Any ID in a name: wider than USER_ID, so that every ID the service made stays readable.
 _ID = r"([a-z0-9][a-z0-9-]{0,62})"
-_USER_NAME = re.compile(rf"^users/{_ID}$")
+_USER_NAME = re.compile(rf"users/{_ID}")
 
 # The resource type of each kind of key (AIP-123), in error details.
 RESOURCE_TYPES: dict[type, str] = {
@@ -32,7 +38,8 @@ RESOURCE_TYPES: dict[type, str] = {
 
 def parse_user_name(name: str, field: str = "name") -> UserKey:
     """The key of a `users/{user}` name; BadRequest on `field` if malformed."""
-    match = _USER_NAME.match(name)
+    # fullmatch, as `$` would also match before a final newline.
+    match = _USER_NAME.fullmatch(name)
     if match is None:
         raise BadRequest.single(field, _malformed(name, "users/{user}"))
     return UserKey(match[1])
@@ -44,7 +51,7 @@ def parse_user_child(
     """The (user id, child id) of a `users/{user}/{collection}/{id}` name, such as
     `users/ada/categories/food`; BadRequest on `field` if malformed (`id_label` names the id
     in the message)."""
-    match = re.match(rf"^users/{_ID}/{re.escape(collection)}/{_ID}$", name)
+    match = re.fullmatch(rf"users/{_ID}/{re.escape(collection)}/{_ID}", name)
     if match is None:
         pattern = f"users/{{user}}/{collection}/{{{id_label}}}"
         raise BadRequest.single(field, _malformed(name, pattern))
@@ -86,7 +93,7 @@ def parse_child_name(name: str, collection: str, field: str = "name") -> Resourc
 
 def parse_any_name(name: str, field: str = "name") -> ResourceKey:
     """The key of a user's name or of one of its resources'; BadRequest if neither."""
-    if _USER_NAME.match(name):
+    if _USER_NAME.fullmatch(name):
         return parse_user_name(name, field)
     parts = name.split("/")
     if len(parts) == 4 and parts[2] in _CHILD_KEYS:

@@ -7,7 +7,8 @@ from finance.v1 import payee_service_pb2
 
 from service.api import names
 from service.api.masks import update_paths
-from service.api.validation import Violations, parse_etag, parse_request_id, require_text
+from service.api.text import require_text
+from service.api.validation import Violations, parse_etag, parse_request_id
 from service.domain.keys import PayeeKey, UserKey
 from service.domain.payees import NewPayee, PayeeChanges
 

@@ -13,13 +13,13 @@ from service.api.callers import Metadata
 from service.api.dates import parse_date
 from service.api.ledger_request_parts import (
     child_id,
-    optional_text,
     owned,
     parse_owner,
     request_caller,
 )
 from service.api.masks import update_paths
 from service.api.money import parse_amount
+from service.api.text import check_characters, optional_text
 from service.api.validation import Violations, parse_etag
 from service.domain.audit import Caller
 from service.domain.keys import TransactionKey, UserKey
@@ -72,14 +72,19 @@ def _posting(
 
 
 def _tags(tags: Sequence[str], field: str) -> tuple[str, ...]:
-    cleaned = tuple(tag.strip() for tag in tags)
+    cleaned = tuple(check_characters(tag, f"{field}[{i}]").strip() for i, tag in enumerate(tags))
     if len(cleaned) > MAX_TAGS:
         raise BadRequest.single(field, f"at most {MAX_TAGS} tags")
-    if any(not 1 <= len(tag) <= 50 or "\x00" in tag for tag in cleaned):
+    if any(not 1 <= len(tag) <= 50 for tag in cleaned):
         raise BadRequest.single(field, "each tag must be 1 to 50 characters")
     if len(set(cleaned)) != len(cleaned):
         raise BadRequest.single(field, "must not repeat a tag")
     return cleaned
+
+
+def _notes(value: str, field: str) -> str:
+    # The one free text of several lines, where tabs and line breaks are the author's layout.
+    return optional_text(value, field, 2000, multiline=True)
 
 
 def _details(
@@ -97,7 +102,7 @@ def _details(
     description = violations.check(
         lambda: optional_text(transaction.description, f"{field}.description", 500)
     )
-    notes = violations.check(lambda: optional_text(transaction.notes, f"{field}.notes", 2000))
+    notes = violations.check(lambda: _notes(transaction.notes, f"{field}.notes"))
     tags = violations.check(lambda: _tags(transaction.tags, f"{field}.tags"))
     payee = violations.check(
         lambda: child_id(transaction.payee, names.parse_payee_name, owner, f"{field}.payee")
@@ -186,9 +191,7 @@ def parse_update(
             violations,
             lambda: child_id(t.payee, names.parse_payee_name, owner, "transaction.payee"),
         ),
-        notes=_if(
-            paths, "notes", violations, lambda: optional_text(t.notes, "transaction.notes", 2000)
-        ),
+        notes=_if(paths, "notes", violations, lambda: _notes(t.notes, "transaction.notes")),
         tags=_if(paths, "tags", violations, lambda: _tags(t.tags, "transaction.tags")),
         categories=_if(
             paths,

@@ -8,13 +8,8 @@ from finance.v1 import user_service_pb2
 
 from service.api import names
 from service.api.masks import update_paths
-from service.api.validation import (
-    Violations,
-    parse_etag,
-    parse_request_id,
-    reject_nul,
-    require_text,
-)
+from service.api.text import check_characters, require_text
+from service.api.validation import Violations, parse_etag, parse_request_id
 from service.domain.errors import excerpt
 from service.domain.keys import UserKey
 from service.domain.models import NewUser, UserChanges
@@ -43,7 +38,7 @@ class UpdateUser:
 
 
 def _email(value: str, field: str, violations: Violations) -> str:
-    email = violations.check(lambda: reject_nul(value.strip(), field)) or ""
+    email = (violations.check(lambda: check_characters(value, field)) or "").strip()
     if email and (len(email) > 254 or not _EMAIL.match(email)):
         violations.add(field, f"{excerpt(email)} is not an e-mail address")
     return email
@@ -58,11 +53,11 @@ def parse_create(request: user_service_pb2.CreateUserRequest) -> CreateUser:
         lambda: require_text(request.user.display_name, "user.display_name")
     )
     email = _email(request.user.email, "user.email", violations)
-    if request.user_id and not names.USER_ID.match(request.user_id):
+    if request.user_id and not names.USER_ID.fullmatch(request.user_id):
         violations.add(
             "user_id",
             "must be 4 to 63 lowercase letters, digits or hyphens, starting with a letter"
-            " and not ending with a hyphen",
+            " and not ending with a hyphen, or a lowercase UUID",
         )
     request_id = violations.check(lambda: parse_request_id(request.request_id))
     violations.raise_if_any()

@@ -12,6 +12,7 @@ T = TypeVar("T")
 
 # What format_etag makes of a revision; 18 digits keep every etag within a bigint.
 _ETAG = re.compile(r'"[0-9]{1,18}"')
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class Violations:
@@ -48,32 +49,20 @@ def name_and_etag(parse_name: Callable[[str], T], name: str, etag: str) -> tuple
     return key, revision
 
 
-def require_text(value: str, field: str, *, max_length: int = 200) -> str:
-    """`value` stripped of surrounding spaces; it must be 1 to `max_length` characters."""
-    text = value.strip()
-    if not text:
-        raise BadRequest.single(field, "is required")
-    if len(text) > max_length:
-        raise BadRequest.single(field, f"must be at most {max_length} characters")
-    return reject_nul(text, field)
-
-
-def reject_nul(value: str, field: str) -> str:
-    """`value`, unless it holds a NUL character, which PostgreSQL text cannot store:
-    InvalidArgument on `field` then."""
-    if "\x00" in value:
-        raise BadRequest.single(field, "must not contain NUL characters")
-    return value
-
-
 def parse_request_id(value: str) -> uuid.UUID | None:
-    """The request id as a UUID, None when empty (AIP-155)."""
+    """The request id as a UUID, None when empty (AIP-155); InvalidArgument on `request_id` if it
+    is not a UUID in its hyphenated form, or is the nil UUID."""
     if not value:
         return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise BadRequest.single("request_id", "must be a UUID") from None
+    # uuid.UUID alone also takes spaces, underscores, braces and URNs around the 32 digits.
+    if not _UUID.fullmatch(value):
+        raise BadRequest.single("request_id", "must be a UUID")
+    request_id = uuid.UUID(value)
+    # All zeros is what an unset UUID field of a client becomes: it would make unrelated requests
+    # of that client retries of each other.
+    if request_id.int == 0:
+        raise BadRequest.single("request_id", "must not be the nil UUID")
+    return request_id
 
 
 def parse_etag(value: str, field: str = "etag") -> int | None:

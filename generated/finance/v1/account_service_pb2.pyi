@@ -105,7 +105,7 @@ class Account(_message.Message):
     name: _builtins.str
     """The resource name, `users/{user}/accounts/{account}`."""
     display_name: _builtins.str
-    """The name shown to people, 1 to 200 characters."""
+    """The name shown to people: one line of 1 to 200 characters."""
     type: Global___Account.Type.ValueType
     """The kind of account."""
     currency_code: _builtins.str
@@ -191,8 +191,9 @@ class CreateAccountRequest(_message.Message):
     parent: _builtins.str
     """The user that will own the account, `users/{user}`."""
     request_id: _builtins.str
-    """A UUID that makes retries of this request safe: a second request with the same
-    `request_id` returns the account the first one created, and writes nothing.
+    """A UUID (hyphenated, not all zeros) that makes retries of this request safe: a second
+    request with the same `request_id` returns the account the first one created, and writes
+    nothing.
     """
     @_builtins.property
     def account(self) -> Global___Account:

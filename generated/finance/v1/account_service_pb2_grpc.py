@@ -33,6 +33,11 @@ class AccountServiceStub:
     account's currency and exact to the currency's minor unit (cents for USD, none for JPY).
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     def __init__(self, channel):
@@ -95,6 +100,11 @@ class AccountServiceServicer:
     account's currency and exact to the currency's minor unit (cents for USD, none for JPY).
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     def CreateAccount(self, request, context):
@@ -234,6 +244,11 @@ class AccountService:
     account's currency and exact to the currency's minor unit (cents for USD, none for JPY).
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     @staticmethod

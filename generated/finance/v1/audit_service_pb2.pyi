@@ -43,7 +43,10 @@ class AuditEvent(_message.Message):
     `update`, `archive`, `unarchive`, `delete` (accounts).
     """
     actor: _builtins.str
-    """Who did it: the `x-actor` request metadata of the call, or `anonymous`."""
+    """Who did it: the `x-actor` request metadata of the call, or `anonymous`. Like a text field,
+    `x-actor` holds one line: a call whose `x-actor` holds a control character or a
+    bidirectional override or isolate is INVALID_ARGUMENT, with a field violation on `x-actor`.
+    """
     request_id: _builtins.str
     """The request_id of the call, if it had one."""
     @_builtins.property

@@ -62,7 +62,7 @@ class Category(_message.Message):
     name: _builtins.str
     """The resource name, `users/{user}/categories/{category}`."""
     display_name: _builtins.str
-    """The name shown to people, 1 to 200 characters."""
+    """The name shown to people: one line of 1 to 200 characters."""
     kind: Global___Category.Kind.ValueType
     """Whether the category is for income or for expenses."""
     parent: _builtins.str
@@ -112,8 +112,9 @@ class CreateCategoryRequest(_message.Message):
     parent: _builtins.str
     """The user that will own the category, `users/{user}`."""
     request_id: _builtins.str
-    """A UUID that makes retries of this request safe: a second request with the same
-    `request_id` returns the category the first one created, and writes nothing.
+    """A UUID (hyphenated, not all zeros) that makes retries of this request safe: a second
+    request with the same `request_id` returns the category the first one created, and writes
+    nothing.
     """
     @_builtins.property
     def category(self) -> Global___Category:

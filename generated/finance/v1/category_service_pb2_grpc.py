@@ -35,6 +35,11 @@ class CategoryServiceStub:
     that categories form trees (`Food` > `Groceries`); a category is never its own ancestor.
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     def __init__(self, channel):
@@ -79,6 +84,11 @@ class CategoryServiceServicer:
     that categories form trees (`Food` > `Groceries`); a category is never its own ancestor.
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     def CreateCategory(self, request, context):
@@ -170,6 +180,11 @@ class CategoryService:
     that categories form trees (`Food` > `Groceries`); a category is never its own ancestor.
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     @staticmethod

@@ -36,6 +36,11 @@ class CategoryServiceStub:
     that categories form trees (`Food` > `Groceries`); a category is never its own ancestor.
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     @_typing.overload
@@ -76,6 +81,11 @@ class CategoryServiceAsyncStub(CategoryServiceStub):
     that categories form trees (`Food` > `Groceries`); a category is never its own ancestor.
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -112,6 +122,11 @@ class CategoryServiceServicer(metaclass=_abc_1.ABCMeta):
     that categories form trees (`Food` > `Groceries`); a category is never its own ancestor.
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     @_abc_1.abstractmethod

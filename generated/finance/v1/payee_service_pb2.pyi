@@ -34,7 +34,7 @@ class Payee(_message.Message):
     name: _builtins.str
     """The resource name, `users/{user}/payees/{payee}`."""
     display_name: _builtins.str
-    """The name shown to people, 1 to 200 characters."""
+    """The name shown to people: one line of 1 to 200 characters."""
     etag: _builtins.str
     """Changes whenever the payee changes; send it back to make a change conditional on nobody
     having changed the payee since it was read.
@@ -76,8 +76,9 @@ class CreatePayeeRequest(_message.Message):
     parent: _builtins.str
     """The user that will own the payee, `users/{user}`."""
     request_id: _builtins.str
-    """A UUID that makes retries of this request safe: a second request with the same
-    `request_id` returns the payee the first one created, and writes nothing.
+    """A UUID (hyphenated, not all zeros) that makes retries of this request safe: a second
+    request with the same `request_id` returns the payee the first one created, and writes
+    nothing.
     """
     @_builtins.property
     def payee(self) -> Global___Payee:

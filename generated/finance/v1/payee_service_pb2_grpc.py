@@ -32,6 +32,11 @@ class PayeeServiceStub:
     Payees are named `users/{user}/payees/{payee}`; transactions may name one.
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     def __init__(self, channel):
@@ -73,6 +78,11 @@ class PayeeServiceServicer:
     Payees are named `users/{user}/payees/{payee}`; transactions may name one.
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     def CreatePayee(self, request, context):
@@ -156,6 +166,11 @@ class PayeeService:
     Payees are named `users/{user}/payees/{payee}`; transactions may name one.
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     @staticmethod

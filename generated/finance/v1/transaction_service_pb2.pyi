@@ -38,7 +38,7 @@ class Posting(_message.Message):
     category: _builtins.str
     """The category, `users/{user}/categories/{category}`, of the transaction's user."""
     memo: _builtins.str
-    """A note on this leg alone."""
+    """A note on this leg alone: one line of at most 500 characters."""
     @_builtins.property
     def amount(self) -> _money_pb2.Money:
         """The signed amount, in the account's currency and exact to its minor unit; not zero.
@@ -113,14 +113,16 @@ class Transaction(_message.Message):
     name: _builtins.str
     """The resource name, `users/{user}/transactions/{transaction}`."""
     description: _builtins.str
-    """What the transaction was for; at most 500 characters."""
+    """What the transaction was for: one line of at most 500 characters."""
     payee: _builtins.str
     """Who was paid or paid, `users/{user}/payees/{payee}`."""
     notes: _builtins.str
-    """Free-form notes; at most 2000 characters."""
+    """Free-form notes of at most 2000 characters; the only text that may span lines, with tabs
+    and line feeds (U+0009, U+000A; not carriage returns).
+    """
     external_id: _builtins.str
-    """A reference from elsewhere, such as the bank's id of the transaction; unique among the
-    transactions of each account.
+    """A reference from elsewhere, such as the bank's id of the transaction: one line of at most
+    200 characters, unique among the transactions of each account.
     """
     state: Global___Transaction.State.ValueType
     """STATE_PENDING on create makes a two-phase transaction; otherwise it is posted at once.
@@ -144,7 +146,9 @@ class Transaction(_message.Message):
 
     @_builtins.property
     def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Labels such as `vacation`: 1 to 50 characters each, at most 20, without duplicates."""
+        """Labels such as `vacation`: one line of 1 to 50 characters each, at most 20, without
+        duplicates.
+        """
 
     @_builtins.property
     def postings(self) -> _containers.RepeatedCompositeFieldContainer[Global___Posting]:
@@ -424,7 +428,9 @@ class ReverseTransactionRequest(_message.Message):
     name: _builtins.str
     """The name of the posted transaction to reverse."""
     reason: _builtins.str
-    """Why the transaction is reversed; becomes the reversal's description."""
+    """Why the transaction is reversed, one line of at most 500 characters; becomes the
+    reversal's description.
+    """
     request_id: _builtins.str
     """A UUID that makes retries of this request safe."""
     @_builtins.property
@@ -470,7 +476,7 @@ class RecordExpenseRequest(_message.Message):
     payee: _builtins.str
     """Who was paid, `users/{user}/payees/{payee}`."""
     description: _builtins.str
-    """What it was for."""
+    """What it was for: one line of at most 500 characters."""
     request_id: _builtins.str
     """A UUID that makes retries of this request safe."""
     @_builtins.property
@@ -524,7 +530,7 @@ class RecordIncomeRequest(_message.Message):
     payee: _builtins.str
     """Who paid, `users/{user}/payees/{payee}`."""
     description: _builtins.str
-    """What it was for."""
+    """What it was for: one line of at most 500 characters."""
     request_id: _builtins.str
     """A UUID that makes retries of this request safe."""
     @_builtins.property
@@ -577,7 +583,7 @@ class TransferFundsRequest(_message.Message):
     to_account: _builtins.str
     """The account the money arrives in."""
     description: _builtins.str
-    """What it was for."""
+    """What it was for: one line of at most 500 characters."""
     state: Global___Transaction.State.ValueType
     """STATE_PENDING makes a two-phase transfer; otherwise it is posted at once."""
     request_id: _builtins.str

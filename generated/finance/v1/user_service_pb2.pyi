@@ -35,9 +35,9 @@ class User(_message.Message):
     name: _builtins.str
     """The resource name, `users/{user}`."""
     display_name: _builtins.str
-    """The name shown to people, 1 to 200 characters."""
+    """The name shown to people: one line of 1 to 200 characters."""
     email: _builtins.str
-    """A contact e-mail address; empty when unknown."""
+    """A contact e-mail address, one line; empty when unknown."""
     etag: _builtins.str
     """Changes whenever the user changes; send it back on update or delete to make the change
     conditional on nobody having changed the user since it was read.
@@ -79,12 +79,13 @@ class CreateUserRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     """The ID to use for the user, which becomes the final part of its name: 4 to 63
-    characters of lowercase letters, digits and hyphens, starting with a letter. A UUID is
-    assigned when empty.
+    characters of lowercase letters, digits and hyphens, starting with a letter and not ending
+    with a hyphen, or a lowercase UUID such as the ones assigned. A UUID is assigned when empty.
     """
     request_id: _builtins.str
-    """A UUID that makes retries of this request safe: a second request with the same
-    `request_id` returns the user the first one created, and writes nothing.
+    """A UUID (hyphenated, not all zeros) that makes retries of this request safe: a second
+    request with the same `request_id` returns the user the first one created, and writes
+    nothing.
     """
     @_builtins.property
     def user(self) -> Global___User:

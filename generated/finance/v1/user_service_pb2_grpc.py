@@ -32,6 +32,11 @@ class UserServiceStub:
     A user is the root of every other resource (`users/{user}/accounts/{account}`, ...) and the
     tenant key of all stored data. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with
     `BadRequest` field violations, NOT_FOUND with `ResourceInfo`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     def __init__(self, channel):
@@ -73,6 +78,11 @@ class UserServiceServicer:
     A user is the root of every other resource (`users/{user}/accounts/{account}`, ...) and the
     tenant key of all stored data. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with
     `BadRequest` field violations, NOT_FOUND with `ResourceInfo`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     def CreateUser(self, request, context):
@@ -155,6 +165,11 @@ class UserService:
     A user is the root of every other resource (`users/{user}/accounts/{account}`, ...) and the
     tenant key of all stored data. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with
     `BadRequest` field violations, NOT_FOUND with `ResourceInfo`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     @staticmethod

@@ -33,6 +33,11 @@ class UserServiceStub:
     A user is the root of every other resource (`users/{user}/accounts/{account}`, ...) and the
     tenant key of all stored data. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with
     `BadRequest` field violations, NOT_FOUND with `ResourceInfo`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     @_typing.overload
@@ -63,6 +68,11 @@ class UserServiceAsyncStub(UserServiceStub):
     A user is the root of every other resource (`users/{user}/accounts/{account}`, ...) and the
     tenant key of all stored data. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with
     `BadRequest` field violations, NOT_FOUND with `ResourceInfo`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -89,6 +99,11 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     A user is the root of every other resource (`users/{user}/accounts/{account}`, ...) and the
     tenant key of all stored data. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with
     `BadRequest` field violations, NOT_FOUND with `ResourceInfo`.
+
+    Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+    line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+    (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+    whitespace is removed.
     """
 
     @_abc_1.abstractmethod

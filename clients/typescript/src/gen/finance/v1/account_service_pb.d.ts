@@ -28,7 +28,7 @@ export declare type Account = Message<"finance.v1.Account"> & {
   name: string;
 
   /**
-   * The name shown to people, 1 to 200 characters.
+   * The name shown to people: one line of 1 to 200 characters.
    *
    * @generated from field: string display_name = 2;
    */
@@ -235,8 +235,9 @@ export declare type CreateAccountRequest = Message<"finance.v1.CreateAccountRequ
   account?: Account | undefined;
 
   /**
-   * A UUID that makes retries of this request safe: a second request with the same
-   * `request_id` returns the account the first one created, and writes nothing.
+   * A UUID (hyphenated, not all zeros) that makes retries of this request safe: a second
+   * request with the same `request_id` returns the account the first one created, and writes
+   * nothing.
    *
    * @generated from field: string request_id = 3;
    */
@@ -619,6 +620,11 @@ export declare const GetBalanceHistoryResponseSchema: GenMessage<GetBalanceHisto
  * account's currency and exact to the currency's minor unit (cents for USD, none for JPY).
  * Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
  * NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+ *
+ * Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+ * line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+ * (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+ * whitespace is removed.
  *
  * @generated from service finance.v1.AccountService
  */

@@ -40,7 +40,9 @@ export declare type AuditEvent = Message<"finance.v1.AuditEvent"> & {
   action: string;
 
   /**
-   * Who did it: the `x-actor` request metadata of the call, or `anonymous`.
+   * Who did it: the `x-actor` request metadata of the call, or `anonymous`. Like a text field,
+   * `x-actor` holds one line: a call whose `x-actor` holds a control character or a
+   * bidirectional override or isolate is INVALID_ARGUMENT, with a field violation on `x-actor`.
    *
    * @generated from field: string actor = 4;
    */

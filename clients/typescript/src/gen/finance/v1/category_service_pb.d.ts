@@ -26,7 +26,7 @@ export declare type Category = Message<"finance.v1.Category"> & {
   name: string;
 
   /**
-   * The name shown to people, 1 to 200 characters.
+   * The name shown to people: one line of 1 to 200 characters.
    *
    * @generated from field: string display_name = 2;
    */
@@ -130,8 +130,9 @@ export declare type CreateCategoryRequest = Message<"finance.v1.CreateCategoryRe
   category?: Category | undefined;
 
   /**
-   * A UUID that makes retries of this request safe: a second request with the same
-   * `request_id` returns the category the first one created, and writes nothing.
+   * A UUID (hyphenated, not all zeros) that makes retries of this request safe: a second
+   * request with the same `request_id` returns the category the first one created, and writes
+   * nothing.
    *
    * @generated from field: string request_id = 3;
    */
@@ -307,6 +308,11 @@ export declare const DeleteCategoryRequestSchema: GenMessage<DeleteCategoryReque
  * that categories form trees (`Food` > `Groceries`); a category is never its own ancestor.
  * Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
  * NOT_FOUND with `ResourceInfo`, FAILED_PRECONDITION with `PreconditionFailure`.
+ *
+ * Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+ * line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+ * (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+ * whitespace is removed.
  *
  * @generated from service finance.v1.CategoryService
  */

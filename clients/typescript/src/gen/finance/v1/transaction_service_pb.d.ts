@@ -43,7 +43,7 @@ export declare type Posting = Message<"finance.v1.Posting"> & {
   category: string;
 
   /**
-   * A note on this leg alone.
+   * A note on this leg alone: one line of at most 500 characters.
    *
    * @generated from field: string memo = 4;
    */
@@ -77,7 +77,7 @@ export declare type Transaction = Message<"finance.v1.Transaction"> & {
   bookingDate?: Date | undefined;
 
   /**
-   * What the transaction was for; at most 500 characters.
+   * What the transaction was for: one line of at most 500 characters.
    *
    * @generated from field: string description = 3;
    */
@@ -91,22 +91,24 @@ export declare type Transaction = Message<"finance.v1.Transaction"> & {
   payee: string;
 
   /**
-   * Free-form notes; at most 2000 characters.
+   * Free-form notes of at most 2000 characters; the only text that may span lines, with tabs
+   * and line feeds (U+0009, U+000A; not carriage returns).
    *
    * @generated from field: string notes = 5;
    */
   notes: string;
 
   /**
-   * Labels such as `vacation`: 1 to 50 characters each, at most 20, without duplicates.
+   * Labels such as `vacation`: one line of 1 to 50 characters each, at most 20, without
+   * duplicates.
    *
    * @generated from field: repeated string tags = 6;
    */
   tags: string[];
 
   /**
-   * A reference from elsewhere, such as the bank's id of the transaction; unique among the
-   * transactions of each account.
+   * A reference from elsewhere, such as the bank's id of the transaction: one line of at most
+   * 200 characters, unique among the transactions of each account.
    *
    * @generated from field: string external_id = 7;
    */
@@ -478,7 +480,8 @@ export declare type ReverseTransactionRequest = Message<"finance.v1.ReverseTrans
   bookingDate?: Date | undefined;
 
   /**
-   * Why the transaction is reversed; becomes the reversal's description.
+   * Why the transaction is reversed, one line of at most 500 characters; becomes the
+   * reversal's description.
    *
    * @generated from field: string reason = 3;
    */
@@ -547,7 +550,7 @@ export declare type RecordExpenseRequest = Message<"finance.v1.RecordExpenseRequ
   bookingDate?: Date | undefined;
 
   /**
-   * What it was for.
+   * What it was for: one line of at most 500 characters.
    *
    * @generated from field: string description = 7;
    */
@@ -616,7 +619,7 @@ export declare type RecordIncomeRequest = Message<"finance.v1.RecordIncomeReques
   bookingDate?: Date | undefined;
 
   /**
-   * What it was for.
+   * What it was for: one line of at most 500 characters.
    *
    * @generated from field: string description = 7;
    */
@@ -686,7 +689,7 @@ export declare type TransferFundsRequest = Message<"finance.v1.TransferFundsRequ
   bookingDate?: Date | undefined;
 
   /**
-   * What it was for.
+   * What it was for: one line of at most 500 characters.
    *
    * @generated from field: string description = 7;
    */
@@ -722,9 +725,15 @@ export declare const TransferFundsRequestSchema: GenMessage<TransferFundsRequest
  * a transaction never change once it is posted: a mistake is corrected by reversing it and
  * recording it again. Every change is kept in the audit trail (see AuditService).
  *
- * Every mutating call takes a `request_id` (a UUID): a retry with the same id and request
- * returns the original result and writes nothing; the same id with a different request is
- * INVALID_ARGUMENT. Accounts, categories and payees of another user are NOT_FOUND.
+ * Every mutating call takes a `request_id` (a UUID in its hyphenated form, not all zeros): a
+ * retry with the same id and request returns the original result and writes nothing; the same
+ * id with a different request is INVALID_ARGUMENT. Accounts, categories and payees of another
+ * user are NOT_FOUND.
+ *
+ * Text fields hold one line, except `notes`, which may also hold tabs and line feeds: a control
+ * character (U+0000 to U+001F, U+007F to U+009F, ANSI escape sequences too) or a bidirectional
+ * embedding, override or isolate (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT
+ * naming the field. Surrounding whitespace is removed.
  *
  * @generated from service finance.v1.TransactionService
  */

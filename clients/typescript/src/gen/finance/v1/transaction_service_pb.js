@@ -129,9 +129,15 @@ export const TransferFundsRequestSchema = /*@__PURE__*/
  * a transaction never change once it is posted: a mistake is corrected by reversing it and
  * recording it again. Every change is kept in the audit trail (see AuditService).
  *
- * Every mutating call takes a `request_id` (a UUID): a retry with the same id and request
- * returns the original result and writes nothing; the same id with a different request is
- * INVALID_ARGUMENT. Accounts, categories and payees of another user are NOT_FOUND.
+ * Every mutating call takes a `request_id` (a UUID in its hyphenated form, not all zeros): a
+ * retry with the same id and request returns the original result and writes nothing; the same
+ * id with a different request is INVALID_ARGUMENT. Accounts, categories and payees of another
+ * user are NOT_FOUND.
+ *
+ * Text fields hold one line, except `notes`, which may also hold tabs and line feeds: a control
+ * character (U+0000 to U+001F, U+007F to U+009F, ANSI escape sequences too) or a bidirectional
+ * embedding, override or isolate (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT
+ * naming the field. Surrounding whitespace is removed.
  *
  * @generated from service finance.v1.TransactionService
  */

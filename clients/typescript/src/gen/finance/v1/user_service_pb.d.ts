@@ -25,14 +25,14 @@ export declare type User = Message<"finance.v1.User"> & {
   name: string;
 
   /**
-   * The name shown to people, 1 to 200 characters.
+   * The name shown to people: one line of 1 to 200 characters.
    *
    * @generated from field: string display_name = 2;
    */
   displayName: string;
 
   /**
-   * A contact e-mail address; empty when unknown.
+   * A contact e-mail address, one line; empty when unknown.
    *
    * @generated from field: string email = 3;
    */
@@ -82,16 +82,17 @@ export declare type CreateUserRequest = Message<"finance.v1.CreateUserRequest"> 
 
   /**
    * The ID to use for the user, which becomes the final part of its name: 4 to 63
-   * characters of lowercase letters, digits and hyphens, starting with a letter. A UUID is
-   * assigned when empty.
+   * characters of lowercase letters, digits and hyphens, starting with a letter and not ending
+   * with a hyphen, or a lowercase UUID such as the ones assigned. A UUID is assigned when empty.
    *
    * @generated from field: string user_id = 2;
    */
   userId: string;
 
   /**
-   * A UUID that makes retries of this request safe: a second request with the same
-   * `request_id` returns the user the first one created, and writes nothing.
+   * A UUID (hyphenated, not all zeros) that makes retries of this request safe: a second
+   * request with the same `request_id` returns the user the first one created, and writes
+   * nothing.
    *
    * @generated from field: string request_id = 3;
    */
@@ -255,6 +256,11 @@ export declare const DeleteUserRequestSchema: GenMessage<DeleteUserRequest>;
  * A user is the root of every other resource (`users/{user}/accounts/{account}`, ...) and the
  * tenant key of all stored data. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with
  * `BadRequest` field violations, NOT_FOUND with `ResourceInfo`.
+ *
+ * Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+ * line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+ * (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+ * whitespace is removed.
  *
  * @generated from service finance.v1.UserService
  */

@@ -69,6 +69,11 @@ export const DeleteUserRequestSchema = /*@__PURE__*/
  * tenant key of all stored data. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with
  * `BadRequest` field violations, NOT_FOUND with `ResourceInfo`.
  *
+ * Text fields hold one line: a control character (U+0000 to U+001F, U+007F to U+009F, so tabs,
+ * line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
+ * (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
+ * whitespace is removed.
+ *
  * @generated from service finance.v1.UserService
  */
 export const UserService = /*@__PURE__*/
