@@ -26,7 +26,6 @@ from service.domain.ledger import (
 )
 from service.domain.revisions import check_revision
 
-
 # The most an account's postings may add up to in absolute value: the largest 64-bit integer,
 # so that no balance of it, as of any day, can overflow.
 MAX_VOLUME = 2**63 - 1
