@@ -17,6 +17,7 @@ from finance.v1 import (
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from service.api import audit_view
 from service.api.account_servicer import AccountServicer
 from service.api.audit_servicer import AuditServicer
 from service.api.category_servicer import CategoryServicer
@@ -103,7 +104,7 @@ def build_app(settings: Settings, database: Database, *, today: Today = utc_toda
     # half the connections without an error; only bind shared when asked to.
     options = [("grpc.so_reuseport", 1 if settings.reuse_port else 0)]
     server = grpc.aio.server(interceptors=[RpcInterceptor()], options=options)
-    uow = UnitOfWork(database)
+    uow = UnitOfWork(database, present=audit_view.present)
     add_servicers(server, uow, today=today)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -169,3 +169,18 @@ async def test_a_misuse_of_a_live_connection_is_not_taken_for_an_outage(database
     with pytest.raises(asyncpg.InterfaceError, match="not yet started"):
         await commit_what_was_never_started()
     assert await database.ping(timeout=5)
+
+
+async def test_ping_survives_the_end_of_its_own_backend(database_url):
+    db = await Database.connect(database_url, min_size=1, max_size=1)
+    admin = await asyncpg.connect(database_url)
+    try:
+        assert await db.ping(timeout=5)
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+            " WHERE application_name = 'finance-tracker-health' AND datname = current_database()"
+        )
+        assert await db.ping(timeout=5)
+    finally:
+        await admin.close()
+        await db.close(timeout=1)

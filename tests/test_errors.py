@@ -116,7 +116,7 @@ class TestErrorInfo:
             users.DeleteUser(U.DeleteUserRequest(name=user.name)),
             grpc.StatusCode.FAILED_PRECONDITION,
         )
-        assert error_info(error) == ("USER_HAS_ACCOUNTS", "finance-tracker")
+        assert error_info(error) == ("USER_NOT_EMPTY", "finance-tracker")
         assert unpack(error, error_details_pb2.PreconditionFailure).violations[0].subject
 
 

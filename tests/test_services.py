@@ -84,7 +84,9 @@ class TestUserService:
     async def test_a_recreated_user_does_not_match_the_old_etag(self, user_service):
         user_id = f"again-{uuid.uuid4().hex[:8]}"
         first = await user_service.create(NewUser("First", "", user_id), caller=CALLER)
-        await user_service.delete(UserKey(user_id), expected_revision=first.revision, caller=CALLER)
+        await user_service.delete(
+            UserKey(user_id), expected_revision=first.revision, force=False, caller=CALLER
+        )
         second = await user_service.create(NewUser("Second", "", user_id), caller=CALLER)
         assert second.revision != first.revision
         with pytest.raises(EtagMismatch):
@@ -98,7 +100,7 @@ class TestUserService:
     async def test_delete_missing_user_raises_not_found(self, user_service):
         with pytest.raises(NotFound):
             await user_service.delete(
-                UserKey("missing-user"), expected_revision=None, caller=CALLER
+                UserKey("missing-user"), expected_revision=None, force=False, caller=CALLER
             )
 
 

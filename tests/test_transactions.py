@@ -517,6 +517,8 @@ class TestAuditTrail:
         update = events.audit_events[1]
         assert update.before["notes"] == ""
         assert update.after["notes"] == "checked"
+        assert [p["account"] for p in update.after["postings"]] == [checking.name, savings.name]
+        assert "payee_id" not in update.after
 
 
 class TestBalancesOverTime:
@@ -767,8 +769,12 @@ class TestAccountAuditTrail:
             ("delete", "anonymous"),
         ]
         update = events.audit_events[1]
-        assert update.before["credit_limit"] is None
-        assert update.after["credit_limit"] == 50000
+        # The account as the API shows it: amounts as google.type.Money, no internal fields.
+        assert "credit_limit" not in update.before
+        limit = update.after["credit_limit"]
+        assert (limit["currency_code"], limit["units"], limit["nanos"]) == ("EUR", "500", 0)
+        assert update.after["name"] == account.name
+        assert "revision" not in update.after
         assert not events.audit_events[3].HasField("after")
 
 

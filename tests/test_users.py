@@ -155,5 +155,6 @@ class TestDeleteUser:
             grpc.StatusCode.FAILED_PRECONDITION,
         )
         failure = unpack(error, error_details_pb2.PreconditionFailure)
-        assert failure.violations[0].type == "USER_HAS_ACCOUNTS"
+        assert failure.violations[0].type == "USER_NOT_EMPTY"
+        assert failure.violations[0].description.startswith("the user still has 1 account;")
         await users.GetUser(U.GetUserRequest(name=user.name))

@@ -63,6 +63,9 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     ) -> empty_pb2.Empty:
         key, revision = name_and_etag(names.parse_user_name, request.name, request.etag)
         await self._users.delete(
-            key, expected_revision=revision, caller=caller(context.invocation_metadata())
+            key,
+            expected_revision=revision,
+            force=request.force,
+            caller=caller(context.invocation_metadata()),
         )
         return empty_pb2.Empty()

@@ -145,17 +145,26 @@ class Database:
 
         The ping has a connection of its own, outside the pool: a pool whose connections are
         all busy (with slow queries of a few callers, say) is not a database that is down, and
-        no request may turn the service's health NOT_SERVING.
+        no request may turn the service's health NOT_SERVING. A kept connection that fails is
+        replaced and tried once more: its backend may have ended while the database is fine.
         """
         if self._pool.is_closing():
             raise asyncpg.InterfaceError("the database was closed")
+        kept = self._ping_connection is not None
         try:
             async with asyncio.timeout(timeout):
-                if self._ping_connection is None or self._ping_connection.is_closed():
-                    self._ping_connection = await asyncpg.connect(
-                        self._dsn, server_settings={"application_name": "finance-tracker-health"}
-                    )
-                await self._ping_connection.fetchval("SELECT 1")
+                return await self._ping_once() or (kept and await self._ping_once())
+        except TimeoutError:
+            self._drop_ping_connection()
+            return False
+
+    async def _ping_once(self) -> bool:
+        try:
+            if self._ping_connection is None or self._ping_connection.is_closed():
+                self._ping_connection = await asyncpg.connect(
+                    self._dsn, server_settings={"application_name": "finance-tracker-health"}
+                )
+            await self._ping_connection.fetchval("SELECT 1")
         except PING_FAILURES as error:
             log.debug("database ping failed: %r", error)
             self._drop_ping_connection()

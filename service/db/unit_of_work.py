@@ -13,7 +13,7 @@ import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 
@@ -23,7 +23,7 @@ from service.db.connections import (
     transaction,
 )
 from service.db.database import Database
-from service.domain.audit import Caller
+from service.domain.audit import Caller, Presenter, plain_picture
 from service.domain.errors import Aborted, Unavailable
 from service.domain.keys import ResourceKey, UserKey
 from service.repositories.accounts import AccountRepository
@@ -46,9 +46,16 @@ _READER = Caller(actor="reader")
 class Work:
     """The repositories of one unit of work, bound to its connection, and its caller."""
 
-    def __init__(self, connection: asyncpg.Connection, caller: Caller) -> None:
+    def __init__(
+        self,
+        connection: asyncpg.Connection,
+        caller: Caller,
+        *,
+        present: Presenter = plain_picture,
+    ) -> None:
         self._connection = connection
         self.caller = caller
+        self._present = present
 
     @cached_property
     def users(self) -> UserRepository:
@@ -106,23 +113,28 @@ class Work:
         )
 
     async def record(
-        self,
-        subject: ResourceKey,
-        action: str,
-        *,
-        before: dict[str, Any] | None,
-        after: dict[str, Any] | None,
+        self, subject: ResourceKey, action: str, *, before: object | None, after: object | None
     ) -> None:
-        """Add the change to the audit trail, in this unit of work, as made by its caller."""
-        await self.audit.record(subject, action, caller=self.caller, before=before, after=after)
+        """Add the change of `subject` to the audit trail, in this unit of work, as made by its
+        caller, with the resource as it was `before` and `after` (None where it was not)."""
+        await self.audit.record(
+            subject,
+            action,
+            caller=self.caller,
+            before=None if before is None else self._present(before),
+            after=None if after is None else self._present(after),
+        )
 
 
 class UnitOfWork:
     """Runs units of work over the database: the one way services reach repositories."""
 
-    def __init__(self, database: Database, *, attempts: int = 8) -> None:
+    def __init__(
+        self, database: Database, *, attempts: int = 8, present: Presenter = plain_picture
+    ) -> None:
         self._database = database
         self._attempts = attempts
+        self._present = present
         # How often work ran again, by the error that made it: deadlocks here would mean
         # locks taken out of order, which the tests watch for.
         self.retries: Counter[str] = Counter()
@@ -164,7 +176,7 @@ class UnitOfWork:
                     self._database.connection() as connection,
                     transaction(connection, isolation=isolation, readonly=readonly),
                 ):
-                    return await work(Work(connection, caller))
+                    return await work(Work(connection, caller, present=self._present))
             except RETRYABLE_TRANSACTION_ERRORS as error:
                 # Nothing of it was committed: a conflict the database resolved by rolling it
                 # back, or a connection lost before COMMIT was sent. A COMMIT of unknown

@@ -1,5 +1,7 @@
 """Rules for users, accounts, categories and payees, over data the repositories loaded."""
 
+from collections.abc import Mapping
+
 from service.domain.categories import CategoryKind
 from service.domain.errors import (
     FailedPrecondition,
@@ -16,10 +18,29 @@ def _refuse(kind: str, subject: ResourceKey, description: str) -> FailedPrecondi
     return FailedPrecondition(PreconditionViolation(kind, subject, description))
 
 
-def check_user_deletable(key: UserKey, *, owns_accounts: bool) -> None:
-    """A user is deleted only once its accounts are."""
-    if owns_accounts:
-        raise _refuse("USER_HAS_ACCOUNTS", key, "the user still owns accounts; delete them first")
+_SINGULAR = {
+    "accounts": "account",
+    "transactions": "transaction",
+    "categories": "category",
+    "payees": "payee",
+}
+
+
+def check_user_deletable(key: UserKey, holdings: Mapping[str, int]) -> None:
+    """A user is deleted without `force` only once it has nothing left (AIP-135): the error
+    lists what is left, such as "2 accounts, 1 payee"."""
+    left = [
+        f"{count} {kind if count != 1 else _SINGULAR[kind]}"
+        for kind, count in holdings.items()
+        if count
+    ]
+    if left:
+        raise _refuse(
+            "USER_NOT_EMPTY",
+            key,
+            f"the user still has {', '.join(left)}; delete them first, or delete the user with"
+            " force",
+        )
 
 
 def check_changeable(account: Account) -> None:
@@ -97,12 +118,3 @@ def category_in_use(key: CategoryKey) -> FailedPrecondition:
 def payee_in_use(key: PayeeKey) -> FailedPrecondition:
     """The error for deleting a payee that transactions refer to."""
     return _refuse("PAYEE_IN_USE", key, "transactions refer to the payee; change their payee first")
-
-
-def user_in_use(key: UserKey) -> FailedPrecondition:
-    """The error for deleting a user that still owns records (categories, payees, history)."""
-    return _refuse(
-        "USER_IN_USE",
-        key,
-        "the user still owns categories, payees or history; delete those first",
-    )

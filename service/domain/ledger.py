@@ -228,32 +228,3 @@ def format_minor(amount: int, currency_code: str) -> str:
 def major_units(amount: int, currency_code: str) -> Decimal:
     """`amount` minor units in major units, exactly (1250 EUR cents -> 12.50)."""
     return Decimal(amount).scaleb(-currencies.minor_digits(currency_code))
-
-
-def snapshot(transaction: Transaction) -> dict[str, object]:
-    """A JSON-ready picture of a transaction, as the audit trail keeps it."""
-    rate = transaction.exchange_rate
-    return {
-        "transaction_id": transaction.transaction_id,
-        "booking_date": transaction.booking_date.isoformat(),
-        "description": transaction.description,
-        "payee_id": transaction.payee_id,
-        "notes": transaction.notes,
-        "tags": list(transaction.tags),
-        "external_id": transaction.external_id,
-        "state": transaction.state.value,
-        "reverses_id": transaction.reverses_id,
-        "reversed_by_id": transaction.reversed_by_id,
-        "exchange_rate": None if rate is None else str(rate),
-        "revision": transaction.revision,
-        "postings": [
-            {
-                "account_id": p.account_id,
-                "amount": p.amount,
-                "currency_code": p.currency_code,
-                "category_id": p.category_id,
-                "memo": p.memo,
-            }
-            for p in transaction.postings
-        ],
-    }

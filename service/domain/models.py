@@ -110,18 +110,3 @@ class AccountChanges:
     # A credit limit may be removed (set to None), so whether it changes needs its own flag.
     change_credit_limit: bool = False
     credit_limit: Money | None = None
-
-
-def account_record(account: Account) -> dict[str, object]:
-    """A JSON-ready picture of an account, as the audit trail keeps it."""
-    return {
-        "account_id": account.account_id,
-        "display_name": account.display_name,
-        "type": account.type.value,
-        "currency_code": account.currency_code,
-        "balance": account.balance,
-        "pending_balance": account.pending_balance,
-        "credit_limit": account.credit_limit,
-        "state": account.state.value,
-        "revision": account.revision,
-    }

@@ -25,7 +25,29 @@ _BY_REQUEST_ID = f"SELECT {_COLUMNS}, create_request_hash FROM users WHERE creat
 
 _EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)"
 
-_HAS_ACCOUNTS = "SELECT EXISTS (SELECT 1 FROM accounts WHERE user_id = $1)"
+# What a user still has, by kind, for a delete that is not forced.
+_HOLDINGS = """
+SELECT (SELECT count(*) FROM accounts WHERE user_id = $1) AS accounts,
+       (SELECT count(*) FROM transactions WHERE user_id = $1) AS transactions,
+       (SELECT count(*) FROM categories WHERE user_id = $1) AS categories,
+       (SELECT count(*) FROM payees WHERE user_id = $1) AS payees
+"""
+
+# Everything a user has, in an order that no foreign key objects to (each statement checks
+# its own self-references, such as reversals and category trees, at its end).
+_ERASE = (
+    "DELETE FROM postings WHERE user_id = $1",
+    "DELETE FROM transactions WHERE user_id = $1",
+    "DELETE FROM accounts WHERE user_id = $1",
+    "DELETE FROM categories WHERE user_id = $1",
+    "DELETE FROM payees WHERE user_id = $1",
+)
+
+# What the service kept about the user's requests and changes.
+_FORGET = (
+    "DELETE FROM idempotency_keys WHERE user_id = $1",
+    "DELETE FROM audit_events WHERE user_id = $1",
+)
 
 
 def _user(row: asyncpg.Record) -> User:
@@ -64,10 +86,11 @@ class UserRepository(RowRepository[User, UserKey]):
 
     async def insert(
         self, key: UserKey, new: NewUser, *, request_id: uuid.UUID | None, request_hash: bytes
-    ) -> User:
-        """Insert a user. A request id is kept on the user it creates (no user owns a claim
-        before it exists): one used before returns that user, or is rejected if it was used
-        for another request. Raises AlreadyExists if the user id is taken."""
+    ) -> tuple[User, bool]:
+        """Insert a user; returns it and whether it is new. A request id is kept on the user
+        it creates (no user owns a claim before it exists): one used before returns that user,
+        or is rejected if it was used for another request. Raises AlreadyExists if the user
+        id is taken."""
         try:
             row = await self._connection.fetchrow(
                 _INSERT, key.user_id, new.display_name, new.email, request_id, request_hash
@@ -80,7 +103,8 @@ class UserRepository(RowRepository[User, UserKey]):
             row = await self._connection.fetchrow(_BY_REQUEST_ID, request_id)
             if row is None or row["create_request_hash"] != request_hash:
                 raise request_id_reused()
-        return _user(row)
+            return _user(row), False
+        return _user(row), True
 
     async def list_all(self, query: ListQuery) -> Page[User]:
         """One page of every user."""
@@ -91,7 +115,18 @@ class UserRepository(RowRepository[User, UserKey]):
         found: bool = await self._connection.fetchval(_EXISTS, key.user_id)
         return found
 
-    async def owns_accounts(self, key: UserKey) -> bool:
-        """Whether the user owns any account."""
-        found: bool = await self._connection.fetchval(_HAS_ACCOUNTS, key.user_id)
-        return found
+    async def holdings(self, key: UserKey) -> dict[str, int]:
+        """How many accounts, transactions, categories and payees the user has."""
+        row = await self._connection.fetchrow(_HOLDINGS, key.user_id)
+        assert row is not None
+        return dict(row.items())
+
+    async def erase_holdings(self, key: UserKey) -> None:
+        """Delete the user's accounts, transactions, categories and payees."""
+        for statement in _ERASE:
+            await self._connection.execute(statement, key.user_id)
+
+    async def forget_history(self, key: UserKey) -> None:
+        """Delete the user's claimed request ids and audit trail."""
+        for statement in _FORGET:
+            await self._connection.execute(statement, key.user_id)

@@ -16,7 +16,6 @@ from service.domain.models import (
     AccountState,
     Money,
     NewAccount,
-    account_record,
 )
 from service.domain.movements import opening_balance_draft
 from service.domain.revisions import check_revision
@@ -52,7 +51,7 @@ class AccountService:
                 draft = opening_balance_draft(account.account_id, new, day)
                 await record_transaction(w, opening_key, draft)
                 account = await w.accounts.get(account.key)
-            await w.record(account.key, "create", before=None, after=account_record(account))
+            await w.record(account.key, "create", before=None, after=account)
             return account
 
         return await self._uow.run(work, caller=caller)
@@ -92,9 +91,7 @@ class AccountService:
             catalog_rules.check_changeable(account)
             catalog_rules.check_credit_limit(account, changes.credit_limit)
             updated = await w.accounts.update(key, assignments)
-            await w.record(
-                key, "update", before=account_record(account), after=account_record(updated)
-            )
+            await w.record(key, "update", before=account, after=updated)
             return updated
 
         return await self._uow.run(work, caller=caller)
@@ -117,9 +114,7 @@ class AccountService:
                 return account
             changed = await w.accounts.update(key, {"state": state.value})
             action = "archive" if state is AccountState.ARCHIVED else "unarchive"
-            await w.record(
-                key, action, before=account_record(account), after=account_record(changed)
-            )
+            await w.record(key, action, before=account, after=changed)
             return changed
 
         return await self._uow.run(work, caller=caller)
@@ -137,7 +132,7 @@ class AccountService:
             catalog_rules.check_account_deletable(account)
             if not await w.accounts.delete(key):
                 raise catalog_rules.account_in_use(key)
-            await w.record(key, "delete", before=account_record(account), after=None)
+            await w.record(key, "delete", before=account, after=None)
 
         await self._uow.run(work, caller=caller)
 

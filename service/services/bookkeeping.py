@@ -8,7 +8,7 @@ from service.domain import ledger_rules
 from service.domain.categories import CategoryKind
 from service.domain.errors import AlreadyExists, NotFound
 from service.domain.keys import CategoryKey, PayeeKey, TransactionKey, UserKey
-from service.domain.ledger import Transaction, TransactionDraft, snapshot
+from service.domain.ledger import Transaction, TransactionDraft
 
 
 async def check_references(
@@ -69,5 +69,5 @@ async def record_transaction(
     ledger_rules.check_limits(accounts, changes)
     transaction = await work.transactions.insert(key, draft, reverses_id=reverses_id)
     await work.accounts.change_balances(owner, changes)
-    await work.record(key, "create", before=None, after=snapshot(transaction))
+    await work.record(key, "create", before=None, after=transaction)
     return transaction

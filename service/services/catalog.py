@@ -32,7 +32,9 @@ class CategoryService:
             if new.parent is not None:
                 parent_kind = await w.categories.kind_of(new.parent)
                 catalog_rules.check_parent(owner, new.parent, parent_kind, new.kind)
-            return await w.categories.insert(key, new)
+            category = await w.categories.insert(key, new)
+            await w.record(key, "create", before=None, after=category)
+            return category
 
         return await self._uow.run(work, caller=caller)
 
@@ -76,7 +78,9 @@ class CategoryService:
                     cycle = await w.categories.is_ancestor_or_self(key, of=parent)
                     catalog_rules.check_not_own_ancestor(would_cycle=cycle)
                 assignments["parent_category_id"] = None if parent is None else parent.category_id
-            return await w.categories.update(key, assignments)
+            updated = await w.categories.update(key, assignments)
+            await w.record(key, "update", before=category, after=updated)
+            return updated
 
         return await self._uow.run(work, caller=caller)
 
@@ -93,6 +97,7 @@ class CategoryService:
             catalog_rules.check_category_deletable(key, has_children=has_children)
             if not await w.categories.delete(key):
                 raise catalog_rules.category_in_use(key)
+            await w.record(key, "delete", before=category, after=None)
 
         await self._uow.run(work, caller=caller)
 
@@ -112,7 +117,9 @@ class PayeeService:
             earlier = await w.claim(owner, "create_payee", owner, new, result_id=key.payee_id)
             if earlier is not None:
                 return await w.payees.get(PayeeKey(owner.user_id, earlier))
-            return await w.payees.insert(key, new)
+            payee = await w.payees.insert(key, new)
+            await w.record(key, "create", before=None, after=payee)
+            return payee
 
         return await self._uow.run(work, caller=caller)
 
@@ -139,7 +146,9 @@ class PayeeService:
         async def work(w: Work) -> Payee:
             payee = await w.payees.get(key, lock=True)
             check_revision(key, payee.revision, expected_revision)
-            return await w.payees.update(key, assignments)
+            updated = await w.payees.update(key, assignments)
+            await w.record(key, "update", before=payee, after=updated)
+            return updated
 
         return await self._uow.run(work, caller=caller)
 
@@ -152,5 +161,6 @@ class PayeeService:
             check_revision(key, payee.revision, expected_revision)
             if not await w.payees.delete(key):
                 raise catalog_rules.payee_in_use(key)
+            await w.record(key, "delete", before=payee, after=None)
 
         await self._uow.run(work, caller=caller)

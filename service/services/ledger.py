@@ -16,7 +16,6 @@ from service.domain.ledger import (
     TransactionDraft,
     TransactionState,
     check_balanced,
-    snapshot,
 )
 from service.domain.listing import ListQuery, Page
 from service.domain.revisions import check_revision
@@ -95,7 +94,7 @@ class LedgerService:
             await w.accounts.change_balances(owner, changes)
             state = TransactionState.POSTED if post else TransactionState.VOIDED
             after = await w.transactions.set_state(before, state)
-            await w.record(key, method, before=snapshot(before), after=snapshot(after))
+            await w.record(key, method, before=before, after=after)
             return after
 
         return await self._uow.run(work, caller=caller)
@@ -123,7 +122,7 @@ class LedgerService:
                 w, reversal_key, draft, reverses_id=key.transaction_id
             )
             after = replace(original, reversed_by_id=reversal_key.transaction_id)
-            await w.record(key, "reverse", before=snapshot(original), after=snapshot(after))
+            await w.record(key, "reverse", before=original, after=after)
             return reversal
 
         return await self._uow.run(work, caller=caller)
@@ -156,7 +155,7 @@ class LedgerService:
             await check_references(w, owner, payee, list(changes.categories or ()))
             await w.transactions.change(before, changes)
             after = await w.transactions.get(key)
-            await w.record(key, "update", before=snapshot(before), after=snapshot(after))
+            await w.record(key, "update", before=before, after=after)
             return after
 
         return await self._uow.run(work, caller=caller)

@@ -25,9 +25,12 @@ class UserService:
         request_hash = fingerprint(new)
 
         async def work(w: Work) -> User:
-            return await w.users.insert(
+            user, created = await w.users.insert(
                 key, new, request_id=caller.request_id, request_hash=request_hash
             )
+            if created:
+                await w.record(key, "create", before=None, after=user)
+            return user
 
         return await self._uow.run(work, caller=caller)
 
@@ -53,19 +56,28 @@ class UserService:
         async def work(w: Work) -> User:
             user = await w.users.get(key, lock=True)
             check_revision(key, user.revision, expected_revision)
-            return await w.users.update(key, assignments)
+            updated = await w.users.update(key, assignments)
+            await w.record(key, "update", before=user, after=updated)
+            return updated
 
         return await self._uow.run(work, caller=caller)
 
-    async def delete(self, key: UserKey, *, expected_revision: int | None, caller: Caller) -> None:
-        """Delete a user that owns nothing. Raises NotFound, EtagMismatch or
-        FailedPrecondition."""
+    async def delete(
+        self, key: UserKey, *, expected_revision: int | None, force: bool, caller: Caller
+    ) -> None:
+        """Delete a user: one with nothing left, or with `force` everything it has too (the
+        right to erasure). Its audit trail becomes one event saying who deleted it, with no
+        personal data. Raises NotFound, EtagMismatch or FailedPrecondition."""
 
         async def work(w: Work) -> None:
             user = await w.users.get(key, lock=True)
             check_revision(key, user.revision, expected_revision)
-            catalog_rules.check_user_deletable(key, owns_accounts=await w.users.owns_accounts(key))
-            if not await w.users.delete(key):
-                raise catalog_rules.user_in_use(key)
+            if force:
+                await w.users.erase_holdings(key)
+            else:
+                catalog_rules.check_user_deletable(key, await w.users.holdings(key))
+            await w.users.forget_history(key)
+            await w.users.delete(key)
+            await w.record(key, "erase" if force else "delete", before=None, after=None)
 
         await self._uow.run(work, caller=caller)

@@ -116,8 +116,12 @@ class UserServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteUser(self, request, context):
-        """Deletes a user. Returns FAILED_PRECONDITION while the user still owns accounts, NOT_FOUND
-        if the user does not exist and ABORTED if `etag` is set and no longer current.
+        """Deletes a user (AIP-135). Without `force`, returns FAILED_PRECONDITION while the user still
+        has accounts, transactions, categories or payees, naming what is left; with `force`,
+        erases the user and everything under it at once (the right to erasure). Either way the
+        user's audit trail is replaced by one event saying who deleted the user, with no personal
+        data. Returns NOT_FOUND if the user does not exist and ABORTED if `etag` is set and no
+        longer current.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

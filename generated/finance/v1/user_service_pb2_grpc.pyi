@@ -57,8 +57,12 @@ class UserServiceStub:
     not exist and ABORTED if `user.etag` is set and no longer current.
     """
     DeleteUser: _grpc.UnaryUnaryMultiCallable[_user_service_pb2.DeleteUserRequest, _empty_pb2.Empty]
-    """Deletes a user. Returns FAILED_PRECONDITION while the user still owns accounts, NOT_FOUND
-    if the user does not exist and ABORTED if `etag` is set and no longer current.
+    """Deletes a user (AIP-135). Without `force`, returns FAILED_PRECONDITION while the user still
+    has accounts, transactions, categories or payees, naming what is left; with `force`,
+    erases the user and everything under it at once (the right to erasure). Either way the
+    user's audit trail is replaced by one event saying who deleted the user, with no personal
+    data. Returns NOT_FOUND if the user does not exist and ABORTED if `etag` is set and no
+    longer current.
     """
 
 @_typing.type_check_only
@@ -89,8 +93,12 @@ class UserServiceAsyncStub(UserServiceStub):
     not exist and ABORTED if `user.etag` is set and no longer current.
     """
     DeleteUser: _aio.UnaryUnaryMultiCallable[_user_service_pb2.DeleteUserRequest, _empty_pb2.Empty]  # type: ignore[assignment]
-    """Deletes a user. Returns FAILED_PRECONDITION while the user still owns accounts, NOT_FOUND
-    if the user does not exist and ABORTED if `etag` is set and no longer current.
+    """Deletes a user (AIP-135). Without `force`, returns FAILED_PRECONDITION while the user still
+    has accounts, transactions, categories or payees, naming what is left; with `force`,
+    erases the user and everything under it at once (the right to erasure). Either way the
+    user's audit trail is replaced by one event saying who deleted the user, with no personal
+    data. Returns NOT_FOUND if the user does not exist and ABORTED if `etag` is set and no
+    longer current.
     """
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -148,8 +156,12 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _user_service_pb2.DeleteUserRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
-        """Deletes a user. Returns FAILED_PRECONDITION while the user still owns accounts, NOT_FOUND
-        if the user does not exist and ABORTED if `etag` is set and no longer current.
+        """Deletes a user (AIP-135). Without `force`, returns FAILED_PRECONDITION while the user still
+        has accounts, transactions, categories or payees, naming what is left; with `force`,
+        erases the user and everything under it at once (the right to erasure). Either way the
+        user's audit trail is replaced by one event saying who deleted the user, with no personal
+        data. Returns NOT_FOUND if the user does not exist and ABORTED if `etag` is set and no
+        longer current.
         """
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -242,6 +242,13 @@ export declare type DeleteUserRequest = Message<"finance.v1.DeleteUserRequest"> 
    * @generated from field: string etag = 2;
    */
   etag: string;
+
+  /**
+   * Erase everything the user has with it: accounts, transactions, categories, payees.
+   *
+   * @generated from field: bool force = 3;
+   */
+  force: boolean;
 };
 
 /**
@@ -308,8 +315,12 @@ export declare const UserService: GenService<{
     output: typeof UserSchema;
   },
   /**
-   * Deletes a user. Returns FAILED_PRECONDITION while the user still owns accounts, NOT_FOUND
-   * if the user does not exist and ABORTED if `etag` is set and no longer current.
+   * Deletes a user (AIP-135). Without `force`, returns FAILED_PRECONDITION while the user still
+   * has accounts, transactions, categories or payees, naming what is left; with `force`,
+   * erases the user and everything under it at once (the right to erasure). Either way the
+   * user's audit trail is replaced by one event saying who deleted the user, with no personal
+   * data. Returns NOT_FOUND if the user does not exist and ABORTED if `etag` is set and no
+   * longer current.
    *
    * @generated from rpc finance.v1.UserService.DeleteUser
    */

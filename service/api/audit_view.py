@@ -1,0 +1,39 @@
+"""How the audit trail pictures a resource: as the API shows it, field for field."""
+
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from service.api.convert import account_to_proto, user_to_proto
+from service.api.convert_catalog import category_to_proto, payee_to_proto
+from service.api.convert_ledger import transaction_to_proto
+from service.domain.categories import Category
+from service.domain.ledger import Transaction
+from service.domain.models import Account, User
+from service.domain.payees import Payee
+
+
+def present(resource: object) -> dict[str, Any]:
+    """`resource` as its API message, as JSON-ready fields named as in the proto (amounts as
+    google.type.Money, references as resource names)."""
+    return json_format.MessageToDict(
+        _message(resource),
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+    )
+
+
+def _message(resource: object) -> Message:
+    match resource:
+        case User():
+            return user_to_proto(resource)
+        case Account():
+            return account_to_proto(resource)
+        case Category():
+            return category_to_proto(resource)
+        case Payee():
+            return payee_to_proto(resource)
+        case Transaction():
+            return transaction_to_proto(resource)
+    raise TypeError(f"no API form for {type(resource).__name__}")
