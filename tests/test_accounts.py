@@ -5,7 +5,7 @@ import pytest
 from finance.v1 import account_service_pb2
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
-from google.type import money_pb2
+from google.type import date_pb2, money_pb2
 
 from tests.builders import create_account, money
 from tests.helpers import invalid_fields, rpc_error, unpack
@@ -82,6 +82,39 @@ class TestCreateAccount:
         await invalid_fields(create_account(accounts, user.name, currency_code="XXX1"))
         listed = await accounts.ListAccounts(A.ListAccountsRequest(parent=user.name))
         assert list(listed.accounts) == []
+
+
+class TestOpeningDate:
+    async def test_the_opening_balance_is_booked_on_the_opening_date(self, accounts, user):
+        account = await create_account(
+            accounts,
+            user.name,
+            opening_balance=money(70),
+            opening_date=date_pb2.Date(year=2023, month=12, day=31),
+        )
+        assert account.opening_date == date_pb2.Date(year=2023, month=12, day=31)
+
+        async def balance_on(day: int, month: int, year: int) -> int:
+            got = await accounts.GetAccountBalance(
+                A.GetAccountBalanceRequest(
+                    name=account.name,
+                    as_of_date=date_pb2.Date(year=year, month=month, day=day),
+                )
+            )
+            return int(got.balance.units)
+
+        assert (await balance_on(30, 12, 2023), await balance_on(31, 12, 2023)) == (0, 70)
+
+    async def test_an_invalid_opening_date_is_refused(self, accounts, user):
+        violations = await invalid_fields(
+            create_account(
+                accounts,
+                user.name,
+                opening_balance=money(1),
+                opening_date=date_pb2.Date(year=2023, month=2, day=30),
+            )
+        )
+        assert set(violations) == {"account.opening_date"}
 
 
 class TestGetAccount:

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 
 import pytest
 
@@ -38,7 +39,8 @@ async def owner(work) -> UserKey:
 
 async def _account(work: Work, owner: UserKey, name: str = "Cash") -> AccountKey:
     key = AccountKey(owner.user_id, str(uuid.uuid4()))
-    account = await work.accounts.insert(key, NewAccount(name, AccountType.ASSET, "EUR"))
+    new = NewAccount(name, AccountType.ASSET, "EUR")
+    account = await work.accounts.insert(key, new, opening_date=date(2024, 1, 1))
     return account.key
 
 
@@ -82,9 +84,10 @@ class TestRows:
 
 class TestLedgerAccounts:
     async def test_system_account_is_created_once_per_role_and_currency(self, work, owner):
-        first = await work.accounts.system_account(owner, SystemRole.EXPENSE, "EUR")
-        again = await work.accounts.system_account(owner, SystemRole.EXPENSE, "EUR")
-        other = await work.accounts.system_account(owner, SystemRole.EXPENSE, "USD")
+        day = date(2024, 1, 1)
+        first = await work.accounts.system_account(owner, SystemRole.EXPENSE, "EUR", day=day)
+        again = await work.accounts.system_account(owner, SystemRole.EXPENSE, "EUR", day=day)
+        other = await work.accounts.system_account(owner, SystemRole.EXPENSE, "USD", day=day)
         assert first == again != other
 
     async def test_lock_for_ledger_leaves_out_other_users_accounts(self, work, owner):

@@ -22,6 +22,7 @@ UPDATABLE = ("display_name", "credit_limit")
 # Fields an update mask may name but an update never changes (AIP-203: ignored, not rejected).
 OUTPUT_ONLY = (
     "name",
+    "opening_date",
     "balance",
     "available_balance",
     "state",
@@ -86,13 +87,18 @@ def parse_create(request: account_service_pb2.CreateAccountRequest) -> CreateAcc
             )
         if account.HasField("credit_limit"):
             limit = violations.check(lambda: _credit_limit(account.credit_limit, currency))
+    opening_date = None
+    if account.HasField("opening_date"):
+        opening_date = violations.check(
+            lambda: parse_date(account.opening_date, "account.opening_date")
+        )
     request_id = violations.check(lambda: parse_request_id(request.request_id))
     violations.raise_if_any()
     assert owner is not None
     assert display_name is not None
     assert account_type is not None
     assert currency is not None
-    new = NewAccount(display_name, account_type, currency, opening or 0, limit)
+    new = NewAccount(display_name, account_type, currency, opening or 0, limit, opening_date)
     return CreateAccount(owner, new, request_id)
 
 

@@ -6,6 +6,7 @@ from finance.v1 import account_service_pb2, user_service_pb2
 from google.protobuf import timestamp_pb2
 
 from service.api import names
+from service.api.dates import to_proto_date
 from service.api.money import to_money
 from service.api.validation import format_etag
 from service.domain.keys import UserKey
@@ -60,6 +61,8 @@ def account_to_proto(account: Account) -> account_service_pb2.Account:
         available_balance=to_money(account.available_balance, account.currency_code),
         system_managed=account.system_managed,
     )
+    if account.opening_date is not None:
+        message.opening_date.CopyFrom(to_proto_date(account.opening_date))
     if account.credit_limit is not None:
         message.credit_limit.CopyFrom(to_money(account.credit_limit, account.currency_code))
     return message

@@ -2,7 +2,7 @@
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from service.domain.keys import AccountKey
 
@@ -79,6 +79,7 @@ class Account:
     update_time: datetime
     pending_balance: int = 0
     system_managed: bool = False
+    opening_date: date | None = None
 
     @property
     def available_balance(self) -> int:
@@ -100,6 +101,8 @@ class NewAccount:
     currency_code: str
     opening_balance: int = 0
     credit_limit: int | None = None
+    # None: the day the account is created.
+    opening_date: date | None = None
 
 
 @dataclass(frozen=True)

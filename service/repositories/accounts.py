@@ -1,6 +1,7 @@
 """Accounts: where a user's money is held, owed, earned or spent, with their running balances."""
 
 from collections.abc import Mapping
+from datetime import date
 
 import asyncpg
 
@@ -15,19 +16,21 @@ from service.repositories.rows import RowRepository, Table
 
 _COLUMNS = (
     "user_id, account_id, display_name, type, currency_code, balance, opening_balance,"
-    " credit_limit, state, revision, create_time, update_time, pending_balance, system_role"
+    " credit_limit, state, revision, create_time, update_time, pending_balance, system_role,"
+    " opening_date"
 )
 
 _INSERT = f"""
 INSERT INTO accounts (user_id, account_id, display_name, type, currency_code, balance,
-                      opening_balance, credit_limit)
-VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
+                      opening_balance, credit_limit, opening_date)
+VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)
 RETURNING {_COLUMNS}
 """
 
 _INSERT_SYSTEM = """
-INSERT INTO accounts (user_id, display_name, type, currency_code, balance, system_role)
-VALUES ($1, $2, $3, $4, 0, $5)
+INSERT INTO accounts (user_id, display_name, type, currency_code, balance, system_role,
+                      opening_date)
+VALUES ($1, $2, $3, $4, 0, $5, $6)
 ON CONFLICT (user_id, system_role, currency_code) WHERE system_role IS NOT NULL DO NOTHING
 """
 
@@ -84,6 +87,7 @@ def _account(row: asyncpg.Record) -> Account:
         update_time=row["update_time"],
         pending_balance=row["pending_balance"],
         system_managed=row["system_role"] is not None,
+        opening_date=row["opening_date"],
     )
 
 
@@ -113,7 +117,7 @@ class AccountRepository(RowRepository[Account, AccountKey]):
 
     table = ACCOUNTS
 
-    async def insert(self, key: AccountKey, new: NewAccount) -> Account:
+    async def insert(self, key: AccountKey, new: NewAccount, *, opening_date: date) -> Account:
         """Insert an account with a zero balance. Raises NotFound for an unknown owner."""
         return await self._insert_owned(
             _INSERT,
@@ -124,13 +128,16 @@ class AccountRepository(RowRepository[Account, AccountKey]):
             new.currency_code,
             new.opening_balance,
             new.credit_limit,
+            opening_date,
         )
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Account]:
         """One page of the owner's accounts."""
         return await self.list(query, scope={"user_id": owner.user_id})
 
-    async def system_account(self, owner: UserKey, role: SystemRole, currency: str) -> str:
+    async def system_account(
+        self, owner: UserKey, role: SystemRole, currency: str, *, day: date
+    ) -> str:
         """The id of the owner's account for `role` in `currency`. It exists after the first
         use, so it is looked up first and created (racing creators meeting on the unique
         index) only when missing."""
@@ -145,6 +152,7 @@ class AccountRepository(RowRepository[Account, AccountKey]):
                 account_type,
                 currency,
                 role.value,
+                day,
             )
             account_id = await self._connection.fetchval(_SYSTEM_ACCOUNT_ID, *args)
         assert account_id is not None

@@ -34,19 +34,19 @@ class AccountService:
         self._today = today
 
     async def create(self, owner: UserKey, new: NewAccount, *, caller: Caller) -> Account:
-        """Open an account; a non-zero opening balance is booked today against the owner's
-        opening balances account, in the same unit of work. A retry with the same request_id
-        returns the account first created. Raises NotFound for an unknown owner,
-        FailedPrecondition if the opening balance is past the credit limit."""
+        """Open an account; a non-zero opening balance is booked on its opening date (today by
+        default) against the owner's opening balances account, in the same unit of work. A
+        retry with the same request_id returns the account first created. Raises NotFound for
+        an unknown owner, FailedPrecondition if the opening balance is past the credit limit."""
         key = AccountKey(owner.user_id, str(uuid.uuid4()))
         opening_key = TransactionKey(owner.user_id, str(uuid.uuid4()))
-        day = self._today()
+        day = new.opening_date or self._today()
 
         async def work(w: Work) -> Account:
             earlier = await w.claim(owner, "create_account", owner, new, result_id=key.account_id)
             if earlier is not None:
                 return await w.accounts.get(AccountKey(owner.user_id, earlier))
-            account = await w.accounts.insert(key, new)
+            account = await w.accounts.insert(key, new, opening_date=day)
             if new.opening_balance:
                 draft = opening_balance_draft(account.account_id, new, day)
                 await record_transaction(w, opening_key, draft)

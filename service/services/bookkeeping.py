@@ -34,7 +34,7 @@ async def _resolve_system_accounts(
     for posting in draft.postings:
         if posting.system_role is not None:
             account_id = await work.accounts.system_account(
-                owner, posting.system_role, posting.currency_code
+                owner, posting.system_role, posting.currency_code, day=draft.booking_date
             )
             posting = replace(posting, account_id=account_id, system_role=None)
         postings.append(posting)

@@ -102,6 +102,7 @@ class Account(_message.Message):
     ETAG_FIELD_NUMBER: _builtins.int
     AVAILABLE_BALANCE_FIELD_NUMBER: _builtins.int
     SYSTEM_MANAGED_FIELD_NUMBER: _builtins.int
+    OPENING_DATE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The resource name, `users/{user}/accounts/{account}`."""
     display_name: _builtins.str
@@ -154,6 +155,12 @@ class Account(_message.Message):
     def available_balance(self) -> _money_pb2.Money:
         """The posted balance plus the amounts of pending transactions."""
 
+    @_builtins.property
+    def opening_date(self) -> _date_pb2.Date:
+        """The day the account was opened, on which its opening balance is booked; the day it is
+        created (UTC) when unset.
+        """
+
     def __init__(
         self,
         *,
@@ -170,10 +177,11 @@ class Account(_message.Message):
         etag: _builtins.str = ...,
         available_balance: _money_pb2.Money | None = ...,
         system_managed: _builtins.bool = ...,
+        opening_date: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["available_balance", b"available_balance", "balance", b"balance", "create_time", b"create_time", "credit_limit", b"credit_limit", "opening_balance", b"opening_balance", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["available_balance", b"available_balance", "balance", b"balance", "create_time", b"create_time", "credit_limit", b"credit_limit", "opening_balance", b"opening_balance", "opening_date", b"opening_date", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_balance", b"available_balance", "balance", b"balance", "create_time", b"create_time", "credit_limit", b"credit_limit", "currency_code", b"currency_code", "display_name", b"display_name", "etag", b"etag", "name", b"name", "opening_balance", b"opening_balance", "state", b"state", "system_managed", b"system_managed", "type", b"type", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_balance", b"available_balance", "balance", b"balance", "create_time", b"create_time", "credit_limit", b"credit_limit", "currency_code", b"currency_code", "display_name", b"display_name", "etag", b"etag", "name", b"name", "opening_balance", b"opening_balance", "opening_date", b"opening_date", "state", b"state", "system_managed", b"system_managed", "type", b"type", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

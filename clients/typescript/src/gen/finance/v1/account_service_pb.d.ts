@@ -119,6 +119,14 @@ export declare type Account = Message<"finance.v1.Account"> & {
    * @generated from field: bool system_managed = 13;
    */
   systemManaged: boolean;
+
+  /**
+   * The day the account was opened, on which its opening balance is booked; the day it is
+   * created (UTC) when unset.
+   *
+   * @generated from field: google.type.Date opening_date = 14;
+   */
+  openingDate?: Date | undefined;
 };
 
 /**
