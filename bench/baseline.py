@@ -19,12 +19,16 @@ from finance.v1 import account_service_pb2, transaction_service_pb2
 
 from bench.recording import Statement, record
 from service.api.account_servicer import AccountServicer
+from service.api.page_tokens import PageTokens
 from service.api.transaction_servicer import TransactionServicer
 from service.db.database import Database
 from service.db.unit_of_work import UnitOfWork
 from service.domain.clock import utc_today
 from service.services.accounts import AccountService
 from service.services.ledger import LedgerService
+
+# Servicers run here only to record their SQL; page tokens they sign are not read back.
+TOKENS = PageTokens.with_random_key()
 
 _PLACEHOLDER = re.compile(r"\$(\d+)\b")
 # A fresh id per pgbench transaction, where the service uses a new uuid4 (pgbench has no string
@@ -108,7 +112,9 @@ async def get_account_script(database: Database, body: bytes) -> Script:
     request = account_service_pb2.GetAccountRequest.FromString(body)
 
     async def rpc(db: Database) -> object:
-        servicer = AccountServicer(AccountService(UnitOfWork(db), today=utc_today))
+        servicer = AccountServicer(
+            AccountService(UnitOfWork(db), today=utc_today), page_tokens=TOKENS
+        )
         return await servicer.GetAccount(request, servicer_context())
 
     return to_script(await record(database, rpc))
@@ -119,9 +125,9 @@ async def list_transactions_script(database: Database, body: bytes) -> Script:
     request = transaction_service_pb2.ListTransactionsRequest.FromString(body)
 
     async def rpc(db: Database) -> object:
-        return await TransactionServicer(LedgerService(UnitOfWork(db))).ListTransactions(
-            request, servicer_context()
-        )
+        return await TransactionServicer(
+            LedgerService(UnitOfWork(db)), page_tokens=TOKENS
+        ).ListTransactions(request, servicer_context())
 
     return to_script(await record(database, rpc))
 
@@ -133,9 +139,9 @@ async def create_transaction_script(database: Database, body: bytes) -> Script:
     created: list[str] = []
 
     async def rpc(db: Database) -> object:
-        reply = await TransactionServicer(LedgerService(UnitOfWork(db))).CreateTransaction(
-            request, servicer_context()
-        )
+        reply = await TransactionServicer(
+            LedgerService(UnitOfWork(db)), page_tokens=TOKENS
+        ).CreateTransaction(request, servicer_context())
         created.append(reply.name.rsplit("/", 1)[1])
         return reply
 

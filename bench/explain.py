@@ -10,10 +10,14 @@ from bench.baseline import as_text, servicer_context
 from bench.calls import PAGE_SIZE
 from bench.recording import Statement, record
 from service.api import pagination
+from service.api.page_tokens import PageTokens
 from service.api.transaction_servicer import TransactionServicer
 from service.db.database import Database
 from service.db.unit_of_work import UnitOfWork
 from service.services.ledger import LedgerService
+
+# The servicer and the token of the deep page must agree on the key that signs page tokens.
+TOKENS = PageTokens.with_random_key()
 
 _ROW_AT = """
 SELECT booking_date, transaction_id FROM transactions WHERE user_id = $1
@@ -37,9 +41,8 @@ async def _page_query(database: Database, parent: str, token: str) -> Statement:
     )
 
     async def rpc(db: Database) -> object:
-        return await TransactionServicer(LedgerService(UnitOfWork(db))).ListTransactions(
-            request, servicer_context()
-        )
+        servicer = TransactionServicer(LedgerService(UnitOfWork(db)), page_tokens=TOKENS)
+        return await servicer.ListTransactions(request, servicer_context())
 
     return (await record(database, rpc))[0]
 
@@ -80,9 +83,9 @@ async def page_plans(database: Database, user_id: str, *, deep: int) -> list[Pla
     async with database.connection() as connection:
         row = await connection.fetchrow(_ROW_AT, user_id, deep)
     assert row is not None, f"the user has fewer than {deep} transactions"
-    token = pagination.next_page_token(
-        (row["booking_date"], row["transaction_id"]), filter_text="", order_by="", scope=parent
-    )
+    first = transaction_service_pb2.ListTransactionsRequest(parent=parent, page_size=PAGE_SIZE)
+    paging = pagination.Paging(first, TOKENS, scope=parent)
+    token = paging.next_page_token((row["booking_date"], row["transaction_id"]))
     plans = []
     for title, page_token in (("first page", ""), (f"page after row {deep:,}", token)):
         query = await _page_query(database, parent, page_token)

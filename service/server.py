@@ -22,11 +22,13 @@ from service.api.account_servicer import AccountServicer
 from service.api.audit_servicer import AuditServicer
 from service.api.category_servicer import CategoryServicer
 from service.api.interceptor import RpcInterceptor
+from service.api.page_tokens import PageTokens
 from service.api.payee_servicer import PayeeServicer
 from service.api.transaction_servicer import TransactionServicer
 from service.api.user_servicer import UserServicer
 from service.db.database import Database
 from service.db.embedded import start_embedded_postgres
+from service.db.secrets import shared_secret
 from service.db.unit_of_work import UnitOfWork
 from service.domain.clock import Today, utc_today
 from service.health import DatabaseHealthMonitor
@@ -53,23 +55,27 @@ SERVICE_NAMES = tuple(
 )
 
 
-def add_servicers(server: grpc.aio.Server, uow: UnitOfWork, *, today: Today) -> None:
+def add_servicers(
+    server: grpc.aio.Server, uow: UnitOfWork, *, today: Today, page_tokens: PageTokens
+) -> None:
     """Register every finance.v1 service, each over its use cases."""
-    user_service_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(UserService(uow)), server)
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(
+        UserServicer(UserService(uow), page_tokens=page_tokens), server
+    )
     account_service_pb2_grpc.add_AccountServiceServicer_to_server(
-        AccountServicer(AccountService(uow, today=today)), server
+        AccountServicer(AccountService(uow, today=today), page_tokens=page_tokens), server
     )
     category_service_pb2_grpc.add_CategoryServiceServicer_to_server(
-        CategoryServicer(CategoryService(uow)), server
+        CategoryServicer(CategoryService(uow), page_tokens=page_tokens), server
     )
     payee_service_pb2_grpc.add_PayeeServiceServicer_to_server(
-        PayeeServicer(PayeeService(uow)), server
+        PayeeServicer(PayeeService(uow), page_tokens=page_tokens), server
     )
     transaction_service_pb2_grpc.add_TransactionServiceServicer_to_server(
-        TransactionServicer(LedgerService(uow)), server
+        TransactionServicer(LedgerService(uow), page_tokens=page_tokens), server
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
-        AuditServicer(AuditService(uow)), server
+        AuditServicer(AuditService(uow), page_tokens=page_tokens), server
     )
 
 
@@ -97,15 +103,22 @@ class App:
         await self.server.stop(grace)
 
 
-def build_app(settings: Settings, database: Database, *, today: Today = utc_today) -> App:
+def build_app(
+    settings: Settings,
+    database: Database,
+    *,
+    today: Today = utc_today,
+    page_tokens: PageTokens | None = None,
+) -> App:
     """Assemble services, servicers, health, reflection and the interceptor over `database`,
-    and bind the port (`settings.port` 0 picks a free one). `today` is the books' clock."""
+    and bind the port (`settings.port` 0 picks a free one). `today` is the books' clock;
+    `page_tokens` signs page tokens (a key of this process's own when not given)."""
     # gRPC sets SO_REUSEPORT by default, which lets a second server bind the same port and take
     # half the connections without an error; only bind shared when asked to.
     options = [("grpc.so_reuseport", 1 if settings.reuse_port else 0)]
     server = grpc.aio.server(interceptors=[RpcInterceptor()], options=options)
     uow = UnitOfWork(database, present=audit_view.present)
-    add_servicers(server, uow, today=today)
+    add_servicers(server, uow, today=today, page_tokens=page_tokens or PageTokens.with_random_key())
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -156,6 +169,13 @@ async def verify(settings: Settings) -> list[Discrepancy]:
         await database.close()
 
 
+async def shared_page_tokens(database: Database) -> PageTokens:
+    """Page tokens signed with the key every server over `database` shares, so that any
+    replica accepts a token another one issued."""
+    async with database.connection() as connection:
+        return PageTokens(await shared_secret(connection, "page_tokens"))
+
+
 async def serve(settings: Settings) -> None:
     """Run the server until SIGTERM or SIGINT, then drain in-flight RPCs and close the pool."""
     stop = asyncio.Event()
@@ -165,7 +185,7 @@ async def serve(settings: Settings) -> None:
     database = await open_database(settings)
     try:
         await database.migrate()
-        app = build_app(settings, database)
+        app = build_app(settings, database, page_tokens=await shared_page_tokens(database))
         await app.start()
         log.info("serving", extra={"address": f"{settings.host}:{app.port}"})
         await stop.wait()

@@ -2,6 +2,7 @@
 tenancy, checked once for each resource it applies to (tests/resources.py describes them)."""
 
 import asyncio
+import base64
 import uuid
 from typing import Any
 
@@ -19,6 +20,7 @@ UNKNOWN_USER = "users/nobody-here"
 NOT_ISSUED = "is not an etag this service issued"
 REUSED = "was already used by a different request; use a new one"
 BOUND_ELSEWHERE = "was issued for a request with another parent, filter or order_by"
+TOKEN_NOT_ISSUED = "is not a page token this service issued"
 
 
 @pytest.fixture
@@ -76,16 +78,27 @@ class TestPaging:
     @pytest.mark.parametrize(
         ("token", "problem"),
         [
-            ("%%%", "is not a page token this service issued"),
-            ("garbage", "is not a page token this service issued"),
-            # Well-formed, but bound to no request this service saw: {"b": "x", "c": []}.
-            ("eyJiIjogIngiLCAiYyI6IFtdfQ", BOUND_ELSEWHERE),
+            ("%%%", TOKEN_NOT_ISSUED),
+            ("garbage", TOKEN_NOT_ISSUED),
+            # A well-formed cursor ({"b": "x", "c": []}) that the service did not sign.
+            ("eyJiIjogIngiLCAiYyI6IFtdfQ", TOKEN_NOT_ISSUED),
+            ("eyJiIjogIngiLCAiYyI6IFtdfQ.AAAAAAAAAAAAAAAAAAAAAA", TOKEN_NOT_ISSUED),
         ],
     )
     async def test_rejects_a_token_it_never_issued(self, resource, token, problem):
         scope = await resource.new_scope()
         violations = await invalid_fields(resource.list(scope, page_token=token))
         assert violations == {"page_token": problem}
+
+    async def test_rejects_a_token_whose_cursor_was_altered(self, resource):
+        scope = await resource.new_scope()
+        token = await first_page_token(resource, scope)
+        payload, mac = token.split(".")
+        cursor = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        forged = cursor.replace(b'"c": [', b'"c": ["0", ', 1)
+        altered = base64.urlsafe_b64encode(forged).decode().rstrip("=") + "." + mac
+        violations = await invalid_fields(resource.list(scope, page_size=1, page_token=altered))
+        assert violations == {"page_token": TOKEN_NOT_ISSUED}
 
     async def test_reports_a_bad_token_and_a_negative_page_size_together(self, resource):
         scope = await resource.new_scope()

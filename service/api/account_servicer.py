@@ -11,6 +11,7 @@ from service.api import account_requests, names, pagination
 from service.api.callers import caller
 from service.api.convert import account_to_proto
 from service.api.convert_ledger import balance_to_proto
+from service.api.page_tokens import PageTokens
 from service.api.validation import name_and_etag
 from service.domain.models import AccountState
 from service.services.accounts import AccountService
@@ -21,8 +22,9 @@ Context = grpc.aio.ServicerContext[Any, Any]
 class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
     """The finance.v1.AccountService API over the account service."""
 
-    def __init__(self, accounts: AccountService) -> None:
+    def __init__(self, accounts: AccountService, *, page_tokens: PageTokens) -> None:
         self._accounts = accounts
+        self._page_tokens = page_tokens
 
     async def CreateAccount(
         self, request: account_service_pb2.CreateAccountRequest, context: Context
@@ -44,7 +46,7 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
         self, request: account_service_pb2.ListAccountsRequest, context: Context
     ) -> account_service_pb2.ListAccountsResponse:
         owner = names.parse_user_name(request.parent, "parent")
-        paging = pagination.Paging(request, scope=request.parent)
+        paging = pagination.Paging(request, self._page_tokens, scope=request.parent)
         page = await self._accounts.list(owner, paging.query)
         return account_service_pb2.ListAccountsResponse(
             accounts=[account_to_proto(a) for a in page.items],

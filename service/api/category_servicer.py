@@ -10,6 +10,7 @@ from google.protobuf import empty_pb2
 from service.api import category_requests, names, pagination
 from service.api.callers import caller
 from service.api.convert_catalog import category_to_proto
+from service.api.page_tokens import PageTokens
 from service.api.validation import name_and_etag
 from service.services.catalog import CategoryService
 
@@ -19,8 +20,9 @@ Context = grpc.aio.ServicerContext[Any, Any]
 class CategoryServicer(category_service_pb2_grpc.CategoryServiceServicer):
     """The finance.v1.CategoryService API over the category service."""
 
-    def __init__(self, categories: CategoryService) -> None:
+    def __init__(self, categories: CategoryService, *, page_tokens: PageTokens) -> None:
         self._categories = categories
+        self._page_tokens = page_tokens
 
     async def CreateCategory(
         self, request: category_service_pb2.CreateCategoryRequest, context: Context
@@ -45,7 +47,7 @@ class CategoryServicer(category_service_pb2_grpc.CategoryServiceServicer):
     ) -> category_service_pb2.ListCategoriesResponse:
         owner = names.parse_user_name(request.parent, "parent")
         paging = pagination.Paging(
-            request, scope=request.parent, references={"parent": "categories"}
+            request, self._page_tokens, scope=request.parent, references={"parent": "categories"}
         )
         page = await self._categories.list(owner, paging.query)
         return category_service_pb2.ListCategoriesResponse(

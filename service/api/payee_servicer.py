@@ -10,6 +10,7 @@ from google.protobuf import empty_pb2
 from service.api import names, pagination, payee_requests
 from service.api.callers import caller
 from service.api.convert_catalog import payee_to_proto
+from service.api.page_tokens import PageTokens
 from service.api.validation import name_and_etag
 from service.services.catalog import PayeeService
 
@@ -19,8 +20,9 @@ Context = grpc.aio.ServicerContext[Any, Any]
 class PayeeServicer(payee_service_pb2_grpc.PayeeServiceServicer):
     """The finance.v1.PayeeService API over the payee service."""
 
-    def __init__(self, payees: PayeeService) -> None:
+    def __init__(self, payees: PayeeService, *, page_tokens: PageTokens) -> None:
         self._payees = payees
+        self._page_tokens = page_tokens
 
     async def CreatePayee(
         self, request: payee_service_pb2.CreatePayeeRequest, context: Context
@@ -42,7 +44,7 @@ class PayeeServicer(payee_service_pb2_grpc.PayeeServiceServicer):
         self, request: payee_service_pb2.ListPayeesRequest, context: Context
     ) -> payee_service_pb2.ListPayeesResponse:
         owner = names.parse_user_name(request.parent, "parent")
-        paging = pagination.Paging(request, scope=request.parent)
+        paging = pagination.Paging(request, self._page_tokens, scope=request.parent)
         page = await self._payees.list(owner, paging.query)
         return payee_service_pb2.ListPayeesResponse(
             payees=[payee_to_proto(p) for p in page.items],

@@ -10,6 +10,7 @@ from finance.v1 import transaction_service_pb2_grpc
 from service.api import movement_requests, names, pagination
 from service.api import transaction_requests as requests
 from service.api.convert_ledger import transaction_to_proto
+from service.api.page_tokens import PageTokens
 from service.domain import movements
 from service.services.ledger import LedgerService
 
@@ -22,8 +23,9 @@ TRANSACTION_REFERENCES = {"account": "accounts", "category": "categories", "paye
 class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceServicer):
     """The finance.v1.TransactionService API over the ledger."""
 
-    def __init__(self, ledger: LedgerService) -> None:
+    def __init__(self, ledger: LedgerService, *, page_tokens: PageTokens) -> None:
         self._ledger = ledger
+        self._page_tokens = page_tokens
 
     async def CreateTransaction(
         self, request: pb.CreateTransactionRequest, context: Context
@@ -42,7 +44,9 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
         self, request: pb.ListTransactionsRequest, context: Context
     ) -> pb.ListTransactionsResponse:
         owner = names.parse_user_name(request.parent, "parent")
-        paging = pagination.Paging(request, scope=request.parent, references=TRANSACTION_REFERENCES)
+        paging = pagination.Paging(
+            request, self._page_tokens, scope=request.parent, references=TRANSACTION_REFERENCES
+        )
         page = await self._ledger.list(owner, paging.query)
         return pb.ListTransactionsResponse(
             transactions=[transaction_to_proto(t) for t in page.items],

@@ -10,6 +10,7 @@ from google.protobuf import empty_pb2
 from service.api import names, pagination, user_requests
 from service.api.callers import caller
 from service.api.convert import user_to_proto
+from service.api.page_tokens import PageTokens
 from service.api.validation import name_and_etag
 from service.services.users import UserService
 
@@ -19,8 +20,9 @@ Context = grpc.aio.ServicerContext[Any, Any]
 class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     """The finance.v1.UserService API over the user service."""
 
-    def __init__(self, users: UserService) -> None:
+    def __init__(self, users: UserService, *, page_tokens: PageTokens) -> None:
         self._users = users
+        self._page_tokens = page_tokens
 
     async def CreateUser(
         self, request: user_service_pb2.CreateUserRequest, context: Context
@@ -39,7 +41,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     async def ListUsers(
         self, request: user_service_pb2.ListUsersRequest, context: Context
     ) -> user_service_pb2.ListUsersResponse:
-        paging = pagination.Paging(request)
+        paging = pagination.Paging(request, self._page_tokens)
         page = await self._users.list(paging.query)
         return user_service_pb2.ListUsersResponse(
             users=[user_to_proto(u) for u in page.items],
