@@ -11,6 +11,8 @@ import pytest
 from finance.v1 import account_service_pb2, user_service_pb2
 from google.protobuf import field_mask_pb2
 
+from service.api.bad_request import BadRequest
+from service.api.page_tokens import PageTokens
 from service.domain.errors import FieldViolation, InvalidArgument
 from tests.builders import create_account, money, new_account
 from tests.helpers import invalid_fields, rpc_error
@@ -26,10 +28,12 @@ def mask(*paths: str) -> field_mask_pb2.FieldMask:
 
 
 def forged_token(token: str, cursor: list[object]) -> str:
-    """`token` with its cursor replaced: what a client tampering with a page token sends."""
-    payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    """`token` with its cursor replaced and its signature kept: what a client tampering with a
+    page token sends."""
+    encoded, signature = token.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
     payload["c"] = cursor
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode() + "." + signature
 
 
 class TestNulCharacters:
@@ -68,6 +72,14 @@ class TestNulCharacters:
         request = A.ListAccountsRequest(parent=user.name, page_token=token)
         violations = await invalid_fields(accounts.ListAccounts(request))
         assert list(violations) == ["page_token"]
+
+    def test_refuses_nul_even_inside_a_token_it_signed(self):
+        tokens = PageTokens.with_random_key()
+        token = tokens.issue(("a\x00",), "binding")
+        with pytest.raises(BadRequest) as caught:
+            tokens.read(token, "binding")
+        assert [v.field for v in caught.value.violations] == ["page_token"]
+        assert tokens.read(tokens.issue(("a",), "binding"), "binding") == ("a",)
 
 
 class TestEtags:
