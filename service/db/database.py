@@ -81,6 +81,11 @@ class Database:
                 server_settings={
                     "statement_timeout": str(int(statement_timeout_seconds * 1000)),
                     "application_name": "finance-tracker",
+                    # A connection thrown away mid-statement (a call cancelled at its deadline
+                    # while it waited for a lock) may never get its cancel request sent; the
+                    # backend then notices within a second that its client is gone, instead
+                    # of holding its place in the lock queue until the lock is free.
+                    "client_connection_check_interval": "1000",
                 },
                 connection_class=PooledConnection,
             )
