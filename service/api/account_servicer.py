@@ -48,10 +48,8 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
         owner = names.parse_user_name(request.parent, "parent")
         paging = pagination.Paging(request, self._page_tokens, scope=request.parent)
         page = await self._accounts.list(owner, paging.query)
-        return account_service_pb2.ListAccountsResponse(
-            accounts=[account_to_proto(a) for a in page.items],
-            next_page_token=paging.next_page_token(page.next_cursor),
-        )
+        items, token = paging.fit(page, account_to_proto)
+        return account_service_pb2.ListAccountsResponse(accounts=items, next_page_token=token)
 
     async def UpdateAccount(
         self, request: account_service_pb2.UpdateAccountRequest, context: Context

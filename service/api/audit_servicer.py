@@ -29,7 +29,5 @@ class AuditServicer(audit_service_pb2_grpc.AuditServiceServicer):
             request, self._page_tokens, scope=request.parent, references={"resource": "*"}
         )
         page = await self._audit.list(owner, paging.query)
-        return pb.ListAuditEventsResponse(
-            audit_events=[audit_event_to_proto(e) for e in page.items],
-            next_page_token=paging.next_page_token(page.next_cursor),
-        )
+        items, token = paging.fit(page, audit_event_to_proto)
+        return pb.ListAuditEventsResponse(audit_events=items, next_page_token=token)

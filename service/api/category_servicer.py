@@ -50,10 +50,8 @@ class CategoryServicer(category_service_pb2_grpc.CategoryServiceServicer):
             request, self._page_tokens, scope=request.parent, references={"parent": "categories"}
         )
         page = await self._categories.list(owner, paging.query)
-        return category_service_pb2.ListCategoriesResponse(
-            categories=[category_to_proto(c) for c in page.items],
-            next_page_token=paging.next_page_token(page.next_cursor),
-        )
+        items, token = paging.fit(page, category_to_proto)
+        return category_service_pb2.ListCategoriesResponse(categories=items, next_page_token=token)
 
     async def UpdateCategory(
         self, request: category_service_pb2.UpdateCategoryRequest, context: Context

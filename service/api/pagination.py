@@ -2,17 +2,26 @@
 
 import hashlib
 import json
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Protocol, TypeVar
+
+from google.protobuf.message import Message
 
 from service.api.filtering import parse_filter, resolve_references
 from service.api.ordering import parse_order_by
 from service.api.page_tokens import PageTokens
 from service.api.validation import Violations
-from service.domain.listing import Cursor, ListQuery
+from service.domain.listing import Cursor, ListQuery, Page
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+# The most bytes of items one List response carries: below the 4 MiB a gRPC client takes by
+# default, with room for the rest of the response. A page that would pass it is cut short,
+# and its next_page_token continues it.
+MAX_PAGE_BYTES = 3 * 1024 * 1024
 
 
 def list_query(
@@ -96,8 +105,28 @@ class Paging:
             **self._binding,
         )
 
+    def fit(
+        self, page: Page[T], convert: Callable[[T], M], *, budget: int = MAX_PAGE_BYTES
+    ) -> tuple[list[M], str]:
+        """The page's items as messages, as many as fit in `budget` bytes (one at least), and
+        the token of the page after the last one taken."""
+        messages: list[M] = []
+        size = 0
+        for index, item in enumerate(page.items):
+            message = convert(item)
+            # The item's bytes, its field tag and its length prefix.
+            size += message.ByteSize() + 1 + _varint_size(message.ByteSize())
+            if messages and size > budget:
+                return messages, self.next_page_token(page.cursors[index - 1])
+            messages.append(message)
+        return messages, self.next_page_token(page.next_cursor)
+
     def next_page_token(self, cursor: Cursor | None) -> str:
         """The token of the page after the one `cursor` ends; empty on the last page."""
         if cursor is None:
             return ""
         return self._tokens.issue(cursor, _binding(**self._binding))
+
+
+def _varint_size(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)

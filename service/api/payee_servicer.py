@@ -46,10 +46,8 @@ class PayeeServicer(payee_service_pb2_grpc.PayeeServiceServicer):
         owner = names.parse_user_name(request.parent, "parent")
         paging = pagination.Paging(request, self._page_tokens, scope=request.parent)
         page = await self._payees.list(owner, paging.query)
-        return payee_service_pb2.ListPayeesResponse(
-            payees=[payee_to_proto(p) for p in page.items],
-            next_page_token=paging.next_page_token(page.next_cursor),
-        )
+        items, token = paging.fit(page, payee_to_proto)
+        return payee_service_pb2.ListPayeesResponse(payees=items, next_page_token=token)
 
     async def UpdatePayee(
         self, request: payee_service_pb2.UpdatePayeeRequest, context: Context

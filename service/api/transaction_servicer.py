@@ -48,10 +48,8 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
             request, self._page_tokens, scope=request.parent, references=TRANSACTION_REFERENCES
         )
         page = await self._ledger.list(owner, paging.query)
-        return pb.ListTransactionsResponse(
-            transactions=[transaction_to_proto(t) for t in page.items],
-            next_page_token=paging.next_page_token(page.next_cursor),
-        )
+        items, token = paging.fit(page, transaction_to_proto)
+        return pb.ListTransactionsResponse(transactions=items, next_page_token=token)
 
     async def UpdateTransaction(
         self, request: pb.UpdateTransactionRequest, context: Context

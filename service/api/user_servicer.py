@@ -43,10 +43,8 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     ) -> user_service_pb2.ListUsersResponse:
         paging = pagination.Paging(request, self._page_tokens)
         page = await self._users.list(paging.query)
-        return user_service_pb2.ListUsersResponse(
-            users=[user_to_proto(u) for u in page.items],
-            next_page_token=paging.next_page_token(page.next_cursor),
-        )
+        items, token = paging.fit(page, user_to_proto)
+        return user_service_pb2.ListUsersResponse(users=items, next_page_token=token)
 
     async def UpdateUser(
         self, request: user_service_pb2.UpdateUserRequest, context: Context

@@ -31,7 +31,9 @@ class ListQuery:
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """The items of one page and the cursor of the next page (None on the last)."""
+    """The items of one page and the cursor of the next page (None on the last); `cursors`
+    holds the cursor after each item, so that a page can be cut short and continued."""
 
     items: list[T]
     next_cursor: Cursor | None
+    cursors: tuple[Cursor, ...] = ()

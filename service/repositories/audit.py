@@ -127,7 +127,7 @@ class AuditRepository:
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[AuditEvent]:
         """One page of the owner's audit events."""
-        rows, cursor = await fetch_page(
+        rows, cursors, cursor = await fetch_page(
             self._connection,
             source="audit_events",
             columns=_COLUMNS,
@@ -135,4 +135,4 @@ class AuditRepository:
             query=query,
             scope={"user_id": owner.user_id},
         )
-        return Page([_event(r) for r in rows], cursor)
+        return Page([_event(r) for r in rows], cursor, cursors)

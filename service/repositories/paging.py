@@ -17,9 +17,10 @@ async def fetch_page(
     listing: Listing,
     query: ListQuery,
     scope: Mapping[str, object],
-) -> tuple[list[asyncpg.Record], Cursor | None]:
+) -> tuple[list[asyncpg.Record], tuple[Cursor, ...], Cursor | None]:
     """The rows of one page of `source` (a table or a parenthesised relation) whose `scope`
-    columns have the given values, and the cursor of the next page (None on the last).
+    columns have the given values, and the cursor after each row and of the next page (None
+    on the last).
 
     One row more than the page is read, to know whether another page follows.
     """
@@ -36,4 +37,5 @@ async def fetch_page(
     )
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
-    return rows, listing.cursor(query, rows[-1]) if more else None
+    cursors = tuple(listing.cursor(query, row) for row in rows)
+    return rows, cursors, cursors[-1] if more else None

@@ -54,7 +54,7 @@ class RowRepository(Generic[T, K]):
 
     async def list(self, query: ListQuery, *, scope: Mapping[str, object]) -> Page[T]:
         """One page of the rows whose `scope` columns have the given values."""
-        rows, cursor = await fetch_page(
+        rows, cursors, cursor = await fetch_page(
             self._connection,
             source=self.table.name,
             columns=self.table.columns,
@@ -62,7 +62,7 @@ class RowRepository(Generic[T, K]):
             query=query,
             scope=scope,
         )
-        return Page([self.table.from_row(r) for r in rows], cursor)
+        return Page([self.table.from_row(r) for r in rows], cursor, cursors)
 
     async def update(self, key: K, assignments: Mapping[str, object]) -> T:
         """Set `assignments` on the row of `key` and give it a new revision. Raises NotFound."""

@@ -163,7 +163,7 @@ class TransactionRepository:
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Transaction]:
         """One page of the owner's transactions."""
-        rows, cursor = await fetch_page(
+        rows, cursors, cursor = await fetch_page(
             self._connection,
             source=_RELATION,
             columns=_COLUMNS,
@@ -171,7 +171,7 @@ class TransactionRepository:
             query=query,
             scope={"user_id": owner.user_id},
         )
-        return Page(await self._with_postings(owner.user_id, rows), cursor)
+        return Page(await self._with_postings(owner.user_id, rows), cursor, cursors)
 
     async def insert(
         self,

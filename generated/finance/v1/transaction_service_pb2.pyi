@@ -257,7 +257,10 @@ class ListTransactionsRequest(_message.Message):
     parent: _builtins.str
     """The user whose transactions to list, `users/{user}`."""
     page_size: _builtins.int
-    """The most transactions to return; 50 when unset, at most 1000 (larger values are coerced)."""
+    """The most transactions to return; 50 when unset, at most 1000 (larger values are coerced).
+    A page holds fewer when its items would pass 3 MiB, below what a gRPC client takes by
+    default; its `next_page_token` continues it.
+    """
     page_token: _builtins.str
     """A `next_page_token` from a previous call, to get the page after it. All other fields
     must be the same as in that call.

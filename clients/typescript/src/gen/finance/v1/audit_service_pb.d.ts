@@ -97,7 +97,9 @@ export declare type ListAuditEventsRequest = Message<"finance.v1.ListAuditEvents
   parent: string;
 
   /**
-   * The most events to return; 50 when unset, at most 1000.
+   * The most events to return; 50 when unset, at most 1000. A page holds fewer when its
+   * items would pass 3 MiB, below what a gRPC client takes by default; its `next_page_token`
+   * continues it.
    *
    * @generated from field: int32 page_size = 2;
    */

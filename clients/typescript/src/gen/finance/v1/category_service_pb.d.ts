@@ -180,6 +180,8 @@ export declare type ListCategoriesRequest = Message<"finance.v1.ListCategoriesRe
 
   /**
    * The most categories to return; 50 when unset, at most 1000 (larger values are coerced).
+   * A page holds fewer when its items would pass 3 MiB, below what a gRPC client takes by
+   * default; its `next_page_token` continues it.
    *
    * @generated from field: int32 page_size = 2;
    */

@@ -289,6 +289,8 @@ export declare type ListTransactionsRequest = Message<"finance.v1.ListTransactio
 
   /**
    * The most transactions to return; 50 when unset, at most 1000 (larger values are coerced).
+   * A page holds fewer when its items would pass 3 MiB, below what a gRPC client takes by
+   * default; its `next_page_token` continues it.
    *
    * @generated from field: int32 page_size = 2;
    */
