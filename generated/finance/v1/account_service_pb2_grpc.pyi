@@ -65,8 +65,9 @@ class AccountServiceStub:
     NOT_FOUND if it does not exist and ABORTED if `etag` is set and no longer current.
     """
     ArchiveAccount: _grpc.UnaryUnaryMultiCallable[_account_service_pb2.ArchiveAccountRequest, _account_service_pb2.Account]
-    """Archives an account: it keeps its history but takes no new transactions. Archiving an
-    archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
+    """Archives (closes) an account: it takes no new transactions, and keeps its history, its
+    balances over time and its place in lists and reports; an account with history is closed
+    this way rather than deleted. Archiving an archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
     and FAILED_PRECONDITION for an account the service keeps.
     """
     UnarchiveAccount: _grpc.UnaryUnaryMultiCallable[_account_service_pb2.UnarchiveAccountRequest, _account_service_pb2.Account]
@@ -118,8 +119,9 @@ class AccountServiceAsyncStub(AccountServiceStub):
     NOT_FOUND if it does not exist and ABORTED if `etag` is set and no longer current.
     """
     ArchiveAccount: _aio.UnaryUnaryMultiCallable[_account_service_pb2.ArchiveAccountRequest, _account_service_pb2.Account]  # type: ignore[assignment]
-    """Archives an account: it keeps its history but takes no new transactions. Archiving an
-    archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
+    """Archives (closes) an account: it takes no new transactions, and keeps its history, its
+    balances over time and its place in lists and reports; an account with history is closed
+    this way rather than deleted. Archiving an archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
     and FAILED_PRECONDITION for an account the service keeps.
     """
     UnarchiveAccount: _aio.UnaryUnaryMultiCallable[_account_service_pb2.UnarchiveAccountRequest, _account_service_pb2.Account]  # type: ignore[assignment]
@@ -204,8 +206,9 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _account_service_pb2.ArchiveAccountRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_account_service_pb2.Account, _abc.Awaitable[_account_service_pb2.Account]]:
-        """Archives an account: it keeps its history but takes no new transactions. Archiving an
-        archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
+        """Archives (closes) an account: it takes no new transactions, and keeps its history, its
+        balances over time and its place in lists and reports; an account with history is closed
+        this way rather than deleted. Archiving an archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
         and FAILED_PRECONDITION for an account the service keeps.
         """
 

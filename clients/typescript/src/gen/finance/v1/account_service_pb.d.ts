@@ -696,8 +696,9 @@ export declare const AccountService: GenService<{
     output: typeof EmptySchema;
   },
   /**
-   * Archives an account: it keeps its history but takes no new transactions. Archiving an
-   * archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
+   * Archives (closes) an account: it takes no new transactions, and keeps its history, its
+   * balances over time and its place in lists and reports; an account with history is closed
+   * this way rather than deleted. Archiving an archived account changes nothing. Returns ABORTED if `etag` is set and no longer current,
    * and FAILED_PRECONDITION for an account the service keeps.
    *
    * @generated from rpc finance.v1.AccountService.ArchiveAccount
