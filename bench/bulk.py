@@ -1,6 +1,6 @@
 """The big user's history, written in bulk with generate_series: SQL consistent with what the
 ledger writes (two balanced postings per transaction, categories and payees of the same user),
-followed by balances set to the sums of the postings."""
+followed by balances (and volumes) set to the sums of the postings."""
 
 import contextlib
 import time
@@ -63,12 +63,14 @@ CROSS JOIN LATERAL (VALUES (0, b.source, -b.amount), (1, b.destination, b.amount
 ORDER BY b.create_time, leg.i
 """
 
-# Every balance of the user, recomputed from the posted postings.
+# Every balance and volume of the user, recomputed from the postings.
 _SET_BALANCES = """
-UPDATE accounts AS a SET balance = s.posted
-FROM (SELECT p.account_id, sum(p.amount) AS posted
+UPDATE accounts AS a SET balance = s.posted, volume = s.volume
+FROM (SELECT p.account_id,
+             COALESCE(sum(p.amount) FILTER (WHERE t.state = 'posted'), 0) AS posted,
+             sum(abs(p.amount::numeric)) AS volume
       FROM postings p JOIN transactions t USING (user_id, transaction_id)
-      WHERE p.user_id = $1 AND t.state = 'posted'
+      WHERE p.user_id = $1
       GROUP BY p.account_id) AS s
 WHERE a.user_id = $1 AND a.account_id = s.account_id
 """
