@@ -1,7 +1,9 @@
 """TransactionService over a real channel: the rules of the ledger, seen by a caller."""
 
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -28,6 +30,22 @@ from tests.builders import (
 from tests.helpers import invalid_fields, rpc_error, unpack
 
 T = tpb.Transaction
+
+
+def cents(account: apb.Account, amount: int) -> tpb.Posting:
+    """A posting of `amount` hundredths of `account`'s currency (one with cents)."""
+    units = int(amount / 100)
+    nanos = (amount - units * 100) * 10_000_000
+    return tpb.Posting(
+        account=account.name, amount=money(units, account.currency_code, nanos=nanos)
+    )
+
+
+async def past_the_limit(call: Awaitable[Any], account: apb.Account) -> None:
+    """`call` fails because it would take `account` past its credit limit."""
+    error = await rpc_error(call, grpc.StatusCode.FAILED_PRECONDITION)
+    violation = unpack(error, error_details_pb2.PreconditionFailure).violations[0]
+    assert (violation.type, violation.subject) == ("CREDIT_LIMIT_EXCEEDED", account.name)
 
 
 class TestCreateTransaction:
@@ -144,6 +162,30 @@ class TestCreateTransaction:
             books.create(leg(card, -1), leg(spare, 1)), grpc.StatusCode.FAILED_PRECONDITION
         )
         assert await books.balance(card) == -100
+
+    async def test_a_spend_may_reach_the_credit_limit_but_not_one_minor_unit_past_it(self, books):
+        checking = await books.account(credit_limit=money(100))
+        savings = await books.account("Savings")
+        await past_the_limit(books.create(cents(checking, -10001), cents(savings, 10001)), checking)
+        await books.create(cents(checking, -10000), cents(savings, 10000))
+        await past_the_limit(books.create(cents(checking, -1), cents(savings, 1)), checking)
+        assert (await books.get(checking)).balance == money(-100)
+
+    async def test_a_pending_spend_counts_against_the_credit_limit(self, books):
+        checking = await books.account(credit_limit=money(100))
+        savings = await books.account("Savings")
+
+        def spend(amount: int, state: Any = T.STATE_POSTED) -> Any:
+            return books.create(cents(checking, -amount), cents(savings, amount), state=state)
+
+        await past_the_limit(spend(10001, T.STATE_PENDING), checking)
+        await spend(6000, T.STATE_PENDING)
+        # 60.00 is held: 40.00 is left to spend, posted or pending, and not a cent more.
+        await past_the_limit(spend(4001), checking)
+        await past_the_limit(spend(4001, T.STATE_PENDING), checking)
+        await spend(4000)
+        account = await books.get(checking)
+        assert (account.balance, account.available_balance) == (money(-40), money(-100))
 
     async def test_same_request_id_records_once(self, books):
         checking, savings = await books.account(), await books.account("Savings")
