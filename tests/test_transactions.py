@@ -600,6 +600,37 @@ class TestBalancesOverTime:
             (2, 15, 22),
         ]
 
+    async def test_a_balance_as_of_a_day_counts_that_days_postings(self, books, accounts):
+        checking, savings = await books.account(), await books.account("Savings")
+        await books.create(leg(checking, -7), leg(savings, 7), booking_date=day(10))
+        await books.create(leg(checking, -5), leg(savings, 5), booking_date=day(11))
+
+        async def as_of(d: int) -> Any:
+            request = apb.GetAccountBalanceRequest(name=savings.name, as_of_date=day(d))
+            return (await accounts.GetAccountBalance(request)).balance.units
+
+        assert [await as_of(d) for d in (9, 10, 11)] == [0, 7, 12]
+
+    async def test_a_history_counts_the_postings_of_each_points_day(self, books, accounts):
+        checking, savings = await books.account(), await books.account("Savings")
+        for d, month in ((10, 1), (31, 1), (29, 2)):
+            await books.create(leg(checking, -1), leg(savings, 1), booking_date=day(d, month))
+
+        async def history(start: date_pb2.Date, end: date_pb2.Date, interval: Any) -> Any:
+            request = apb.GetBalanceHistoryRequest(
+                name=savings.name, start_date=start, end_date=end, interval=interval
+            )
+            return [b.balance.units for b in (await accounts.GetBalanceHistory(request)).balances]
+
+        daily, monthly = (
+            apb.GetBalanceHistoryRequest.INTERVAL_DAY,
+            apb.GetBalanceHistoryRequest.INTERVAL_MONTH,
+        )
+        # Each range ends on a day with a posting, which its last point counts.
+        assert await history(day(9), day(10), daily) == [0, 1]
+        assert await history(day(10), day(10), daily) == [1]
+        assert await history(day(1), day(29, 2), monthly) == [2, 3]
+
     async def test_rejects_backwards_range(self, books, accounts):
         checking = await books.account()
         violations = await invalid_fields(
