@@ -18,6 +18,7 @@ from google.type import date_pb2
 
 from tests.builders import (
     INCOME,
+    Books,
     account_request,
     create_category,
     create_payee,
@@ -46,6 +47,37 @@ async def past_the_limit(call: Awaitable[Any], account: apb.Account) -> None:
     error = await rpc_error(call, grpc.StatusCode.FAILED_PRECONDITION)
     violation = unpack(error, error_details_pb2.PreconditionFailure).violations[0]
     assert (violation.type, violation.subject) == ("CREDIT_LIMIT_EXCEEDED", account.name)
+
+
+# The request messages of the two calls that settle a pending transaction.
+SETTLE = {
+    "PostTransaction": tpb.PostTransactionRequest,
+    "VoidTransaction": tpb.VoidTransactionRequest,
+}
+SETTLED = {"PostTransaction": T.STATE_POSTED, "VoidTransaction": T.STATE_VOIDED}
+
+
+def settle(transactions: Any, method: str, name: str, **fields: Any) -> Awaitable[T]:
+    """Post or void (`method`) the pending transaction `name`."""
+    call: Awaitable[T] = getattr(transactions, method)(SETTLE[method](name=name, **fields))
+    return call
+
+
+async def written(books: Books, audit: Any, *accounts: apb.Account) -> list[Any]:
+    """What a write could change: `accounts` (balances and etags), the user's transactions and
+    the length of its audit trail."""
+    user = books.user.name
+    listed = await books.transactions.ListTransactions(
+        tpb.ListTransactionsRequest(parent=user, page_size=1000)
+    )
+    events = await audit.ListAuditEvents(
+        audit_service_pb2.ListAuditEventsRequest(parent=user, page_size=1000)
+    )
+    return [
+        [await books.get(account) for account in accounts],
+        list(listed.transactions),
+        len(events.audit_events),
+    ]
 
 
 class TestCreateTransaction:
@@ -383,6 +415,25 @@ class TestTwoPhase:
             transactions.PostTransaction(tpb.PostTransactionRequest(name=pending.name)),
             grpc.StatusCode.FAILED_PRECONDITION,
         )
+
+    @pytest.mark.parametrize("method", SETTLE)
+    async def test_a_stale_etag_is_aborted_and_changes_nothing(
+        self, books, transactions, audit, method
+    ):
+        checking, savings = await books.account(), await books.account("Savings")
+        pending = await books.create(leg(checking, -40), leg(savings, 40), state=T.STATE_PENDING)
+        updated = await transactions.UpdateTransaction(
+            tpb.UpdateTransactionRequest(
+                transaction=T(name=pending.name, notes="on hold"),
+                update_mask=field_mask_pb2.FieldMask(paths=["notes"]),
+            )
+        )
+        before = await written(books, audit, checking, savings)
+        stale = settle(transactions, method, pending.name, etag=pending.etag)
+        await rpc_error(stale, grpc.StatusCode.ABORTED)
+        assert await written(books, audit, checking, savings) == before
+        settled = await settle(transactions, method, pending.name, etag=updated.etag)
+        assert settled.state == SETTLED[method]
 
     async def test_void_releases_the_hold(self, books, transactions):
         checking = await books.account(opening_balance=money(100), credit_limit=money(0))
