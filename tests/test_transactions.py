@@ -1,5 +1,6 @@
 """TransactionService over a real channel: the rules of the ledger, seen by a caller."""
 
+import asyncio
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -434,6 +435,35 @@ class TestTwoPhase:
         assert await written(books, audit, checking, savings) == before
         settled = await settle(transactions, method, pending.name, etag=updated.etag)
         assert settled.state == SETTLED[method]
+
+    async def test_concurrent_posts_and_voids_let_exactly_one_win(self, books, transactions, audit):
+        checking, savings = await books.account(), await books.account("Savings")
+        pending = await books.create(leg(checking, -40), leg(savings, 40), state=T.STATE_PENDING)
+
+        async def call(method: str) -> tuple[str, grpc.StatusCode]:
+            try:
+                await settle(transactions, method, pending.name)
+            except grpc.aio.AioRpcError as error:
+                return method, error.code()
+            return method, grpc.StatusCode.OK
+
+        results = await asyncio.gather(*(call(m) for m in list(SETTLE) * 6))
+        winners = [method for method, code in results if code == grpc.StatusCode.OK]
+        codes = sorted(code.name for _, code in results)
+        assert codes == ["FAILED_PRECONDITION"] * 11 + ["OK"], results
+        posted = winners == ["PostTransaction"]
+        got = await transactions.GetTransaction(tpb.GetTransactionRequest(name=pending.name))
+        assert got.state == (T.STATE_POSTED if posted else T.STATE_VOIDED)
+        moved = 40 if posted else 0
+        for account, units in ((checking, -moved), (savings, moved)):
+            current = await books.get(account)
+            assert (current.balance, current.available_balance) == (money(units), money(units))
+        events = await audit.ListAuditEvents(
+            audit_service_pb2.ListAuditEventsRequest(
+                parent=books.user.name, filter=f'resource = "{pending.name}"'
+            )
+        )
+        assert [e.action for e in events.audit_events] == ["create", "post" if posted else "void"]
 
     async def test_void_releases_the_hold(self, books, transactions):
         checking = await books.account(opening_balance=money(100), credit_limit=money(0))
