@@ -56,6 +56,7 @@ SETTLE = {
     "VoidTransaction": tpb.VoidTransactionRequest,
 }
 SETTLED = {"PostTransaction": T.STATE_POSTED, "VoidTransaction": T.STATE_VOIDED}
+REUSED = "was already used by a different request; use a new one"
 
 
 def settle(transactions: Any, method: str, name: str, **fields: Any) -> Awaitable[T]:
@@ -465,6 +466,29 @@ class TestTwoPhase:
         )
         assert [e.action for e in events.audit_events] == ["create", "post" if posted else "void"]
 
+    @pytest.mark.parametrize("method", SETTLE)
+    async def test_a_retry_returns_the_first_result_and_writes_nothing(
+        self, books, transactions, audit, method
+    ):
+        checking, savings = await books.account(), await books.account("Savings")
+        pending, other = [
+            await books.create(leg(checking, -units), leg(savings, units), state=T.STATE_PENDING)
+            for units in (40, 2)
+        ]
+        request_id = str(uuid.uuid4())
+        first = await settle(transactions, method, pending.name, request_id=request_id)
+        after_first = await written(books, audit, checking, savings)
+        again = await settle(transactions, method, pending.name, request_id=request_id)
+        assert again == first
+        assert await written(books, audit, checking, savings) == after_first
+        other_method = next(m for m in SETTLE if m != method)
+        for reused in (
+            settle(transactions, method, other.name, request_id=request_id),
+            settle(transactions, other_method, pending.name, request_id=request_id),
+        ):
+            assert await invalid_fields(reused) == {"request_id": REUSED}
+        assert await written(books, audit, checking, savings) == after_first
+
     async def test_void_releases_the_hold(self, books, transactions):
         checking = await books.account(opening_balance=money(100), credit_limit=money(0))
         savings = await books.account("Savings")
@@ -505,6 +529,27 @@ class TestReverseTransaction:
                 grpc.StatusCode.FAILED_PRECONDITION,
             )
 
+    async def test_a_retry_returns_the_first_reversal_and_writes_nothing(
+        self, books, transactions, audit
+    ):
+        checking, savings = await books.account(), await books.account("Savings")
+        original = await books.create(leg(checking, -30), leg(savings, 30))
+
+        def reverse(reason: str) -> Any:
+            return transactions.ReverseTransaction(
+                tpb.ReverseTransactionRequest(
+                    name=original.name, booking_date=day(20), reason=reason, request_id=request_id
+                )
+            )
+
+        request_id = str(uuid.uuid4())
+        first = await reverse("Wrong amount")
+        after_first = await written(books, audit, checking, savings)
+        assert await reverse("Wrong amount") == first
+        assert await written(books, audit, checking, savings) == after_first
+        assert await invalid_fields(reverse("Wrong payee")) == {"request_id": REUSED}
+        assert await written(books, audit, checking, savings) == after_first
+
     async def test_pending_transaction_cannot_be_reversed(self, books, transactions):
         checking, savings = await books.account(), await books.account("Savings")
         pending = await books.create(leg(checking, -1), leg(savings, 1), state=T.STATE_PENDING)
@@ -544,6 +589,29 @@ class TestUpdateTransaction:
         )
         assert (updated.description, list(updated.tags)) == ("Lunch", ["food"])
         assert updated.postings == original.postings
+
+    async def test_a_retry_returns_the_first_result_and_writes_nothing(
+        self, books, transactions, audit
+    ):
+        checking, savings = await books.account(), await books.account("Savings")
+        original = await books.create(leg(checking, -2), leg(savings, 2))
+        request_id = str(uuid.uuid4())
+
+        def update(description: str) -> Any:
+            return transactions.UpdateTransaction(
+                tpb.UpdateTransactionRequest(
+                    transaction=T(name=original.name, description=description),
+                    update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+                    request_id=request_id,
+                )
+            )
+
+        first = await update("Lunch")
+        after_first = await written(books, audit, checking, savings)
+        assert await update("Lunch") == first
+        assert await written(books, audit, checking, savings) == after_first
+        assert await invalid_fields(update("Dinner")) == {"request_id": REUSED}
+        assert await written(books, audit, checking, savings) == after_first
 
     async def test_amounts_cannot_be_updated(self, books, transactions):
         checking, savings = await books.account(), await books.account("Savings")
