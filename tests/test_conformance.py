@@ -8,8 +8,15 @@ from typing import Any
 
 import grpc
 import pytest
+from finance.v1 import account_service_pb2 as apb
+from finance.v1 import audit_service_pb2
+from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import payee_service_pb2 as ppb
+from finance.v1 import transaction_service_pb2 as tpb
+from finance.v1 import user_service_pb2 as upb
 from google.rpc import error_details_pb2
 
+from tests import tenancy
 from tests.helpers import invalid_fields, rpc_error, unpack
 from tests.resources import NOT_A_UUID, RESOURCES, Clients, Resource
 
@@ -24,9 +31,14 @@ TOKEN_NOT_ISSUED = "is not a page token this service issued"
 
 
 @pytest.fixture
-def resource(request, users, accounts, categories, payees, transactions) -> Resource:
+def clients(users, accounts, categories, payees, transactions) -> Clients:
+    """The clients of the services that hold resources, on the shared server."""
+    return Clients(users, accounts, categories, payees, transactions)
+
+
+@pytest.fixture
+def resource(request, clients) -> Resource:
     """The resource named by the test's parameter, driven through the shared server."""
-    clients = Clients(users, accounts, categories, payees, transactions)
     described: Resource = RESOURCES[request.param](clients)
     return described
 
@@ -121,15 +133,35 @@ class TestParent:
     async def test_list_under_an_unknown_user_is_not_found(self, resource):
         await assert_not_found(resource.list(UNKNOWN_USER), "finance-tracker/User", UNKNOWN_USER)
 
-    async def test_another_users_resource_is_not_found(self, resource):
-        scope, other = await resource.new_scope(), await resource.new_scope()
-        created = await resource.create(scope)
-        theirs = created.name.replace(scope, other, 1)
-        await assert_not_found(resource.get(theirs), resource.type, theirs)
-        await assert_not_found(resource.update(theirs, "Two"), resource.type, theirs)
-        if resource.delete is not None:
-            await assert_not_found(resource.delete(theirs), resource.type, theirs)
-        assert await resource.get(created.name) == created
+
+class TestAnotherUsersResource:
+    """Every request field that names a user's resource, given another user's: NOT_FOUND,
+    naming what was asked for, and nobody's data changes."""
+
+    def test_every_field_naming_a_users_resource_has_a_case(self):
+        files = [pb.DESCRIPTOR for pb in (apb, audit_service_pb2, cpb, ppb, tpb, upb)]
+        cases = [(case.method, case.field) for case in tenancy.CASES]
+        assert len(cases) == len(set(cases))
+        assert set(cases) == tenancy.resource_name_fields(files)
+
+    @pytest.mark.parametrize("case", tenancy.CASES, ids=str)
+    async def test_their_id_under_the_callers_user_is_not_found(self, clients, audit, case):
+        await self.check_not_found(clients, audit, case, under_mine=True)
+
+    @pytest.mark.parametrize(
+        "case", [case for case in tenancy.CASES if not case.addresses], ids=str
+    )
+    async def test_a_reference_to_their_resource_is_not_found(self, clients, audit, case):
+        await self.check_not_found(clients, audit, case, under_mine=False)
+
+    async def check_not_found(
+        self, clients, audit, case: tenancy.Case, *, under_mine: bool
+    ) -> None:
+        mine, theirs = await tenancy.build_world(clients), await tenancy.build_world(clients)
+        foreign = case.foreign_name(mine, theirs, under_mine=under_mine)
+        before = [await tenancy.snapshot(clients, audit, w.user) for w in (mine, theirs)]
+        await assert_not_found(case.call(clients, mine, foreign), case.resource_type, foreign)
+        assert [await tenancy.snapshot(clients, audit, w.user) for w in (mine, theirs)] == before
 
 
 @pytest.mark.parametrize("resource", ALL, indirect=True)

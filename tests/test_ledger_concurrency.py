@@ -97,6 +97,40 @@ async def test_concurrent_transfers_with_retries_reconcile_exactly(
     assert len(listed.transactions) == len(moved)
 
 
+async def test_opposite_transfers_at_once_never_deadlock(app, accounts, transactions, user):
+    a, b = [await create_account(accounts, user.name, display_name=name) for name in ("A", "B")]
+    deadlocks = app.uow.retries["DeadlockDetectedError"]
+
+    def transfer(source: apb.Account, target: apb.Account) -> tpb.TransferFundsRequest:
+        return tpb.TransferFundsRequest(
+            parent=user.name,
+            from_account=source.name,
+            to_account=target.name,
+            amount=money(1),
+            booking_date=day(4, 3),
+        )
+
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") for _ in range(4)]
+    try:
+        stubs = [transaction_service_pb2_grpc.TransactionServiceStub(c) for c in channels]
+        await asyncio.gather(
+            *(
+                stubs[i % len(stubs)].TransferFunds(transfer(a, b) if i % 2 else transfer(b, a))
+                for i in range(80)
+            )
+        )
+    finally:
+        for own_channel in channels:
+            await own_channel.close()
+
+    # Every transaction locks its accounts in the same (key) order, so none waits for another
+    # that waits for it: a deadlock, even one retried away, means the order is not kept.
+    assert app.uow.retries["DeadlockDetectedError"] - deadlocks == 0
+    for account in (a, b):
+        got = await accounts.GetAccount(apb.GetAccountRequest(name=account.name))
+        assert got.balance.units == 0
+
+
 async def test_racing_spends_never_break_the_limit(transactions, accounts, user):
     account = await create_account(
         accounts,

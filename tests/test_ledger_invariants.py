@@ -1,17 +1,18 @@
 """Property-based tests of the ledger: random histories of transfers, expenses, two-phase
-settlements, reversals and retries, checked against the invariants a ledger is judged by.
+settlements, reversals and retries, checked against the invariants a ledger is judged by and
+against a model of what the test asked for (the postings, states and refusals it expects),
+never of what the service answered.
 
 Each history runs on a database of its own module, so `verify()` sees only what they wrote.
 """
 
 import asyncio
-import contextlib
 import os
 import subprocess
 import sys
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,8 +26,8 @@ from service.db.database import Database
 from service.db.migrate import apply_migrations
 from service.db.unit_of_work import UnitOfWork
 from service.domain.audit import Caller
-from service.domain.errors import DomainError
-from service.domain.keys import AccountKey, UserKey
+from service.domain.errors import FailedPrecondition, InvalidArgument
+from service.domain.keys import AccountKey, TransactionKey, UserKey
 from service.domain.ledger import (
     PostingDraft,
     SystemRole,
@@ -121,14 +122,59 @@ openings = st.lists(
 )
 
 
+# A posting as the test expects it: the account (its id, or for an account the service keeps,
+# its role), the amount and the currency.
+Leg = tuple[str, int, str]
+
+
+@dataclass
+class Expected:
+    """A transaction as the test expects it, from what the test asked for."""
+
+    transaction_id: str
+    booking_date: date
+    legs: tuple[Leg, ...]
+    state: TransactionState
+    reverses: str | None = None
+    reversed: bool = False
+    # The request that recorded it, to send again.
+    request: tuple[TransactionDraft, uuid.UUID] | None = None
+
+
 @dataclass
 class Model:
-    """What the history did, as the test saw it."""
+    """What the history did, as the test expects it: never read back from the service."""
 
     owner: str
     accounts: list[tuple[str, str]] = field(default_factory=list)  # (account id, currency)
-    recorded: list[tuple[Transaction, TransactionDraft, uuid.UUID]] = field(default_factory=list)
-    states: dict[str, Transaction] = field(default_factory=dict)
+    openings: dict[str, int] = field(default_factory=dict)
+    limits: dict[str, int] = field(default_factory=dict)  # of the accounts with a limit
+    transactions: dict[str, Expected] = field(default_factory=dict)
+
+    def figures(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Each account's posted balance and pending spending (negative)."""
+        posted: dict[str, int] = defaultdict(int, self.openings)
+        outgoing: dict[str, int] = defaultdict(int)
+        for t in self.transactions.values():
+            for account, amount, _ in t.legs:
+                if t.state is TransactionState.POSTED:
+                    posted[account] += amount
+                elif t.state is TransactionState.PENDING:
+                    outgoing[account] += min(amount, 0)
+        return posted, outgoing
+
+    def past_limits(self, legs: tuple[Leg, ...], *, pending: bool) -> set[str]:
+        """The accounts `legs` would take past their limits: a spend may not leave the posted
+        balance plus pending spending below minus the limit."""
+        posted, outgoing = self.figures()
+        past = set()
+        for account, amount, _ in legs:
+            limit = self.limits.get(account)
+            spent = min(amount, 0)
+            after = posted[account] + outgoing[account] + (spent if pending else amount)
+            if limit is not None and spent < 0 and after < -limit:
+                past.add(account)
+        return past
 
 
 async def _open(url: str) -> Database:
@@ -148,6 +194,9 @@ async def _setup(db: Database, opening: list[tuple[str, int, int | None]]) -> Mo
             caller=CALLER,
         )
         model.accounts.append((account.account_id, currency))
+        model.openings[account.account_id] = amount
+        if limit is not None:
+            model.limits[account.account_id] = limit
     return model
 
 
@@ -157,8 +206,12 @@ def _accounts(db: Database) -> AccountService:
     return AccountService(UnitOfWork(db), today=lambda: OPENING_DAY)
 
 
+def _account(model: Model, index: int) -> tuple[str, str]:
+    return model.accounts[index % len(model.accounts)]
+
+
 def _leg(model: Model, index: int, amount: int) -> PostingDraft:
-    account_id, currency = model.accounts[index % len(model.accounts)]
+    account_id, currency = _account(model, index)
     return PostingDraft(account_id, amount, currency)
 
 
@@ -174,38 +227,129 @@ def _draft(model: Model, op: Transfer | Expense) -> TransactionDraft:
     return transfer_draft(source, target, base=base)
 
 
-async def _apply(ledger: LedgerService, model: Model, op: Transfer | Expense | Settle) -> None:
-    owner = UserKey(model.owner)
-    if not isinstance(op, Settle):
-        draft = _draft(model, op)
-        request_id = uuid.uuid4()
-        created = await ledger.record(owner, draft, caller=Caller("p", request_id))
-        model.recorded.append((created, draft, request_id))
-        model.states[created.transaction_id] = created
+def _legs(model: Model, op: Transfer | Expense) -> tuple[Leg, ...] | None:
+    """The postings `op` asks for, worked out here rather than by the service's drafts; None
+    for a transfer from an account to itself, which is refused."""
+    if isinstance(op, Expense):
+        account, currency = _account(model, op.account)
+        return (account, -op.amount, currency), (SystemRole.EXPENSE, op.amount, currency)
+    (source, paid), (target, received) = _account(model, op.source), _account(model, op.target)
+    if source == target:
+        return None
+    if paid == received:
+        return (source, -op.amount, paid), (target, op.amount, paid)
+    trading = SystemRole.TRADING
+    return (
+        (source, -op.amount, paid),
+        (trading, op.amount, paid),
+        (trading, -op.to_amount, received),
+        (target, op.to_amount, received),
+    )
+
+
+def _draft_legs(draft: TransactionDraft) -> tuple[Leg, ...]:
+    return tuple((p.system_role or p.account_id, p.amount, p.currency_code) for p in draft.postings)
+
+
+async def _legs_of(db: Database, model: Model, transaction: Transaction) -> tuple[Leg, ...]:
+    """The postings the service recorded, its own accounts named by their roles."""
+    async with db.connection() as connection:
+        rows = await connection.fetch(
+            "SELECT account_id, system_role FROM accounts"
+            " WHERE user_id = $1 AND system_role IS NOT NULL",
+            model.owner,
+        )
+    roles = {r["account_id"]: r["system_role"] for r in rows}
+    return tuple(
+        (roles.get(p.account_id, p.account_id), p.amount, p.currency_code)
+        for p in transaction.postings
+    )
+
+
+async def _refused_by_limits(call: Awaitable[Transaction], model: Model, past: set[str]) -> None:
+    with pytest.raises(FailedPrecondition) as caught:
+        await call
+    violation = caught.value.violation
+    assert violation.type == "CREDIT_LIMIT_EXCEEDED"
+    assert violation.subject in {AccountKey(model.owner, a) for a in past}
+
+
+async def _record(
+    db: Database, ledger: LedgerService, model: Model, op: Transfer | Expense
+) -> None:
+    legs = _legs(model, op)
+    if legs is None:
+        with pytest.raises(InvalidArgument):
+            _draft(model, op)
         return
+    draft = _draft(model, op)
+    assert _draft_legs(draft) == legs  # the request is what the test means
+    request_id = uuid.uuid4()
+    call = ledger.record(UserKey(model.owner), draft, caller=Caller("p", request_id))
+    past = model.past_limits(legs, pending=draft.pending)
+    if past:
+        await _refused_by_limits(call, model, past)
+        return
+    created = await call
+    assert created.state is draft.state
+    assert await _legs_of(db, model, created) == legs
+    model.transactions[created.transaction_id] = Expected(
+        created.transaction_id, draft.booking_date, legs, draft.state, request=(draft, request_id)
+    )
+
+
+async def _settle(db: Database, ledger: LedgerService, model: Model, op: Settle) -> None:
+    """Post, void or reverse an earlier transaction that can be, or send a request again."""
+    expected = list(model.transactions.values())
     if op.action == "retry":
-        if model.recorded:
-            transaction, draft, request_id = model.recorded[op.index % len(model.recorded)]
-            again = await ledger.record(owner, draft, caller=Caller("p", request_id))
-            assert again.transaction_id == transaction.transaction_id
+        expected = [t for t in expected if t.request is not None]
+    else:
+        wanted = TransactionState.POSTED if op.action == "reverse" else TransactionState.PENDING
+        expected = [t for t in expected if t.state is wanted]
+    if not expected:
         return
-    # Settle what can be settled, so that most operations do something.
-    wanted = TransactionState.POSTED if op.action == "reverse" else TransactionState.PENDING
-    candidates = [t for t in model.states.values() if t.state is wanted]
-    if not candidates:
-        return
-    key = candidates[op.index % len(candidates)].key
-    if op.action in ("post", "void"):
+    chosen = expected[op.index % len(expected)]
+    key = TransactionKey(model.owner, chosen.transaction_id)
+    if op.action == "retry":
+        assert chosen.request is not None
+        draft, request_id = chosen.request
+        again = await ledger.record(UserKey(model.owner), draft, caller=Caller("p", request_id))
+        assert again.transaction_id == chosen.transaction_id
+    elif op.action in ("post", "void"):
         settle = ledger.post if op.action == "post" else ledger.void
         settled = await settle(key, expected_revision=None, caller=CALLER)
-        model.states[settled.transaction_id] = settled
+        chosen.state = TransactionState.POSTED if op.action == "post" else TransactionState.VOIDED
+        assert settled.state is chosen.state
     else:
-        reversal = await ledger.reverse(key, booking_date=None, reason="", caller=CALLER)
-        model.states[reversal.transaction_id] = reversal
+        await _reverse(db, ledger, model, chosen)
+
+
+async def _reverse(db: Database, ledger: LedgerService, model: Model, original: Expected) -> None:
+    key = TransactionKey(model.owner, original.transaction_id)
+    call = ledger.reverse(key, booking_date=None, reason="", caller=CALLER)
+    if original.reverses is not None or original.reversed:
+        with pytest.raises(FailedPrecondition):
+            await call
+        return
+    legs = tuple((account, -amount, currency) for account, amount, currency in original.legs)
+    past = model.past_limits(legs, pending=False)
+    if past:
+        await _refused_by_limits(call, model, past)
+        return
+    reversal = await call
+    assert await _legs_of(db, model, reversal) == legs
+    original.reversed = True
+    model.transactions[reversal.transaction_id] = Expected(
+        reversal.transaction_id,
+        original.booking_date,
+        legs,
+        TransactionState.POSTED,
+        reverses=original.transaction_id,
+    )
 
 
 async def _check(db: Database, model: Model) -> None:
-    """The invariants, read back from the database."""
+    """The invariants, read back from the database and held against the model."""
     async with db.connection() as connection:
         accounts = await connection.fetch(
             "SELECT account_id, currency_code, balance, pending_balance, pending_outgoing,"
@@ -214,30 +358,48 @@ async def _check(db: Database, model: Model) -> None:
         )
     per_currency: dict[str, int] = defaultdict(int)
     pending_per_currency: dict[str, int] = defaultdict(int)
+    posted, outgoing = model.figures()
     for row in accounts:
         per_currency[row["currency_code"]] += row["balance"]
         pending_per_currency[row["currency_code"]] += row["pending_balance"]
         if row["credit_limit"] is not None:
             assert row["balance"] + row["pending_outgoing"] >= -row["credit_limit"], dict(row)
+        if row["account_id"] in model.openings:
+            assert (row["balance"], row["pending_outgoing"]) == (
+                posted[row["account_id"]],
+                outgoing[row["account_id"]],
+            ), dict(row)
     assert all(total == 0 for total in per_currency.values()), per_currency
     assert all(total == 0 for total in pending_per_currency.values()), pending_per_currency
 
-    # Replaying what the test saw posted gives every account's balance as of any day.
-    posted = [t for t in model.states.values() if t.state is TransactionState.POSTED]
+    # Replaying what the test asked for gives every account's balance as of any day.
     account_service = _accounts(db)
     for days in (0, 10, 40):
         as_of = START + timedelta(days=days)
         for account_id, _ in model.accounts:
             expected = sum(
-                p.amount
-                for t in posted
-                if t.booking_date <= as_of
-                for p in t.postings
-                if p.account_id == account_id
+                amount
+                for t in model.transactions.values()
+                if t.state is TransactionState.POSTED and t.booking_date <= as_of
+                for account, amount, _ in t.legs
+                if account == account_id
             )
             _, got = await account_service.balance(AccountKey(model.owner, account_id), as_of)
             assert got.amount == expected, (account_id, as_of)
     assert await LedgerService(UnitOfWork(db)).verify() == []
+
+
+async def _check_transactions(db: Database, ledger: LedgerService, model: Model) -> None:
+    """Every transaction is stored as the test expects it."""
+    for t in model.transactions.values():
+        stored = await ledger.get(TransactionKey(model.owner, t.transaction_id))
+        assert (stored.state, stored.booking_date, stored.reverses_id) == (
+            t.state,
+            t.booking_date,
+            t.reverses,
+        )
+        assert await _legs_of(db, model, stored) == t.legs
+        assert (stored.reversed_by_id is not None) == t.reversed
 
 
 async def _run_history(
@@ -248,10 +410,14 @@ async def _run_history(
         model = await _setup(db, opening)
         ledger = LedgerService(UnitOfWork(db))
         for op in ops:
-            # Limits, wrong states, same-account transfers are refused, writing nothing.
-            with contextlib.suppress(DomainError):
-                await _apply(ledger, model, op)
+            # Every refusal is one the model expects: a transfer from an account to itself, a
+            # limit, a reversal of a reversal or of a reversed transaction.
+            if isinstance(op, Settle):
+                await _settle(db, ledger, model, op)
+            else:
+                await _record(db, ledger, model, op)
             await _check(db, model)
+        await _check_transactions(db, ledger, model)
     finally:
         await db.close()
 

@@ -1,7 +1,10 @@
 """TransactionService over a real channel: the rules of the ledger, seen by a caller."""
 
+import asyncio
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -16,6 +19,7 @@ from google.type import date_pb2
 
 from tests.builders import (
     INCOME,
+    Books,
     account_request,
     create_category,
     create_payee,
@@ -28,6 +32,54 @@ from tests.builders import (
 from tests.helpers import invalid_fields, rpc_error, unpack
 
 T = tpb.Transaction
+
+
+def cents(account: apb.Account, amount: int) -> tpb.Posting:
+    """A posting of `amount` hundredths of `account`'s currency (one with cents)."""
+    units = int(amount / 100)
+    nanos = (amount - units * 100) * 10_000_000
+    return tpb.Posting(
+        account=account.name, amount=money(units, account.currency_code, nanos=nanos)
+    )
+
+
+async def past_the_limit(call: Awaitable[Any], account: apb.Account) -> None:
+    """`call` fails because it would take `account` past its credit limit."""
+    error = await rpc_error(call, grpc.StatusCode.FAILED_PRECONDITION)
+    violation = unpack(error, error_details_pb2.PreconditionFailure).violations[0]
+    assert (violation.type, violation.subject) == ("CREDIT_LIMIT_EXCEEDED", account.name)
+
+
+# The request messages of the two calls that settle a pending transaction.
+SETTLE = {
+    "PostTransaction": tpb.PostTransactionRequest,
+    "VoidTransaction": tpb.VoidTransactionRequest,
+}
+SETTLED = {"PostTransaction": T.STATE_POSTED, "VoidTransaction": T.STATE_VOIDED}
+REUSED = "was already used by a different request; use a new one"
+
+
+def settle(transactions: Any, method: str, name: str, **fields: Any) -> Awaitable[T]:
+    """Post or void (`method`) the pending transaction `name`."""
+    call: Awaitable[T] = getattr(transactions, method)(SETTLE[method](name=name, **fields))
+    return call
+
+
+async def written(books: Books, audit: Any, *accounts: apb.Account) -> list[Any]:
+    """What a write could change: `accounts` (balances and etags), the user's transactions and
+    the length of its audit trail."""
+    user = books.user.name
+    listed = await books.transactions.ListTransactions(
+        tpb.ListTransactionsRequest(parent=user, page_size=1000)
+    )
+    events = await audit.ListAuditEvents(
+        audit_service_pb2.ListAuditEventsRequest(parent=user, page_size=1000)
+    )
+    return [
+        [await books.get(account) for account in accounts],
+        list(listed.transactions),
+        len(events.audit_events),
+    ]
 
 
 class TestCreateTransaction:
@@ -144,6 +196,30 @@ class TestCreateTransaction:
             books.create(leg(card, -1), leg(spare, 1)), grpc.StatusCode.FAILED_PRECONDITION
         )
         assert await books.balance(card) == -100
+
+    async def test_a_spend_may_reach_the_credit_limit_but_not_one_minor_unit_past_it(self, books):
+        checking = await books.account(credit_limit=money(100))
+        savings = await books.account("Savings")
+        await past_the_limit(books.create(cents(checking, -10001), cents(savings, 10001)), checking)
+        await books.create(cents(checking, -10000), cents(savings, 10000))
+        await past_the_limit(books.create(cents(checking, -1), cents(savings, 1)), checking)
+        assert (await books.get(checking)).balance == money(-100)
+
+    async def test_a_pending_spend_counts_against_the_credit_limit(self, books):
+        checking = await books.account(credit_limit=money(100))
+        savings = await books.account("Savings")
+
+        def spend(amount: int, state: Any = T.STATE_POSTED) -> Any:
+            return books.create(cents(checking, -amount), cents(savings, amount), state=state)
+
+        await past_the_limit(spend(10001, T.STATE_PENDING), checking)
+        await spend(6000, T.STATE_PENDING)
+        # 60.00 is held: 40.00 is left to spend, posted or pending, and not a cent more.
+        await past_the_limit(spend(4001), checking)
+        await past_the_limit(spend(4001, T.STATE_PENDING), checking)
+        await spend(4000)
+        account = await books.get(checking)
+        assert (account.balance, account.available_balance) == (money(-40), money(-100))
 
     async def test_same_request_id_records_once(self, books):
         checking, savings = await books.account(), await books.account("Savings")
@@ -342,6 +418,77 @@ class TestTwoPhase:
             grpc.StatusCode.FAILED_PRECONDITION,
         )
 
+    @pytest.mark.parametrize("method", SETTLE)
+    async def test_a_stale_etag_is_aborted_and_changes_nothing(
+        self, books, transactions, audit, method
+    ):
+        checking, savings = await books.account(), await books.account("Savings")
+        pending = await books.create(leg(checking, -40), leg(savings, 40), state=T.STATE_PENDING)
+        updated = await transactions.UpdateTransaction(
+            tpb.UpdateTransactionRequest(
+                transaction=T(name=pending.name, notes="on hold"),
+                update_mask=field_mask_pb2.FieldMask(paths=["notes"]),
+            )
+        )
+        before = await written(books, audit, checking, savings)
+        stale = settle(transactions, method, pending.name, etag=pending.etag)
+        await rpc_error(stale, grpc.StatusCode.ABORTED)
+        assert await written(books, audit, checking, savings) == before
+        settled = await settle(transactions, method, pending.name, etag=updated.etag)
+        assert settled.state == SETTLED[method]
+
+    async def test_concurrent_posts_and_voids_let_exactly_one_win(self, books, transactions, audit):
+        checking, savings = await books.account(), await books.account("Savings")
+        pending = await books.create(leg(checking, -40), leg(savings, 40), state=T.STATE_PENDING)
+
+        async def call(method: str) -> tuple[str, grpc.StatusCode]:
+            try:
+                await settle(transactions, method, pending.name)
+            except grpc.aio.AioRpcError as error:
+                return method, error.code()
+            return method, grpc.StatusCode.OK
+
+        results = await asyncio.gather(*(call(m) for m in list(SETTLE) * 6))
+        winners = [method for method, code in results if code == grpc.StatusCode.OK]
+        codes = sorted(code.name for _, code in results)
+        assert codes == ["FAILED_PRECONDITION"] * 11 + ["OK"], results
+        posted = winners == ["PostTransaction"]
+        got = await transactions.GetTransaction(tpb.GetTransactionRequest(name=pending.name))
+        assert got.state == (T.STATE_POSTED if posted else T.STATE_VOIDED)
+        moved = 40 if posted else 0
+        for account, units in ((checking, -moved), (savings, moved)):
+            current = await books.get(account)
+            assert (current.balance, current.available_balance) == (money(units), money(units))
+        events = await audit.ListAuditEvents(
+            audit_service_pb2.ListAuditEventsRequest(
+                parent=books.user.name, filter=f'resource = "{pending.name}"'
+            )
+        )
+        assert [e.action for e in events.audit_events] == ["create", "post" if posted else "void"]
+
+    @pytest.mark.parametrize("method", SETTLE)
+    async def test_a_retry_returns_the_first_result_and_writes_nothing(
+        self, books, transactions, audit, method
+    ):
+        checking, savings = await books.account(), await books.account("Savings")
+        pending, other = [
+            await books.create(leg(checking, -units), leg(savings, units), state=T.STATE_PENDING)
+            for units in (40, 2)
+        ]
+        request_id = str(uuid.uuid4())
+        first = await settle(transactions, method, pending.name, request_id=request_id)
+        after_first = await written(books, audit, checking, savings)
+        again = await settle(transactions, method, pending.name, request_id=request_id)
+        assert again == first
+        assert await written(books, audit, checking, savings) == after_first
+        other_method = next(m for m in SETTLE if m != method)
+        for reused in (
+            settle(transactions, method, other.name, request_id=request_id),
+            settle(transactions, other_method, pending.name, request_id=request_id),
+        ):
+            assert await invalid_fields(reused) == {"request_id": REUSED}
+        assert await written(books, audit, checking, savings) == after_first
+
     async def test_void_releases_the_hold(self, books, transactions):
         checking = await books.account(opening_balance=money(100), credit_limit=money(0))
         savings = await books.account("Savings")
@@ -382,6 +529,27 @@ class TestReverseTransaction:
                 grpc.StatusCode.FAILED_PRECONDITION,
             )
 
+    async def test_a_retry_returns_the_first_reversal_and_writes_nothing(
+        self, books, transactions, audit
+    ):
+        checking, savings = await books.account(), await books.account("Savings")
+        original = await books.create(leg(checking, -30), leg(savings, 30))
+
+        def reverse(reason: str) -> Any:
+            return transactions.ReverseTransaction(
+                tpb.ReverseTransactionRequest(
+                    name=original.name, booking_date=day(20), reason=reason, request_id=request_id
+                )
+            )
+
+        request_id = str(uuid.uuid4())
+        first = await reverse("Wrong amount")
+        after_first = await written(books, audit, checking, savings)
+        assert await reverse("Wrong amount") == first
+        assert await written(books, audit, checking, savings) == after_first
+        assert await invalid_fields(reverse("Wrong payee")) == {"request_id": REUSED}
+        assert await written(books, audit, checking, savings) == after_first
+
     async def test_pending_transaction_cannot_be_reversed(self, books, transactions):
         checking, savings = await books.account(), await books.account("Savings")
         pending = await books.create(leg(checking, -1), leg(savings, 1), state=T.STATE_PENDING)
@@ -421,6 +589,29 @@ class TestUpdateTransaction:
         )
         assert (updated.description, list(updated.tags)) == ("Lunch", ["food"])
         assert updated.postings == original.postings
+
+    async def test_a_retry_returns_the_first_result_and_writes_nothing(
+        self, books, transactions, audit
+    ):
+        checking, savings = await books.account(), await books.account("Savings")
+        original = await books.create(leg(checking, -2), leg(savings, 2))
+        request_id = str(uuid.uuid4())
+
+        def update(description: str) -> Any:
+            return transactions.UpdateTransaction(
+                tpb.UpdateTransactionRequest(
+                    transaction=T(name=original.name, description=description),
+                    update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+                    request_id=request_id,
+                )
+            )
+
+        first = await update("Lunch")
+        after_first = await written(books, audit, checking, savings)
+        assert await update("Lunch") == first
+        assert await written(books, audit, checking, savings) == after_first
+        assert await invalid_fields(update("Dinner")) == {"request_id": REUSED}
+        assert await written(books, audit, checking, savings) == after_first
 
     async def test_amounts_cannot_be_updated(self, books, transactions):
         checking, savings = await books.account(), await books.account("Savings")
@@ -559,6 +750,37 @@ class TestBalancesOverTime:
             (1, 31, 22),
             (2, 15, 22),
         ]
+
+    async def test_a_balance_as_of_a_day_counts_that_days_postings(self, books, accounts):
+        checking, savings = await books.account(), await books.account("Savings")
+        await books.create(leg(checking, -7), leg(savings, 7), booking_date=day(10))
+        await books.create(leg(checking, -5), leg(savings, 5), booking_date=day(11))
+
+        async def as_of(d: int) -> Any:
+            request = apb.GetAccountBalanceRequest(name=savings.name, as_of_date=day(d))
+            return (await accounts.GetAccountBalance(request)).balance.units
+
+        assert [await as_of(d) for d in (9, 10, 11)] == [0, 7, 12]
+
+    async def test_a_history_counts_the_postings_of_each_points_day(self, books, accounts):
+        checking, savings = await books.account(), await books.account("Savings")
+        for d, month in ((10, 1), (31, 1), (29, 2)):
+            await books.create(leg(checking, -1), leg(savings, 1), booking_date=day(d, month))
+
+        async def history(start: date_pb2.Date, end: date_pb2.Date, interval: Any) -> Any:
+            request = apb.GetBalanceHistoryRequest(
+                name=savings.name, start_date=start, end_date=end, interval=interval
+            )
+            return [b.balance.units for b in (await accounts.GetBalanceHistory(request)).balances]
+
+        daily, monthly = (
+            apb.GetBalanceHistoryRequest.INTERVAL_DAY,
+            apb.GetBalanceHistoryRequest.INTERVAL_MONTH,
+        )
+        # Each range ends on a day with a posting, which its last point counts.
+        assert await history(day(9), day(10), daily) == [0, 1]
+        assert await history(day(10), day(10), daily) == [1]
+        assert await history(day(1), day(29, 2), monthly) == [2, 3]
 
     async def test_rejects_backwards_range(self, books, accounts):
         checking = await books.account()

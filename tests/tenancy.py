@@ -1,0 +1,300 @@
+"""Requests that name another user's resource: one per method and request field that names a
+user's resource, and the fields the descriptors say there are, so that none is left out."""
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from finance.v1 import account_service_pb2 as apb
+from finance.v1 import audit_service_pb2
+from finance.v1 import audit_service_pb2_grpc as audit_grpc
+from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import payee_service_pb2 as ppb
+from finance.v1 import transaction_service_pb2 as tpb
+from google.api import field_behavior_pb2, resource_pb2
+from google.protobuf.descriptor import Descriptor, FileDescriptor
+
+from tests.builders import EXPENSE, create_category, create_payee, create_user, day, leg, money
+from tests.resources import Clients, mask
+
+USER_TYPE = "finance-tracker/User"
+
+# Fields that name a user's resource but are never looked up, and why.
+NOT_READ = {
+    # A transaction's accounts never change: an update reads only its postings' categories
+    # and memos.
+    ("TransactionService.UpdateTransaction", "transaction.postings.account"),
+}
+
+
+@dataclass(frozen=True)
+class World:
+    """One user's resources, all real: two accounts with a posted and a pending transfer
+    between them, a category and a payee."""
+
+    user: str
+    account: apb.Account
+    other_account: apb.Account
+    category: cpb.Category
+    payee: ppb.Payee
+    posted: tpb.Transaction
+    pending: tpb.Transaction
+
+    def name_of(self, target: str) -> str:
+        """The resource name of this user's `target` (account, category, posted...)."""
+        resource = getattr(self, target)
+        name: str = resource.name
+        return name
+
+
+async def build_world(c: Clients) -> World:
+    """A new user with one resource of every kind."""
+    user = (await create_user(c.users, "Tenant")).name
+    account, other = [
+        await c.accounts.CreateAccount(
+            apb.CreateAccountRequest(
+                parent=user,
+                account=apb.Account(
+                    display_name=n, type=apb.Account.TYPE_ASSET, currency_code="EUR"
+                ),
+            )
+        )
+        for n in ("Checking", "Savings")
+    ]
+    posted, pending = [
+        await c.transactions.CreateTransaction(
+            tpb.CreateTransactionRequest(
+                parent=user,
+                transaction=tpb.Transaction(
+                    booking_date=day(10),
+                    postings=[leg(account, -units), leg(other, units)],
+                    state=state,
+                ),
+            )
+        )
+        for units, state in ((5, tpb.Transaction.STATE_POSTED), (3, tpb.Transaction.STATE_PENDING))
+    ]
+    category = await create_category(c.categories, user)
+    payee = await create_payee(c.payees, user)
+    return World(user, account, other, category, payee, posted, pending)
+
+
+async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: str) -> list[Any]:
+    """Everything of `user` a caller can read, audit trail included."""
+    accounts = await c.accounts.ListAccounts(apb.ListAccountsRequest(parent=user, page_size=1000))
+    categories = await c.categories.ListCategories(
+        cpb.ListCategoriesRequest(parent=user, page_size=1000)
+    )
+    payees = await c.payees.ListPayees(ppb.ListPayeesRequest(parent=user, page_size=1000))
+    transactions = await c.transactions.ListTransactions(
+        tpb.ListTransactionsRequest(parent=user, page_size=1000)
+    )
+    events = await audit.ListAuditEvents(
+        audit_service_pb2.ListAuditEventsRequest(parent=user, page_size=1000)
+    )
+    return [
+        list(accounts.accounts),
+        list(categories.categories),
+        list(payees.payees),
+        list(transactions.transactions),
+        list(events.audit_events),
+    ]
+
+
+# The resource type and collection of each kind of target.
+TARGETS = {
+    "account": ("finance-tracker/Account", "accounts"),
+    "category": ("finance-tracker/Category", "categories"),
+    "payee": ("finance-tracker/Payee", "payees"),
+    "posted": ("finance-tracker/Transaction", "transactions"),
+    "pending": ("finance-tracker/Transaction", "transactions"),
+}
+
+# (clients, the caller's world, the name of another user's resource) -> the call.
+Call = Callable[[Clients, World, str], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A request of `method` whose `field` names another user's `target`, all else valid."""
+
+    method: str  # Service.Method
+    field: str  # the path of the field in the request, as the descriptors name it
+    target: str  # a field of World
+    call: Call
+
+    @property
+    def addresses(self) -> bool:
+        """Whether the field names the resource the method acts on (not one it refers to)."""
+        return self.field.split(".")[-1] == "name"
+
+    @property
+    def resource_type(self) -> str:
+        """The type NOT_FOUND names."""
+        return TARGETS[self.target][0]
+
+    def foreign_name(self, mine: World, theirs: World, *, under_mine: bool) -> str:
+        """Their target's id under the caller's user, or its own name."""
+        name = theirs.name_of(self.target)
+        if not under_mine:
+            return name
+        return f"{mine.user}/{TARGETS[self.target][1]}/{name.rsplit('/', 1)[1]}"
+
+    def __str__(self) -> str:
+        return f"{self.method.split('.')[1]}.{self.field}"
+
+
+def _create(me: World, **fields: Any) -> tpb.CreateTransactionRequest:
+    """A valid transfer of 1 EUR between the caller's accounts, with `fields`."""
+    postings = fields.pop("postings", [leg(me.account, -1), leg(me.other_account, 1)])
+    transaction = tpb.Transaction(booking_date=day(20), postings=postings, **fields)
+    return tpb.CreateTransactionRequest(parent=me.user, transaction=transaction)
+
+
+def _update(me: World, paths: str, **fields: Any) -> tpb.UpdateTransactionRequest:
+    """An update of the caller's posted transaction."""
+    transaction = tpb.Transaction(name=me.posted.name, **fields)
+    return tpb.UpdateTransactionRequest(transaction=transaction, update_mask=mask(paths))
+
+
+def _expense(me: World, **fields: Any) -> tpb.RecordExpenseRequest:
+    values = {"account": me.account.name, "amount": money(1), "booking_date": day(20), **fields}
+    return tpb.RecordExpenseRequest(parent=me.user, **values)
+
+
+def _income(me: World, **fields: Any) -> tpb.RecordIncomeRequest:
+    values = {"account": me.account.name, "amount": money(1), "booking_date": day(20), **fields}
+    return tpb.RecordIncomeRequest(parent=me.user, **values)
+
+
+def _transfer(me: World, **fields: Any) -> tpb.TransferFundsRequest:
+    values = {
+        "from_account": me.account.name,
+        "to_account": me.other_account.name,
+        "amount": money(1),
+        "booking_date": day(20),
+        **fields,
+    }
+    return tpb.TransferFundsRequest(parent=me.user, **values)
+
+
+A, CAT, P, TX = "AccountService", "CategoryService", "PayeeService", "TransactionService"
+CASES = [
+    Case(f"{A}.GetAccount", "name", "account",
+         lambda c, me, n: c.accounts.GetAccount(apb.GetAccountRequest(name=n))),
+    Case(f"{A}.UpdateAccount", "account.name", "account",
+         lambda c, me, n: c.accounts.UpdateAccount(apb.UpdateAccountRequest(
+             account=apb.Account(name=n, display_name="Mine now"),
+             update_mask=mask("display_name")))),
+    Case(f"{A}.DeleteAccount", "name", "account",
+         lambda c, me, n: c.accounts.DeleteAccount(apb.DeleteAccountRequest(name=n))),
+    Case(f"{A}.ArchiveAccount", "name", "account",
+         lambda c, me, n: c.accounts.ArchiveAccount(apb.ArchiveAccountRequest(name=n))),
+    Case(f"{A}.UnarchiveAccount", "name", "account",
+         lambda c, me, n: c.accounts.UnarchiveAccount(apb.UnarchiveAccountRequest(name=n))),
+    Case(f"{A}.GetAccountBalance", "name", "account",
+         lambda c, me, n: c.accounts.GetAccountBalance(
+             apb.GetAccountBalanceRequest(name=n, as_of_date=day(31)))),
+    Case(f"{A}.GetBalanceHistory", "name", "account",
+         lambda c, me, n: c.accounts.GetBalanceHistory(
+             apb.GetBalanceHistoryRequest(name=n, start_date=day(1), end_date=day(31)))),
+    Case(f"{CAT}.CreateCategory", "category.parent", "category",
+         lambda c, me, n: create_category(c.categories, me.user, "Sub", EXPENSE, under=n)),
+    Case(f"{CAT}.GetCategory", "name", "category",
+         lambda c, me, n: c.categories.GetCategory(cpb.GetCategoryRequest(name=n))),
+    Case(f"{CAT}.UpdateCategory", "category.name", "category",
+         lambda c, me, n: c.categories.UpdateCategory(cpb.UpdateCategoryRequest(
+             category=cpb.Category(name=n, display_name="Mine now"),
+             update_mask=mask("display_name")))),
+    Case(f"{CAT}.UpdateCategory", "category.parent", "category",
+         lambda c, me, n: c.categories.UpdateCategory(cpb.UpdateCategoryRequest(
+             category=cpb.Category(name=me.category.name, parent=n),
+             update_mask=mask("parent")))),
+    Case(f"{CAT}.DeleteCategory", "name", "category",
+         lambda c, me, n: c.categories.DeleteCategory(cpb.DeleteCategoryRequest(name=n))),
+    Case(f"{P}.GetPayee", "name", "payee",
+         lambda c, me, n: c.payees.GetPayee(ppb.GetPayeeRequest(name=n))),
+    Case(f"{P}.UpdatePayee", "payee.name", "payee",
+         lambda c, me, n: c.payees.UpdatePayee(ppb.UpdatePayeeRequest(
+             payee=ppb.Payee(name=n, display_name="Mine now"),
+             update_mask=mask("display_name")))),
+    Case(f"{P}.DeletePayee", "name", "payee",
+         lambda c, me, n: c.payees.DeletePayee(ppb.DeletePayeeRequest(name=n))),
+    Case(f"{TX}.CreateTransaction", "transaction.payee", "payee",
+         lambda c, me, n: c.transactions.CreateTransaction(_create(me, payee=n))),
+    Case(f"{TX}.CreateTransaction", "transaction.postings.account", "account",
+         lambda c, me, n: c.transactions.CreateTransaction(_create(me, postings=[
+             leg(me.account, -1), tpb.Posting(account=n, amount=money(1))]))),
+    Case(f"{TX}.CreateTransaction", "transaction.postings.category", "category",
+         lambda c, me, n: c.transactions.CreateTransaction(_create(me, postings=[
+             leg(me.account, -1), leg(me.other_account, 1, category=n)]))),
+    Case(f"{TX}.GetTransaction", "name", "posted",
+         lambda c, me, n: c.transactions.GetTransaction(tpb.GetTransactionRequest(name=n))),
+    Case(f"{TX}.UpdateTransaction", "transaction.name", "posted",
+         lambda c, me, n: c.transactions.UpdateTransaction(tpb.UpdateTransactionRequest(
+             transaction=tpb.Transaction(name=n, description="Mine now"),
+             update_mask=mask("description")))),
+    Case(f"{TX}.UpdateTransaction", "transaction.payee", "payee",
+         lambda c, me, n: c.transactions.UpdateTransaction(_update(me, "payee", payee=n))),
+    Case(f"{TX}.UpdateTransaction", "transaction.postings.category", "category",
+         lambda c, me, n: c.transactions.UpdateTransaction(_update(
+             me, "postings.category", postings=[tpb.Posting(), tpb.Posting(category=n)]))),
+    Case(f"{TX}.PostTransaction", "name", "pending",
+         lambda c, me, n: c.transactions.PostTransaction(tpb.PostTransactionRequest(name=n))),
+    Case(f"{TX}.VoidTransaction", "name", "pending",
+         lambda c, me, n: c.transactions.VoidTransaction(tpb.VoidTransactionRequest(name=n))),
+    Case(f"{TX}.ReverseTransaction", "name", "posted",
+         lambda c, me, n: c.transactions.ReverseTransaction(tpb.ReverseTransactionRequest(name=n))),
+    Case(f"{TX}.RecordExpense", "account", "account",
+         lambda c, me, n: c.transactions.RecordExpense(_expense(me, account=n))),
+    Case(f"{TX}.RecordExpense", "category", "category",
+         lambda c, me, n: c.transactions.RecordExpense(_expense(me, category=n))),
+    Case(f"{TX}.RecordExpense", "payee", "payee",
+         lambda c, me, n: c.transactions.RecordExpense(_expense(me, payee=n))),
+    Case(f"{TX}.RecordIncome", "account", "account",
+         lambda c, me, n: c.transactions.RecordIncome(_income(me, account=n))),
+    Case(f"{TX}.RecordIncome", "category", "category",
+         lambda c, me, n: c.transactions.RecordIncome(_income(me, category=n))),
+    Case(f"{TX}.RecordIncome", "payee", "payee",
+         lambda c, me, n: c.transactions.RecordIncome(_income(me, payee=n))),
+    Case(f"{TX}.TransferFunds", "from_account", "account",
+         lambda c, me, n: c.transactions.TransferFunds(_transfer(me, from_account=n))),
+    Case(f"{TX}.TransferFunds", "to_account", "account",
+         lambda c, me, n: c.transactions.TransferFunds(_transfer(me, to_account=n))),
+]  # fmt: skip
+
+
+def _fields(message: Descriptor, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every field of `message` and of the messages of this API nested in it, by path."""
+    for field in message.fields:
+        yield prefix + field.name, field
+        nested = field.message_type
+        if nested is not None and nested.full_name.startswith("finance.v1."):
+            yield from _fields(nested, f"{prefix}{field.name}.")
+
+
+def _names_a_users_resource(method: str, path: str, field: Any) -> bool:
+    """Whether a request field names a resource under a user, for the server to look up."""
+    options = field.GetOptions()
+    behaviors = set(options.Extensions[field_behavior_pb2.field_behavior])
+    if field_behavior_pb2.OUTPUT_ONLY in behaviors:
+        return False
+    if field_behavior_pb2.IDENTIFIER in behaviors:
+        # The name of the resource an Update acts on; a Create names what it makes itself.
+        resource = field.containing_type.GetOptions().Extensions[resource_pb2.resource]
+        return not method.startswith("Create") and resource.type != USER_TYPE
+    reference = options.Extensions[resource_pb2.resource_reference].type
+    return bool(reference) and reference != USER_TYPE
+
+
+def resource_name_fields(files: list[FileDescriptor]) -> set[tuple[str, str]]:
+    """(Service.Method, field path) of every request field in `files` that names one of a
+    user's resources and is read."""
+    found = set()
+    for file in files:
+        for service in file.services_by_name.values():
+            for method in service.methods:
+                for path, field in _fields(method.input_type):
+                    if _names_a_users_resource(method.name, path, field):
+                        found.add((f"{service.name}.{method.name}", path))
+    return found - NOT_READ
