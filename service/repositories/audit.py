@@ -1,6 +1,5 @@
 """The audit trail: recording events in the writer's transaction, and reading them."""
 
-import dataclasses
 import json
 from typing import Any
 
@@ -19,6 +18,7 @@ from service.domain.keys import (
 from service.domain.listing import ListQuery, Page
 from service.repositories.paging import fetch_page
 from service.repositories.querying import AddParam, Field, Kind, Listing, invalid_filter
+from service.repositories.rows import key_values
 
 _COLUMNS = (
     "user_id, event_id, subject_kind, subject_id, action, actor, request_id,"
@@ -39,7 +39,7 @@ def _subject_columns(key: ResourceKey) -> tuple[str | None, str | None]:
     """The (subject_kind, subject_id) of an event about `key`."""
     if isinstance(key, UserKey):
         return None, None
-    return _KINDS[type(key)], dataclasses.astuple(key)[1]
+    return _KINDS[type(key)], key_values(key)[1]
 
 
 def _subject(row: asyncpg.Record) -> ResourceKey:

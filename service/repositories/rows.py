@@ -2,6 +2,7 @@
 locking, listing, updating and deleting one row by its typed key."""
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -28,9 +29,22 @@ class Table(Generic[T]):
     listing: Listing
     from_row: Callable[[asyncpg.Record], T]
 
+    @functools.cached_property
     def key_condition(self) -> str:
         """`col1 = $1 AND col2 = $2` over the key columns."""
         return " AND ".join(f"{c} = ${i}" for i, c in enumerate(self.key_columns, start=1))
+
+    @functools.cached_property
+    def select_by_key(self) -> str:
+        """The SELECT of one row by its key (built once: it runs on every Get)."""
+        return f"SELECT {self.columns} FROM {self.name} WHERE {self.key_condition}"
+
+
+def key_values(key: ResourceKey) -> tuple[str, ...]:
+    """The values of `key`'s fields, in order: the parameters of `Table.key_condition`."""
+    # vars() of a frozen dataclass keeps the fields' order; dataclasses.astuple would also
+    # deep-copy each value, on every call.
+    return tuple(vars(key).values())
 
 
 class RowRepository(Generic[T, K]):
@@ -44,9 +58,8 @@ class RowRepository(Generic[T, K]):
     async def get(self, key: K, *, lock: bool = False) -> T:
         """The resource of `key`, locked for the transaction if `lock`. Raises NotFound."""
         row = await self._connection.fetchrow(
-            f"SELECT {self.table.columns} FROM {self.table.name}"
-            f" WHERE {self.table.key_condition()}{' FOR UPDATE' if lock else ''}",
-            *dataclasses.astuple(key),
+            f"{self.table.select_by_key} FOR UPDATE" if lock else self.table.select_by_key,
+            *key_values(key),
         )
         if row is None:
             raise NotFound(key)
@@ -66,7 +79,7 @@ class RowRepository(Generic[T, K]):
 
     async def update(self, key: K, assignments: Mapping[str, object]) -> T:
         """Set `assignments` on the row of `key` and give it a new revision. Raises NotFound."""
-        params: list[Any] = list(dataclasses.astuple(key))
+        params: list[Any] = list(key_values(key))
         sets = []
         for column, value in assignments.items():
             params.append(value)
@@ -74,7 +87,7 @@ class RowRepository(Generic[T, K]):
         sets += ["revision = nextval('revisions')", "update_time = clock_timestamp()"]
         row = await self._connection.fetchrow(
             f"UPDATE {self.table.name} SET {', '.join(sets)}"
-            f" WHERE {self.table.key_condition()} RETURNING {self.table.columns}",
+            f" WHERE {self.table.key_condition} RETURNING {self.table.columns}",
             *params,
         )
         if row is None:
@@ -86,8 +99,8 @@ class RowRepository(Generic[T, K]):
         transaction has then failed, and the caller raises."""
         try:
             await self._connection.execute(
-                f"DELETE FROM {self.table.name} WHERE {self.table.key_condition()}",
-                *dataclasses.astuple(key),
+                f"DELETE FROM {self.table.name} WHERE {self.table.key_condition}",
+                *key_values(key),
             )
         except asyncpg.ForeignKeyViolationError:
             return False
