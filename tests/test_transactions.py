@@ -32,6 +32,8 @@ from tests.builders import (
 from tests.helpers import invalid_fields, rpc_error, unpack
 
 T = tpb.Transaction
+DAILY = apb.GetBalanceHistoryRequest.INTERVAL_DAY
+MONTHLY = apb.GetBalanceHistoryRequest.INTERVAL_MONTH
 
 
 def cents(account: apb.Account, amount: int) -> tpb.Posting:
@@ -781,6 +783,46 @@ class TestBalancesOverTime:
         assert await history(day(9), day(10), daily) == [0, 1]
         assert await history(day(10), day(10), daily) == [1]
         assert await history(day(1), day(29, 2), monthly) == [2, 3]
+
+    @pytest.mark.parametrize(
+        ("start", "end", "interval", "expected"),
+        [
+            (day(1, 1, 1), day(2, 1, 1), DAILY, [((1, 1, 1), 5), ((1, 1, 2), 5)]),
+            (
+                day(15, 11, 1),
+                day(10, 1, 2),
+                MONTHLY,
+                [((1, 11, 30), 5), ((1, 12, 31), 5), ((2, 1, 10), 5)],
+            ),
+            (
+                day(30, 12, 9999),
+                day(31, 12, 9999),
+                DAILY,
+                [((9999, 12, 30), 5), ((9999, 12, 31), 12)],
+            ),
+            (
+                day(15, 11, 9999),
+                day(31, 12, 9999),
+                MONTHLY,
+                [((9999, 11, 30), 5), ((9999, 12, 31), 12)],
+            ),
+        ],
+        ids=["first days", "first months", "last days", "last months"],
+    )
+    async def test_history_reaches_the_first_and_last_calendar_days(
+        self, books, accounts, start, end, interval, expected
+    ):
+        checking, savings = await books.account(), await books.account("Savings")
+        await books.create(leg(checking, -5), leg(savings, 5), booking_date=day(1, 1, 1))
+        await books.create(leg(checking, -7), leg(savings, 7), booking_date=day(31, 12, 9999))
+        history = await accounts.GetBalanceHistory(
+            apb.GetBalanceHistoryRequest(
+                name=savings.name, start_date=start, end_date=end, interval=interval
+            ),
+            timeout=10,
+        )
+        points = [(b.as_of_date, b.balance.units) for b in history.balances]
+        assert [((d.year, d.month, d.day), units) for d, units in points] == expected
 
     async def test_rejects_backwards_range(self, books, accounts):
         checking = await books.account()

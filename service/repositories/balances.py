@@ -22,15 +22,11 @@ GROUP BY p.booking_date
 
 _AS_OF = f"SELECT COALESCE(sum(amount), 0)::bigint FROM ({_DAILY_CHANGES}) AS changes"
 
-_DAY_ENDS = "SELECT d::date AS day FROM generate_series($4::date, $3::date, '1 day') AS d"
-
-_MONTH_ENDS = """
-SELECT LEAST((date_trunc('month', d) + interval '1 month - 1 day')::date, $3::date) AS day
-FROM generate_series(date_trunc('month', $4::date), $3::date, '1 month') AS d
-"""
-
-_HISTORY = """
-WITH changes AS ({changes}), ends AS ({ends})
+# The balance at the end of each of the days in $4. The days come from Python, not from
+# generate_series: asyncpg sends date.min and date.max as -infinity and infinity, and a series
+# from or to either never ends.
+_HISTORY = f"""
+WITH changes AS ({_DAILY_CHANGES}), ends AS (SELECT unnest($4::date[]) AS day)
 SELECT e.day,
        COALESCE((SELECT sum(c.amount) FROM changes c WHERE c.day <= e.day), 0)::bigint AS balance
 FROM ends e
@@ -106,13 +102,10 @@ class BalanceRepository:
         amount = await self._connection.fetchval(_AS_OF, key.user_id, key.account_id, day)
         return Money(amount, currency)
 
-    async def history(
-        self, key: AccountKey, start: date, end: date, *, monthly: bool
-    ) -> list[tuple[date, Money]]:
-        """The account's balance at the end of each day (or month) from `start` to `end`."""
-        sql = _HISTORY.format(changes=_DAILY_CHANGES, ends=_MONTH_ENDS if monthly else _DAY_ENDS)
+    async def history(self, key: AccountKey, days: list[date]) -> list[tuple[date, Money]]:
+        """The account's balance at the end of each of `days` (in order, at least one)."""
         currency = await self._currency(key)
-        rows = await self._connection.fetch(sql, key.user_id, key.account_id, end, start)
+        rows = await self._connection.fetch(_HISTORY, key.user_id, key.account_id, days[-1], days)
         return [(row["day"], Money(row["balance"], currency)) for row in rows]
 
     async def verify(self) -> list[Discrepancy]:

@@ -18,6 +18,7 @@ from service.domain.models import (
     NewAccount,
 )
 from service.domain.movements import opening_balance_draft
+from service.domain.periods import period_ends
 from service.domain.revisions import check_revision
 from service.services.bookkeeping import record_transaction
 from service.services.owners import owned_page
@@ -145,4 +146,5 @@ class AccountService:
         self, key: AccountKey, start: date, end: date, *, monthly: bool
     ) -> "BalanceHistory":
         """The account's balance at the end of each day (or month) from `start` to `end`."""
-        return await self._uow.read(lambda w: w.balances.history(key, start, end, monthly=monthly))
+        days = period_ends(start, end, monthly=monthly)
+        return await self._uow.read(lambda w: w.balances.history(key, days))
