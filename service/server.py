@@ -10,6 +10,7 @@ from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
     category_service_pb2_grpc,
+    member_service_pb2_grpc,
     payee_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
@@ -20,8 +21,10 @@ from grpc_reflection.v1alpha import reflection
 from service.api import audit_view
 from service.api.account_servicer import AccountServicer
 from service.api.audit_servicer import AuditServicer
+from service.api.authentication import authenticator, server_credentials
 from service.api.category_servicer import CategoryServicer
 from service.api.interceptor import RpcInterceptor
+from service.api.member_servicer import MemberServicer
 from service.api.page_tokens import PageTokens
 from service.api.payee_servicer import PayeeServicer
 from service.api.transaction_servicer import TransactionServicer
@@ -37,6 +40,7 @@ from service.services.accounts import AccountService
 from service.services.audit import AuditService
 from service.services.catalog import CategoryService, PayeeService
 from service.services.ledger import LedgerService
+from service.services.members import MemberService
 from service.services.users import UserService
 from service.settings import Settings
 
@@ -46,6 +50,7 @@ SERVICE_NAMES = tuple(
     f"finance.v1.{name}"
     for name in (
         "UserService",
+        "MemberService",
         "AccountService",
         "CategoryService",
         "PayeeService",
@@ -61,6 +66,9 @@ def add_servicers(
     """Register every finance.v1 service, each over its use cases."""
     user_service_pb2_grpc.add_UserServiceServicer_to_server(
         UserServicer(UserService(uow), page_tokens=page_tokens), server
+    )
+    member_service_pb2_grpc.add_MemberServiceServicer_to_server(
+        MemberServicer(MemberService(uow), page_tokens=page_tokens), server
     )
     account_service_pb2_grpc.add_AccountServiceServicer_to_server(
         AccountServicer(AccountService(uow, today=today), page_tokens=page_tokens), server
@@ -116,16 +124,23 @@ def build_app(
     # gRPC sets SO_REUSEPORT by default, which lets a second server bind the same port and take
     # half the connections without an error; only bind shared when asked to.
     options = [("grpc.so_reuseport", 1 if settings.reuse_port else 0)]
-    server = grpc.aio.server(interceptors=[RpcInterceptor()], options=options)
+    server = grpc.aio.server(
+        interceptors=[RpcInterceptor(authenticator(settings))], options=options
+    )
     uow = UnitOfWork(database, present=audit_view.present)
     add_servicers(server, uow, today=today, page_tokens=page_tokens or PageTokens.with_random_key())
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    if settings.reflection:
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+    credentials = server_credentials(settings)
     try:
-        port = server.add_insecure_port(settings.address)
+        if credentials is None:
+            port = server.add_insecure_port(settings.address)
+        else:
+            port = server.add_secure_port(settings.address, credentials)
     except RuntimeError as error:  # grpc's way of saying the address is taken or invalid
         raise OSError(f"cannot listen on {settings.address}: is the port in use?") from error
     if port == 0:
@@ -186,8 +201,13 @@ async def serve(settings: Settings) -> None:
     try:
         await database.migrate()
         app = build_app(settings, database, page_tokens=await shared_page_tokens(database))
+        if settings.auth == "none":
+            log.warning(
+                "authentication is off (FINANCE_TRACKER_AUTH=none): every caller may read and"
+                " change every user's books; for local development only"
+            )
         await app.start()
-        log.info("serving", extra={"address": f"{settings.host}:{app.port}"})
+        log.info("serving", extra={"address": f"{settings.bind_host}:{app.port}"})
         await stop.wait()
         log.info("shutting down; in-flight RPCs have %.1fs", settings.shutdown_grace_seconds)
         await app.stop(settings.shutdown_grace_seconds)

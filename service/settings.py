@@ -34,7 +34,11 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    host: str = Field(default="0.0.0.0", description="Address the gRPC server binds to.")  # noqa: S104
+    host: str | None = Field(
+        default=None,
+        description="Address the gRPC server binds to; by default 127.0.0.1 without"
+        " authentication (FINANCE_TRACKER_AUTH=none) and 0.0.0.0 with it.",
+    )
     port: int = Field(default=50051, ge=0, le=65535, description="gRPC port; 0 picks a free one.")
     reuse_port: bool = Field(
         default=False,
@@ -57,6 +61,56 @@ class Settings(BaseSettings):
         default=10.0, ge=0, description="How long in-flight RPCs may run on after SIGTERM."
     )
     health_check_interval_seconds: float = Field(default=2.0, gt=0)
+    auth: Literal["none", "mtls", "jwt"] = Field(
+        default="none",
+        description="How callers are authenticated: `none` (local development only: every"
+        " caller is an anonymous administrator), `mtls` (client certificates; the certificate's"
+        " identity is the principal) or `jwt` (bearer tokens; their subject is the principal).",
+    )
+    tls_cert_file: Path | None = Field(
+        default=None, description="PEM server certificate (chain): the server speaks TLS."
+    )
+    tls_key_file: Path | None = Field(default=None, description="PEM key of tls_cert_file.")
+    tls_client_ca_file: Path | None = Field(
+        default=None,
+        description="PEM CA certificates client certificates must chain to; when set, every"
+        " client must present one (mutual TLS). Required with auth=mtls.",
+    )
+    admin_identities: list[str] = Field(
+        default_factory=list,
+        description="Client certificate identities (auth=mtls) that may act on any user, as a"
+        ' JSON list: ["spiffe://example.org/back-office"].',
+    )
+    jwt_issuer: str | None = Field(default=None, description="The `iss` every token must have.")
+    jwt_audience: str | None = Field(
+        default=None, description="The `aud` every token must include."
+    )
+    jwt_jwks_file: Path | None = Field(
+        default=None, description="A JWKS file of the keys tokens are signed with."
+    )
+    jwt_jwks_url: str | None = Field(
+        default=None, description="A JWKS URL of the keys tokens are signed with."
+    )
+    jwt_algorithms: list[str] = Field(
+        default_factory=lambda: ["RS256", "ES256", "EdDSA"],
+        description="Signature algorithms a token may use (asymmetric ones only).",
+    )
+    jwt_admin_scope: str = Field(
+        default="finance.admin",
+        description="The scope that marks a trusted back-office caller, which may act on any user.",
+    )
+    jwt_leeway_seconds: float = Field(
+        default=30.0, ge=0, description="Clock skew allowed on `exp` and `nbf`."
+    )
+    jwks_refresh_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="The least time between two reloads of the JWKS, which a token signed by"
+        " an unknown key (`kid`) triggers.",
+    )
+    reflection: bool = Field(
+        default=True, description="Serve gRPC reflection (grpcurl list/describe)."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -70,6 +124,36 @@ class Settings(BaseSettings):
         if urlsplit(value).scheme not in ("postgresql", "postgres"):
             raise ValueError("must be a postgresql:// URL")
         return value
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _asymmetric_algorithms(cls, value: list[str]) -> list[str]:
+        # A shared-secret algorithm next to public keys is how HS/RS confusion starts, and
+        # `none` signs nothing.
+        refused = [a for a in value if a.lower() == "none" or a.upper().startswith("HS")]
+        if refused or not value:
+            raise ValueError(
+                f"must list asymmetric algorithms only (RS*, PS*, ES*, EdDSA); refused: {refused}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _authentication(self) -> Self:
+        problems = []
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            problems.append("TLS_CERT_FILE and TLS_KEY_FILE go together")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            problems.append("TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE")
+        if self.auth == "mtls" and self.tls_client_ca_file is None:
+            problems.append("AUTH=mtls needs TLS_CERT_FILE, TLS_KEY_FILE and TLS_CLIENT_CA_FILE")
+        if self.auth == "jwt":
+            if not self.jwt_issuer or not self.jwt_audience:
+                problems.append("AUTH=jwt needs JWT_ISSUER and JWT_AUDIENCE")
+            if (self.jwt_jwks_file is None) == (self.jwt_jwks_url is None):
+                problems.append("AUTH=jwt needs one of JWT_JWKS_FILE and JWT_JWKS_URL")
+        if problems:
+            raise ValueError("; ".join(f"{ENV_PREFIX}{p}" for p in problems))
+        return self
 
     @model_validator(mode="after")
     def _pool_sizes(self) -> Self:
@@ -95,9 +179,17 @@ class Settings(BaseSettings):
         return init_settings, env_settings, dotenv, file_secret_settings
 
     @property
+    def bind_host(self) -> str:
+        """The address to bind: the configured one, or loopback only while nobody is
+        authenticated."""
+        if self.host is not None:
+            return self.host
+        return "127.0.0.1" if self.auth == "none" else "0.0.0.0"  # noqa: S104
+
+    @property
     def address(self) -> str:
         """The host:port the server listens on."""
-        return f"{self.host}:{self.port}"
+        return f"{self.bind_host}:{self.port}"
 
 
 class _OwnDotEnvKeys(PydanticBaseSettingsSource):

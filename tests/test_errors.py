@@ -10,6 +10,7 @@ from finance.v1 import account_service_pb2, user_service_pb2
 from google.rpc import code_pb2, error_details_pb2
 
 from service.api import errors
+from service.api.authentication import NoAuthentication
 from service.api.bad_request import BadRequest
 from service.api.interceptor import RpcInterceptor
 from service.domain.errors import (
@@ -129,7 +130,7 @@ async def many_violations(request: bytes, context: grpc.aio.ServicerContext[byte
 
 class TestErrorSize:
     async def test_an_error_with_many_long_violations_still_reaches_the_client(self):
-        server = grpc.aio.server(interceptors=[RpcInterceptor()])
+        server = grpc.aio.server(interceptors=[RpcInterceptor(NoAuthentication())])
         handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(
             many_violations
         )

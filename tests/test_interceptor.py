@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
+from service.api.authentication import NoAuthentication
 from service.api.interceptor import RpcInterceptor
 from service.domain.errors import NotFound
 from service.domain.keys import UserKey
@@ -23,7 +24,7 @@ async def missing(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes
 
 @pytest.fixture
 async def channel() -> AsyncIterator[grpc.aio.Channel]:
-    server = grpc.aio.server(interceptors=[RpcInterceptor()])
+    server = grpc.aio.server(interceptors=[RpcInterceptor(NoAuthentication())])
     handlers: dict[str, grpc.RpcMethodHandler[bytes, bytes]] = {
         "Explode": grpc.unary_unary_rpc_method_handler(explode),
         "Missing": grpc.unary_unary_rpc_method_handler(missing),

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from service.db.database import Database
 from service.db.migrate import apply_migrations
 from service.db.unit_of_work import UnitOfWork
+from service.domain.access import ANONYMOUS
 from service.domain.audit import Caller
 from service.domain.errors import FailedPrecondition, InvalidArgument
 from service.domain.keys import AccountKey, TransactionKey, UserKey
@@ -45,7 +46,7 @@ from tests.conftest import with_database
 START = date(2024, 1, 1)
 OPENING_DAY = date(2025, 1, 1)
 CURRENCIES = ("EUR", "USD")
-CALLER = Caller("property-test")
+CALLER = Caller(ANONYMOUS)
 
 
 @pytest.fixture(scope="module")
@@ -285,7 +286,7 @@ async def _record(
     draft = _draft(model, op)
     assert _draft_legs(draft) == legs  # the request is what the test means
     request_id = uuid.uuid4()
-    call = ledger.record(UserKey(model.owner), draft, caller=Caller("p", request_id))
+    call = ledger.record(UserKey(model.owner), draft, caller=Caller(ANONYMOUS, request_id))
     past = model.past_limits(legs, pending=draft.pending)
     if past:
         await _refused_by_limits(call, model, past)
@@ -313,7 +314,9 @@ async def _settle(db: Database, ledger: LedgerService, model: Model, op: Settle)
     if op.action == "retry":
         assert chosen.request is not None
         draft, request_id = chosen.request
-        again = await ledger.record(UserKey(model.owner), draft, caller=Caller("p", request_id))
+        again = await ledger.record(
+            UserKey(model.owner), draft, caller=Caller(ANONYMOUS, request_id)
+        )
         assert again.transaction_id == chosen.transaction_id
     elif op.action in ("post", "void"):
         settle = ledger.post if op.action == "post" else ledger.void
@@ -384,7 +387,9 @@ async def _check(db: Database, model: Model) -> None:
                 for account, amount, _ in t.legs
                 if account == account_id
             )
-            _, got = await account_service.balance(AccountKey(model.owner, account_id), as_of)
+            _, got = await account_service.balance(
+                AccountKey(model.owner, account_id), as_of, caller=CALLER
+            )
             assert got.amount == expected, (account_id, as_of)
     assert await LedgerService(UnitOfWork(db)).verify() == []
 
@@ -392,7 +397,7 @@ async def _check(db: Database, model: Model) -> None:
 async def _check_transactions(db: Database, ledger: LedgerService, model: Model) -> None:
     """Every transaction is stored as the test expects it."""
     for t in model.transactions.values():
-        stored = await ledger.get(TransactionKey(model.owner, t.transaction_id))
+        stored = await ledger.get(TransactionKey(model.owner, t.transaction_id), caller=CALLER)
         assert (stored.state, stored.booking_date, stored.reverses_id) == (
             t.state,
             t.booking_date,

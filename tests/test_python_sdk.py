@@ -122,7 +122,7 @@ class TestCalls:
             aupb.ListAuditEventsRequest(parent=owner.name)
         )
         [event] = [e for e in listed.audit_events if e.resource == expense.name]
-        assert (event.actor, event.request_id) == (ACTOR, request.request_id)
+        assert (event.actor_note, event.request_id) == (ACTOR, request.request_id)
 
     async def test_paginates_a_list(self, client, owner):
         for name in ("A", "B", "C"):

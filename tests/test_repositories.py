@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from service.db.unit_of_work import Work
+from service.domain.access import ANONYMOUS
 from service.domain.audit import Caller
 from service.domain.categories import CategoryKind, NewCategory
 from service.domain.errors import NotFound
@@ -25,7 +26,7 @@ async def work(database) -> AsyncIterator[Work]:
         transaction = connection.transaction()
         await transaction.start()
         try:
-            yield Work(connection, Caller("repository-test"))
+            yield Work(connection, Caller(ANONYMOUS))
         finally:
             await transaction.rollback()
 
@@ -33,7 +34,9 @@ async def work(database) -> AsyncIterator[Work]:
 @pytest.fixture
 async def owner(work) -> UserKey:
     key = UserKey(f"repo-{uuid.uuid4().hex[:8]}")
-    await work.users.insert(key, NewUser("Owner", ""), request_id=None, request_hash=b"")
+    await work.users.insert(
+        key, NewUser("Owner", ""), request_id=None, request_hash=b"", created_by="test"
+    )
     return key
 
 
@@ -60,7 +63,9 @@ class TestRows:
 
     async def test_another_users_row_is_not_found_under_ones_own_key(self, work, owner):
         other = UserKey(f"other-{uuid.uuid4().hex[:8]}")
-        await work.users.insert(other, NewUser("Other", ""), request_id=None, request_hash=b"")
+        await work.users.insert(
+            other, NewUser("Other", ""), request_id=None, request_hash=b"", created_by="test"
+        )
         theirs = await _account(work, other)
         with pytest.raises(NotFound):
             await work.accounts.get(AccountKey(owner.user_id, theirs.account_id))
@@ -93,7 +98,9 @@ class TestLedgerAccounts:
     async def test_lock_for_ledger_leaves_out_other_users_accounts(self, work, owner):
         mine = await _account(work, owner)
         other = UserKey(f"other-{uuid.uuid4().hex[:8]}")
-        await work.users.insert(other, NewUser("Other", ""), request_id=None, request_hash=b"")
+        await work.users.insert(
+            other, NewUser("Other", ""), request_id=None, request_hash=b"", created_by="test"
+        )
         theirs = await _account(work, other)
         locked = await work.accounts.lock_for_ledger(owner, {mine.account_id, theirs.account_id})
         assert set(locked) == {mine.account_id}
@@ -115,7 +122,9 @@ class TestReferences:
             CategoryKey(owner.user_id, "food"), NewCategory("Food", CategoryKind.EXPENSE)
         )
         other = UserKey(f"other-{uuid.uuid4().hex[:8]}")
-        await work.users.insert(other, NewUser("Other", ""), request_id=None, request_hash=b"")
+        await work.users.insert(
+            other, NewUser("Other", ""), request_id=None, request_hash=b"", created_by="test"
+        )
         await work.categories.insert(
             CategoryKey(other.user_id, "pay"), NewCategory("Pay", CategoryKind.INCOME)
         )

@@ -12,6 +12,7 @@ from finance.v1 import user_service_pb2 as upb
 from service.db.database import Database
 from service.db.migrate import MIGRATION_LOCK_KEY, load_migrations
 from service.db.unit_of_work import UnitOfWork
+from service.domain.access import ANONYMOUS
 from service.domain.audit import Caller
 from service.domain.keys import UserKey
 from service.domain.models import AccountType, NewAccount
@@ -94,7 +95,7 @@ async def test_a_create_of_before_the_claims_table_is_still_found_on_retry(serve
         try:
             await database.migrate()
             service = AccountService(UnitOfWork(database), today=lambda: date(2024, 1, 1))
-            again = await service.create(owner, new, caller=Caller("test", request_id))
+            again = await service.create(owner, new, caller=Caller(ANONYMOUS, request_id))
             assert again.account_id == account_id
         finally:
             await database.close()

@@ -7,6 +7,7 @@ import pytest
 
 from service.api.filtering import parse_filter
 from service.db.unit_of_work import UnitOfWork
+from service.domain.access import ANONYMOUS
 from service.domain.audit import Caller
 from service.domain.errors import (
     AlreadyExists,
@@ -29,7 +30,7 @@ from service.domain.models import (
 from service.services.accounts import AccountService
 from service.services.users import UserService
 
-CALLER = Caller("service-test")
+CALLER = Caller(ANONYMOUS)
 DAY = date(2024, 5, 31)
 
 
@@ -55,7 +56,7 @@ class TestUserService:
         created = await user_service.create(NewUser("Repo", "", user_id), caller=CALLER)
         assert created.user_id == user_id
         assert created.revision > 0
-        assert await user_service.get(UserKey(user_id)) == created
+        assert await user_service.get(UserKey(user_id), caller=CALLER) == created
 
     async def test_taken_id_raises_already_exists(self, user_service):
         user_id = f"dup-{uuid.uuid4().hex[:8]}"
@@ -64,7 +65,7 @@ class TestUserService:
             await user_service.create(NewUser("B", "", user_id), caller=CALLER)
 
     async def test_update_changes_revision_and_checks_it(self, user_service, owner):
-        before = await user_service.get(owner)
+        before = await user_service.get(owner, caller=CALLER)
         updated = await user_service.update(
             owner,
             UserChanges(email="x@example.org"),
@@ -119,11 +120,15 @@ class TestAccountService:
     ):
         request_id = uuid.uuid4()
         new = NewAccount("Cash", AccountType.ASSET, "EUR")
-        first = await account_service.create(owner, new, caller=Caller("t", request_id))
-        assert await account_service.create(owner, new, caller=Caller("t", request_id)) == first
+        first = await account_service.create(owner, new, caller=Caller(ANONYMOUS, request_id))
+        assert (
+            await account_service.create(owner, new, caller=Caller(ANONYMOUS, request_id)) == first
+        )
         with pytest.raises(InvalidArgument):
             await account_service.create(
-                owner, NewAccount("Other", AccountType.ASSET, "EUR"), caller=Caller("t", request_id)
+                owner,
+                NewAccount("Other", AccountType.ASSET, "EUR"),
+                caller=Caller(ANONYMOUS, request_id),
             )
 
     async def test_same_request_id_is_independent_per_user(
@@ -132,8 +137,8 @@ class TestAccountService:
         other = UserKey((await user_service.create(NewUser("Other", ""), caller=CALLER)).user_id)
         request_id = uuid.uuid4()
         new = NewAccount("Cash", AccountType.ASSET, "EUR")
-        mine = await account_service.create(owner, new, caller=Caller("t", request_id))
-        theirs = await account_service.create(other, new, caller=Caller("t", request_id))
+        mine = await account_service.create(owner, new, caller=Caller(ANONYMOUS, request_id))
+        theirs = await account_service.create(other, new, caller=Caller(ANONYMOUS, request_id))
         assert mine.key != theirs.key
 
     async def test_lists_with_filter_order_and_cursor(self, account_service, owner):
@@ -146,7 +151,7 @@ class TestAccountService:
             filter=parse_filter("type = TYPE_EXPENSE"),
             order_by=(OrderKey("display_name", descending=True),),
         )
-        first = await account_service.list(owner, query)
+        first = await account_service.list(owner, query, caller=CALLER)
         assert [a.display_name for a in first.items] == ["c", "b"]
         assert first.next_cursor is not None
         rest = await account_service.list(
@@ -154,6 +159,7 @@ class TestAccountService:
             ListQuery(
                 page_size=2, filter=query.filter, order_by=query.order_by, after=first.next_cursor
             ),
+            caller=CALLER,
         )
         assert [a.display_name for a in rest.items] == ["a"]
         assert rest.next_cursor is None
@@ -183,11 +189,11 @@ class TestAccountService:
         )
         with pytest.raises(FailedPrecondition):
             await account_service.delete(account.key, expected_revision=None, caller=CALLER)
-        assert await account_service.get(account.key) == account
+        assert await account_service.get(account.key, caller=CALLER) == account
 
     async def test_missing_account_is_not_found(self, account_service, owner):
         with pytest.raises(NotFound):
-            await account_service.get(AccountKey(owner.user_id, "missing"))
+            await account_service.get(AccountKey(owner.user_id, "missing"), caller=CALLER)
 
     async def test_opening_balance_is_booked_on_the_books_current_day(self, account_service, owner):
         account = await account_service.create(
@@ -195,6 +201,8 @@ class TestAccountService:
             NewAccount("Wallet", AccountType.ASSET, "EUR", opening_balance=700),
             caller=CALLER,
         )
-        _, before = await account_service.balance(account.key, DAY - timedelta(days=1))
-        day, on_the_day = await account_service.balance(account.key, None)
+        _, before = await account_service.balance(
+            account.key, DAY - timedelta(days=1), caller=CALLER
+        )
+        day, on_the_day = await account_service.balance(account.key, None, caller=CALLER)
         assert (before.amount, day, on_the_day.amount) == (0, DAY, 700)

@@ -9,9 +9,52 @@ from service.settings import Settings
 def test_defaults_need_no_configuration(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     settings = Settings()
-    assert settings.address == "0.0.0.0:50051"
+    # Without authentication the server is reachable from this machine only.
+    assert (settings.auth, settings.address) == ("none", "127.0.0.1:50051")
     assert settings.database_url is None
     assert settings.data_dir.name == "finance-tracker"
+
+
+def test_binds_every_interface_once_callers_are_authenticated(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text('{"keys": []}')
+    for name, value in {
+        "AUTH": "jwt",
+        "JWT_ISSUER": "https://issuer.test",
+        "JWT_AUDIENCE": "finance-tracker",
+        "JWT_JWKS_FILE": str(jwks),
+    }.items():
+        monkeypatch.setenv(f"FINANCE_TRACKER_{name}", value)
+    assert Settings().address == "0.0.0.0:50051"
+    monkeypatch.setenv("FINANCE_TRACKER_HOST", "10.0.0.5")
+    assert Settings().address == "10.0.0.5:50051"
+
+
+def test_an_explicit_host_is_kept_without_authentication(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FINANCE_TRACKER_HOST", "0.0.0.0")
+    assert Settings().address == "0.0.0.0:50051"
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"AUTH": "mtls"}, "TLS_CLIENT_CA_FILE"),
+        ({"AUTH": "jwt", "JWT_JWKS_FILE": "/k.json"}, "JWT_ISSUER"),
+        ({"AUTH": "jwt", "JWT_ISSUER": "i", "JWT_AUDIENCE": "a"}, "JWT_JWKS_FILE"),
+        ({"TLS_CERT_FILE": "/c.pem"}, "TLS_KEY_FILE"),
+        ({"TLS_CLIENT_CA_FILE": "/ca.pem"}, "TLS_CERT_FILE"),
+        ({"JWT_ALGORITHMS": '["RS256", "HS256"]'}, "HS256"),
+        ({"JWT_ALGORITHMS": '["none"]'}, "none"),
+    ],
+)
+def test_refuses_incomplete_or_unsafe_authentication(monkeypatch, tmp_path, values, named):
+    monkeypatch.chdir(tmp_path)
+    for name, value in values.items():
+        monkeypatch.setenv(f"FINANCE_TRACKER_{name}", value)
+    with pytest.raises(ValidationError, match=named):
+        Settings()
 
 
 def test_reads_prefixed_environment_and_dotenv(monkeypatch, tmp_path):

@@ -701,9 +701,9 @@ class TestAuditTrail:
                 parent=books.user.name, filter=f'resource = "{created.name}"'
             )
         )
-        assert [(e.action, e.actor) for e in events.audit_events] == [
-            ("create", "service:payroll"),
-            ("update", "alice"),
+        assert [(e.action, e.actor, e.actor_note) for e in events.audit_events] == [
+            ("create", "anonymous", "service:payroll"),
+            ("update", "anonymous", "alice"),
         ]
         assert events.audit_events[0].request_id == request_id
         assert not events.audit_events[0].HasField("before")
@@ -1026,11 +1026,11 @@ class TestAccountAuditTrail:
                 parent=user.name, filter=f'resource = "{account.name}"'
             )
         )
-        assert [(e.action, e.actor) for e in events.audit_events] == [
+        assert [(e.action, e.actor_note) for e in events.audit_events] == [
             ("create", "ops:alice"),
             ("update", "ops:alice"),
-            ("archive", "anonymous"),
-            ("delete", "anonymous"),
+            ("archive", ""),
+            ("delete", ""),
         ]
         update = events.audit_events[1]
         # The account as the API shows it: amounts as google.type.Money, no internal fields.

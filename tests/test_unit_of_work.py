@@ -8,11 +8,12 @@ import pytest
 
 from service.db.connections import ConnectionLost
 from service.db.unit_of_work import UnitOfWork, Work
+from service.domain.access import ANONYMOUS
 from service.domain.audit import Caller
 from service.domain.errors import Aborted, InvalidArgument, Unavailable
 from service.domain.keys import UserKey
 
-CALLER = Caller("unit-of-work-test")
+CALLER = Caller(ANONYMOUS)
 
 
 async def _insert_user(work: Work, user_id: str) -> None:
@@ -36,7 +37,7 @@ def _user_id() -> str:
 class TestRun:
     async def test_commits_what_the_work_wrote(self, database):
         user_id = _user_id()
-        await UnitOfWork(database).run(lambda w: _insert_user(w, user_id), caller=CALLER)
+        await UnitOfWork(database).run(lambda w: _insert_user(w, user_id), caller=CALLER, user=None)
         assert await _count(database, user_id) == 1
 
     async def test_rolls_back_when_the_work_raises(self, database):
@@ -47,7 +48,7 @@ class TestRun:
             raise RuntimeError("abort")
 
         with pytest.raises(RuntimeError):
-            await UnitOfWork(database).run(insert_then_fail, caller=CALLER)
+            await UnitOfWork(database).run(insert_then_fail, caller=CALLER, user=None)
         assert await _count(database, user_id) == 0
 
     async def test_rolls_back_when_cancelled(self, database):
@@ -59,7 +60,9 @@ class TestRun:
             inserted.set()
             await asyncio.sleep(60)
 
-        task = asyncio.ensure_future(UnitOfWork(database).run(insert_then_wait, caller=CALLER))
+        task = asyncio.ensure_future(
+            UnitOfWork(database).run(insert_then_wait, caller=CALLER, user=None)
+        )
         await inserted.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -77,7 +80,7 @@ class TestRun:
                 raise asyncpg.SerializationError("could not serialize access")
             return "done"
 
-        assert await UnitOfWork(database).run(conflict_once, caller=CALLER) == "done"
+        assert await UnitOfWork(database).run(conflict_once, caller=CALLER, user=None) == "done"
         assert len(attempts) == 2
         assert await _count(database, user_id) == 1
 
@@ -89,7 +92,7 @@ class TestRun:
             raise asyncpg.DeadlockDetectedError("deadlock detected")
 
         with pytest.raises(Aborted):
-            await UnitOfWork(database, attempts=3).run(always_conflict, caller=CALLER)
+            await UnitOfWork(database, attempts=3).run(always_conflict, caller=CALLER, user=None)
         assert len(attempts) == 3
 
     async def test_runs_again_after_the_connection_is_lost_before_commit(self, database):
@@ -105,7 +108,7 @@ class TestRun:
                     await other.execute("SELECT pg_terminate_backend($1)", pid)
                 await work._connection.execute("SELECT 1")
 
-        await UnitOfWork(database).run(lose_connection_once, caller=CALLER)
+        await UnitOfWork(database).run(lose_connection_once, caller=CALLER, user=None)
         assert len(attempts) == 2
         assert await _count(database, user_id) == 1
 
@@ -117,24 +120,26 @@ class TestRun:
             raise ConnectionLost
 
         with pytest.raises(Unavailable):
-            await UnitOfWork(database, attempts=2).run(unreachable, caller=CALLER)
+            await UnitOfWork(database, attempts=2).run(unreachable, caller=CALLER, user=None)
         assert len(attempts) == 2
 
 
 class TestClaim:
     async def _user(self, database) -> UserKey:
         user_id = _user_id()
-        await UnitOfWork(database).run(lambda w: _insert_user(w, user_id), caller=CALLER)
+        await UnitOfWork(database).run(lambda w: _insert_user(w, user_id), caller=CALLER, user=None)
         return UserKey(user_id)
 
     async def test_a_retry_finds_the_first_result(self, database):
         owner = await self._user(database)
-        caller = Caller("test", uuid.uuid4())
+        caller = Caller(ANONYMOUS, uuid.uuid4())
         uow = UnitOfWork(database)
 
         async def claim(result_id: str) -> str | None:
             return await uow.run(
-                lambda w: w.claim(owner, "create", {"a": 1}, result_id=result_id), caller=caller
+                lambda w: w.claim(owner, "create", {"a": 1}, result_id=result_id),
+                caller=caller,
+                user=owner,
             )
 
         assert await claim("first") is None
@@ -142,18 +147,22 @@ class TestClaim:
 
     async def test_a_reuse_for_another_request_is_rejected(self, database):
         owner = await self._user(database)
-        caller = Caller("test", uuid.uuid4())
+        caller = Caller(ANONYMOUS, uuid.uuid4())
         uow = UnitOfWork(database)
-        await uow.run(lambda w: w.claim(owner, "create", {"a": 1}, result_id="x"), caller=caller)
+        await uow.run(
+            lambda w: w.claim(owner, "create", {"a": 1}, result_id="x"), caller=caller, user=owner
+        )
         with pytest.raises(InvalidArgument) as caught:
             await uow.run(
-                lambda w: w.claim(owner, "create", {"a": 2}, result_id="y"), caller=caller
+                lambda w: w.claim(owner, "create", {"a": 2}, result_id="y"),
+                caller=caller,
+                user=owner,
             )
         assert [v.field for v in caught.value.violations] == ["request_id"]
 
     async def test_a_claim_rolls_back_with_its_work(self, database):
         owner = await self._user(database)
-        caller = Caller("test", uuid.uuid4())
+        caller = Caller(ANONYMOUS, uuid.uuid4())
         uow = UnitOfWork(database)
 
         async def claim_then_fail(work: Work) -> None:
@@ -161,9 +170,11 @@ class TestClaim:
             raise RuntimeError("abort")
 
         with pytest.raises(RuntimeError):
-            await uow.run(claim_then_fail, caller=caller)
+            await uow.run(claim_then_fail, caller=caller, user=owner)
         again = await uow.run(
-            lambda w: w.claim(owner, "create", {"a": 1}, result_id="kept"), caller=caller
+            lambda w: w.claim(owner, "create", {"a": 1}, result_id="kept"),
+            caller=caller,
+            user=owner,
         )
         assert again is None
 
@@ -173,7 +184,9 @@ class TestClaim:
 
         async def claim(result_id: str) -> str | None:
             return await uow.run(
-                lambda w: w.claim(owner, "create", {}, result_id=result_id), caller=CALLER
+                lambda w: w.claim(owner, "create", {}, result_id=result_id),
+                caller=CALLER,
+                user=owner,
             )
 
         assert [await claim("a"), await claim("b")] == [None, None]
@@ -189,5 +202,5 @@ class TestRetryCounts:
             if len(attempts) == 1:
                 raise asyncpg.DeadlockDetectedError("deadlock detected")
 
-        await uow.run(deadlock_once, caller=CALLER)
+        await uow.run(deadlock_once, caller=CALLER, user=None)
         assert uow.retries == {"DeadlockDetectedError": 1}

@@ -40,14 +40,20 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
     async def GetAccount(
         self, request: account_service_pb2.GetAccountRequest, context: Context
     ) -> account_service_pb2.Account:
-        return account_to_proto(await self._accounts.get(names.parse_account_name(request.name)))
+        return account_to_proto(
+            await self._accounts.get(
+                names.parse_account_name(request.name), caller=caller(context.invocation_metadata())
+            )
+        )
 
     async def ListAccounts(
         self, request: account_service_pb2.ListAccountsRequest, context: Context
     ) -> account_service_pb2.ListAccountsResponse:
         owner = names.parse_user_name(request.parent, "parent")
         paging = pagination.Paging(request, self._page_tokens, scope=request.parent)
-        page = await self._accounts.list(owner, paging.query)
+        page = await self._accounts.list(
+            owner, paging.query, caller=caller(context.invocation_metadata())
+        )
         items, token = paging.fit(page, account_to_proto)
         return account_service_pb2.ListAccountsResponse(accounts=items, next_page_token=token)
 
@@ -86,7 +92,9 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
         self, request: account_service_pb2.GetAccountBalanceRequest, context: Context
     ) -> account_service_pb2.AccountBalance:
         query = account_requests.parse_balance(request)
-        day, balance = await self._accounts.balance(query.key, query.day)
+        day, balance = await self._accounts.balance(
+            query.key, query.day, caller=caller(context.invocation_metadata())
+        )
         return balance_to_proto(query.key, day, balance)
 
     async def GetBalanceHistory(
@@ -94,7 +102,11 @@ class AccountServicer(account_service_pb2_grpc.AccountServiceServicer):
     ) -> account_service_pb2.GetBalanceHistoryResponse:
         query = account_requests.parse_history(request)
         points = await self._accounts.history(
-            query.key, query.start, query.end, monthly=query.monthly
+            query.key,
+            query.start,
+            query.end,
+            monthly=query.monthly,
+            caller=caller(context.invocation_metadata()),
         )
         return account_service_pb2.GetBalanceHistoryResponse(
             balances=[balance_to_proto(query.key, day, balance) for day, balance in points]

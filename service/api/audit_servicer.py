@@ -7,6 +7,7 @@ from finance.v1 import audit_service_pb2 as pb
 from finance.v1 import audit_service_pb2_grpc
 
 from service.api import names, pagination
+from service.api.callers import caller
 from service.api.convert_ledger import audit_event_to_proto
 from service.api.page_tokens import PageTokens
 from service.services.audit import AuditService
@@ -28,6 +29,8 @@ class AuditServicer(audit_service_pb2_grpc.AuditServiceServicer):
         paging = pagination.Paging(
             request, self._page_tokens, scope=request.parent, references={"resource": "*"}
         )
-        page = await self._audit.list(owner, paging.query)
+        page = await self._audit.list(
+            owner, paging.query, caller=caller(context.invocation_metadata())
+        )
         items, token = paging.fit(page, audit_event_to_proto)
         return pb.ListAuditEventsResponse(audit_events=items, next_page_token=token)

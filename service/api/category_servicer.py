@@ -39,7 +39,10 @@ class CategoryServicer(category_service_pb2_grpc.CategoryServiceServicer):
         self, request: category_service_pb2.GetCategoryRequest, context: Context
     ) -> category_service_pb2.Category:
         return category_to_proto(
-            await self._categories.get(names.parse_category_name(request.name))
+            await self._categories.get(
+                names.parse_category_name(request.name),
+                caller=caller(context.invocation_metadata()),
+            )
         )
 
     async def ListCategories(
@@ -49,7 +52,9 @@ class CategoryServicer(category_service_pb2_grpc.CategoryServiceServicer):
         paging = pagination.Paging(
             request, self._page_tokens, scope=request.parent, references={"parent": "categories"}
         )
-        page = await self._categories.list(owner, paging.query)
+        page = await self._categories.list(
+            owner, paging.query, caller=caller(context.invocation_metadata())
+        )
         items, token = paging.fit(page, category_to_proto)
         return category_service_pb2.ListCategoriesResponse(categories=items, next_page_token=token)
 

@@ -74,6 +74,8 @@ def audit_event_to_proto(event: AuditEvent) -> audit_service_pb2.AuditEvent:
         resource=names.resource_name(event.subject),
         action=event.action,
         actor=event.actor,
+        actor_service=event.actor_service or "",
+        actor_note=event.actor_note or "",
         request_id="" if event.request_id is None else str(event.request_id),
         event_time=timestamp(event.event_time),
     )

@@ -19,6 +19,8 @@ from service.domain.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
+    Unauthenticated,
     Unavailable,
 )
 from service.domain.keys import ResourceKey
@@ -148,6 +150,10 @@ def to_status(error: DomainError, method: str = "") -> status_pb2.Status:
             )
         case Aborted():
             return _status(code_pb2.ABORTED, str(error), "CONCURRENT_CONFLICT")
+        case PermissionDenied():
+            return _status(code_pb2.PERMISSION_DENIED, str(error), "ROLE_TOO_LOW")
+        case Unauthenticated():
+            return _status(code_pb2.UNAUTHENTICATED, str(error), "INVALID_CREDENTIALS")
         case DeadlineExceeded():
             return _status(code_pb2.DEADLINE_EXCEEDED, str(error), "STATEMENT_TIMEOUT")
         case Unavailable():

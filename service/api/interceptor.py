@@ -1,9 +1,11 @@
-"""One interceptor around every unary RPC: deadline, error mapping and a log line."""
+"""One interceptor around every unary RPC: authentication, deadline, error mapping and a log
+line."""
 
 import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from typing import Any, cast
 
 import grpc
@@ -11,6 +13,9 @@ from google.protobuf.message import DecodeError
 from grpc_status import rpc_status
 
 from service.api import errors
+from service.api.authentication import Authenticator
+from service.api.callers import acting_as
+from service.domain.access import Principal
 from service.domain.errors import DomainError, InvalidArgument
 
 log = logging.getLogger("service.rpc")
@@ -18,11 +23,18 @@ log = logging.getLogger("service.rpc")
 Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 Deserializer = Callable[[bytes], Any]
 
+# The methods that reach people's books, and so need an authenticated caller; health checks
+# stay open to probes, and reflection only describes the API.
+_AUTHENTICATED_PREFIX = "/finance."
+
 
 class RpcInterceptor(grpc.aio.ServerInterceptor):
-    """Parses each unary request, runs the RPC within its deadline, maps domain errors to a
-    status with details, hides unexpected errors behind INTERNAL and logs method, status code
-    and duration."""
+    """Authenticates the caller of each unary finance RPC, parses its request, runs it within
+    its deadline as that caller, maps domain errors to a status with details, hides unexpected
+    errors behind INTERNAL and logs method, caller, status code and duration."""
+
+    def __init__(self, authenticator: Authenticator) -> None:
+        self._authenticator = authenticator
 
     async def intercept_service(
         self,
@@ -38,8 +50,10 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         # Under grpc.aio the behavior is a coroutine function taking an aio context; the stubs
         # type RpcMethodHandler for the synchronous server only.
         behavior = cast(Handler, handler.unary_unary)
+        method = handler_call_details.method
+        authenticator = self._authenticator if method.startswith(_AUTHENTICATED_PREFIX) else None
         return grpc.unary_unary_rpc_method_handler(
-            _wrap(handler_call_details.method, behavior, handler.request_deserializer),
+            _wrap(method, behavior, handler.request_deserializer, authenticator),
             # gRPC would answer bytes that are no request with a bare UNKNOWN, before any
             # interceptor runs and without a log line: `run` parses them instead.
             request_deserializer=None,
@@ -56,16 +70,25 @@ def _parse(request: Any, deserialize: Deserializer | None) -> Any:
         raise InvalidArgument.single("request", "is not a valid message for this method") from None
 
 
-def _wrap(method: str, behavior: Handler, deserialize: Deserializer | None) -> Handler:
+def _wrap(
+    method: str,
+    behavior: Handler,
+    deserialize: Deserializer | None,
+    authenticator: Authenticator | None,
+) -> Handler:
     async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         start = time.perf_counter()
         code = grpc.StatusCode.OK
+        principal: Principal | None = None
         try:
+            if authenticator is not None:
+                principal = await authenticator.authenticate(context)
             parsed = _parse(request, deserialize)
             # A query must not outlive the RPC: at the deadline the handler is cancelled, and
             # asyncpg cancels the statement on the server.
             async with asyncio.timeout(context.time_remaining()):
-                return await behavior(parsed, context)
+                with nullcontext() if principal is None else acting_as(principal):
+                    return await behavior(parsed, context)
         except DomainError as error:
             status = errors.to_status(error, method.rsplit("/", 1)[-1])
             code = errors.grpc_code(status)
@@ -88,6 +111,7 @@ def _wrap(method: str, behavior: Handler, deserialize: Deserializer | None) -> H
                 "rpc finished",
                 extra={
                     "method": method,
+                    "principal": None if principal is None else principal.subject,
                     "code": code.name,
                     "duration_ms": round((time.perf_counter() - start) * 1000, 3),
                     "peer": context.peer(),

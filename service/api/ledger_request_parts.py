@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import astuple
 
 from service.api import names
-from service.api.callers import ANONYMOUS, Metadata, caller
+from service.api.callers import Metadata, caller, current_principal
 from service.api.validation import Violations, parse_request_id
 from service.domain.audit import Caller
 from service.domain.errors import NotFound
@@ -12,10 +12,11 @@ from service.domain.keys import ResourceKey, UserKey
 
 
 def request_caller(violations: Violations, request_id: str, metadata: Metadata | None) -> Caller:
-    """The caller of a request: its actor and its request_id, each a violation if malformed
-    (the caller returned then stands in until `violations` raises)."""
+    """The caller of a request: its principal, request_id and note, the last two a violation
+    if malformed (the caller returned then stands in until `violations` raises)."""
     parsed_id = violations.check(lambda: parse_request_id(request_id))
-    return violations.check(lambda: caller(metadata, parsed_id)) or Caller(ANONYMOUS, parsed_id)
+    fallback = Caller(current_principal(), parsed_id)
+    return violations.check(lambda: caller(metadata, parsed_id)) or fallback
 
 
 def owned(key: ResourceKey, owner: UserKey | None) -> None:

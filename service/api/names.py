@@ -9,6 +9,7 @@ from service.domain.errors import excerpt
 from service.domain.keys import (
     AccountKey,
     CategoryKey,
+    MemberKey,
     PayeeKey,
     ResourceKey,
     TransactionKey,
@@ -33,6 +34,7 @@ RESOURCE_TYPES: dict[type, str] = {
     CategoryKey: "Category",
     PayeeKey: "Payee",
     TransactionKey: "Transaction",
+    MemberKey: "Member",
 }
 
 
@@ -78,11 +80,17 @@ def parse_transaction_name(name: str, field: str = "name") -> TransactionKey:
     return TransactionKey(*parse_user_child(name, "transactions", field))
 
 
+def parse_member_name(name: str, field: str = "name") -> MemberKey:
+    """The key of a `users/{user}/members/{member}` name; BadRequest if malformed."""
+    return MemberKey(*parse_user_child(name, "members", field, id_label="member"))
+
+
 _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "accounts": AccountKey,
     "categories": CategoryKey,
     "payees": PayeeKey,
     "transactions": TransactionKey,
+    "members": MemberKey,
 }
 
 
@@ -114,6 +122,8 @@ def resource_name(key: ResourceKey) -> str:
             return child_name(user_id, "payees", payee_id)
         case TransactionKey(user_id, transaction_id):
             return child_name(user_id, "transactions", transaction_id)
+        case MemberKey(user_id, member_id):
+            return child_name(user_id, "members", member_id)
 
 
 def child_name(user_id: str, collection: str, child_id: str) -> str:

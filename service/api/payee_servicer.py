@@ -38,14 +38,20 @@ class PayeeServicer(payee_service_pb2_grpc.PayeeServiceServicer):
     async def GetPayee(
         self, request: payee_service_pb2.GetPayeeRequest, context: Context
     ) -> payee_service_pb2.Payee:
-        return payee_to_proto(await self._payees.get(names.parse_payee_name(request.name)))
+        return payee_to_proto(
+            await self._payees.get(
+                names.parse_payee_name(request.name), caller=caller(context.invocation_metadata())
+            )
+        )
 
     async def ListPayees(
         self, request: payee_service_pb2.ListPayeesRequest, context: Context
     ) -> payee_service_pb2.ListPayeesResponse:
         owner = names.parse_user_name(request.parent, "parent")
         paging = pagination.Paging(request, self._page_tokens, scope=request.parent)
-        page = await self._payees.list(owner, paging.query)
+        page = await self._payees.list(
+            owner, paging.query, caller=caller(context.invocation_metadata())
+        )
         items, token = paging.fit(page, payee_to_proto)
         return payee_service_pb2.ListPayeesResponse(payees=items, next_page_token=token)
 

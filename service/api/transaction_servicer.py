@@ -9,6 +9,7 @@ from finance.v1 import transaction_service_pb2_grpc
 
 from service.api import movement_requests, names, pagination
 from service.api import transaction_requests as requests
+from service.api.callers import caller
 from service.api.convert_ledger import transaction_to_proto
 from service.api.page_tokens import PageTokens
 from service.domain import movements
@@ -38,7 +39,9 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
         self, request: pb.GetTransactionRequest, context: Context
     ) -> pb.Transaction:
         key = names.parse_transaction_name(request.name)
-        return transaction_to_proto(await self._ledger.get(key))
+        return transaction_to_proto(
+            await self._ledger.get(key, caller=caller(context.invocation_metadata()))
+        )
 
     async def ListTransactions(
         self, request: pb.ListTransactionsRequest, context: Context
@@ -47,7 +50,9 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
         paging = pagination.Paging(
             request, self._page_tokens, scope=request.parent, references=TRANSACTION_REFERENCES
         )
-        page = await self._ledger.list(owner, paging.query)
+        page = await self._ledger.list(
+            owner, paging.query, caller=caller(context.invocation_metadata())
+        )
         items, token = paging.fit(page, transaction_to_proto)
         return pb.ListTransactionsResponse(transactions=items, next_page_token=token)
 

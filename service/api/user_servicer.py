@@ -36,13 +36,17 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     async def GetUser(
         self, request: user_service_pb2.GetUserRequest, context: Context
     ) -> user_service_pb2.User:
-        return user_to_proto(await self._users.get(names.parse_user_name(request.name)))
+        return user_to_proto(
+            await self._users.get(
+                names.parse_user_name(request.name), caller=caller(context.invocation_metadata())
+            )
+        )
 
     async def ListUsers(
         self, request: user_service_pb2.ListUsersRequest, context: Context
     ) -> user_service_pb2.ListUsersResponse:
         paging = pagination.Paging(request, self._page_tokens)
-        page = await self._users.list(paging.query)
+        page = await self._users.list(paging.query, caller=caller(context.invocation_metadata()))
         items, token = paging.fit(page, user_to_proto)
         return user_service_pb2.ListUsersResponse(users=items, next_page_token=token)
 

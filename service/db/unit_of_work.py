@@ -23,14 +23,16 @@ from service.db.connections import (
     transaction,
 )
 from service.db.database import Database
+from service.domain.access import Role, check_access
 from service.domain.audit import Caller, Presenter, plain_picture
-from service.domain.errors import Aborted, Unavailable
+from service.domain.errors import Aborted, PermissionDenied, Unavailable
 from service.domain.keys import ResourceKey, UserKey
 from service.repositories.accounts import AccountRepository
 from service.repositories.audit import AuditRepository
 from service.repositories.balances import BalanceRepository
 from service.repositories.categories import CategoryRepository
 from service.repositories.idempotency import IdempotencyRepository, fingerprint
+from service.repositories.members import MemberRepository
 from service.repositories.payees import PayeeRepository
 from service.repositories.transactions import TransactionRepository
 from service.repositories.users import UserRepository
@@ -39,8 +41,38 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Reads change nothing, so they are recorded as nobody's.
-_READER = Caller(actor="reader")
+# The value of finance.user_id for work that spans users (listing a principal's users).
+ALL_USERS = "*"
+
+# Every unit of work starts here: it becomes the tenant role, whose rows row-level security
+# limits to the user in finance.user_id (migration 0010), and reads the caller's role on that
+# user, in one round trip. The grant is read as the connection's own role: the statement is
+# planned before the role changes.
+_ENTER = """
+SELECT set_config('role', 'finance_tracker_tenant', true),
+       set_config('finance.user_id', $1, true),
+       (SELECT role FROM members WHERE user_id = $1 AND principal = $2) AS granted
+"""
+
+
+async def _enter(
+    connection: asyncpg.Connection, caller: Caller, user: UserKey | None, need: Role | None
+) -> None:
+    """Scope the connection's transaction to `user` (every user when None) and check that the
+    caller may do what takes `need` there (no check when None)."""
+    row = await connection.fetchrow(
+        _ENTER, ALL_USERS if user is None else user.user_id, caller.principal.subject
+    )
+    assert row is not None
+    if need is None:
+        return
+    if user is None:
+        # Work over every user's books that needs a role is an administrator's only.
+        if not caller.principal.admin:
+            raise PermissionDenied("only an administrator may do this")
+        return
+    granted = None if row["granted"] is None else Role[row["granted"]]
+    check_access(caller.principal, user, granted, need)
 
 
 class Work:
@@ -61,6 +93,11 @@ class Work:
     def users(self) -> UserRepository:
         """Users."""
         return UserRepository(self._connection)
+
+    @cached_property
+    def members(self) -> MemberRepository:
+        """Who the users' books are shared with."""
+        return MemberRepository(self._connection)
 
     @cached_property
     def accounts(self) -> AccountRepository:
@@ -139,15 +176,26 @@ class UnitOfWork:
         # locks taken out of order, which the tests watch for.
         self.retries: Counter[str] = Counter()
 
-    async def read(self, work: Callable[[Work], Awaitable[T]]) -> T:
-        """Run reads on a pooled connection outside a transaction (each statement sees its
-        own snapshot): one round trip for a one-statement read. Runs again after a lost
-        connection, which a read can always do. Raises Unavailable when the database stays
-        unreachable."""
+    async def read(
+        self,
+        work: Callable[[Work], Awaitable[T]],
+        *,
+        caller: Caller,
+        user: UserKey | None,
+        need: Role | None = Role.VIEWER,
+    ) -> T:
+        """Run reads of `user`'s books (every user's when None) in a read-only transaction,
+        once the caller is found to hold `need` there (see `run`). Runs again after a lost
+        connection, which a read can always do. Raises NotFound or PermissionDenied for a
+        caller without the role, Unavailable when the database stays unreachable."""
         for attempt in range(1, self._attempts + 1):
             try:
-                async with self._database.connection() as connection:
-                    return await work(Work(connection, _READER))
+                async with (
+                    self._database.connection() as connection,
+                    transaction(connection, readonly=True),
+                ):
+                    await _enter(connection, caller, user, need)
+                    return await work(Work(connection, caller))
             except Unavailable:
                 if attempt == self._attempts:
                     raise
@@ -160,14 +208,21 @@ class UnitOfWork:
         work: Callable[[Work], Awaitable[T]],
         *,
         caller: Caller,
+        user: UserKey | None,
+        need: Role | None = Role.EDITOR,
         isolation: IsolationLevel | None = None,
         readonly: bool = False,
     ) -> T:
-        """Run `work` in one database transaction and commit it; run it again from the start
-        after a conflict or a connection lost before COMMIT, after a short random pause so
-        that contenders part.
+        """Run `work` on `user`'s books (every user's when None) in one database transaction
+        and commit it; run it again from the start after a conflict or a connection lost
+        before COMMIT, after a short random pause so that contenders part.
 
-        Raises Aborted when conflicts persist, Unavailable when the database stays
+        The caller must hold `need` on `user` (any role when None, for work that checks its
+        own): the transaction sees only that user's rows (row-level security), and the role
+        is read in it, so a grant revoked meanwhile is not used after its revocation commits.
+
+        Raises NotFound for a caller without a grant on `user`, PermissionDenied for one whose
+        role is too low, Aborted when conflicts persist, Unavailable when the database stays
         unreachable or the outcome of the COMMIT is unknown.
         """
         for attempt in range(1, self._attempts + 1):
@@ -176,6 +231,7 @@ class UnitOfWork:
                     self._database.connection() as connection,
                     transaction(connection, isolation=isolation, readonly=readonly),
                 ):
+                    await _enter(connection, caller, user, need)
                     return await work(Work(connection, caller, present=self._present))
             except RETRYABLE_TRANSACTION_ERRORS as error:
                 # Nothing of it was committed: a conflict the database resolved by rolling it

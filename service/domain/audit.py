@@ -8,19 +8,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from service.domain.access import SYSTEM, Principal
 from service.domain.keys import ResourceKey
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who makes a change, and the request_id of the call (for the audit trail)."""
+    """Who calls (the authenticated principal), the request_id of the call, and the caller's
+    own note on who it acts for (kept beside the principal in the audit trail, never instead
+    of it)."""
 
-    actor: str
+    principal: Principal
     request_id: uuid.UUID | None = None
+    note: str | None = None
 
 
-# The actor of changes the service makes without a caller to name.
-SYSTEM_CALLER = Caller(actor="finance-tracker")
+# The caller of work the service does without a request: verification, maintenance.
+SYSTEM_CALLER = Caller(SYSTEM)
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class AuditEvent:
     subject: ResourceKey
     action: str
     actor: str
+    actor_service: str | None
+    actor_note: str | None
     request_id: uuid.UUID | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None

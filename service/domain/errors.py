@@ -94,6 +94,15 @@ class EtagMismatch(DomainError):
         self.key = key
 
 
+class PermissionDenied(DomainError):
+    """The caller may see the resource but not do this to it (a viewer's write, an editor
+    managing members)."""
+
+
+class Unauthenticated(DomainError):
+    """The call carries no valid credentials; the reason says what is wrong with them."""
+
+
 class Unavailable(DomainError):
     """The database cannot be reached, or the outcome of a commit is unknown; the caller may
     retry (with the same request_id, for a write)."""

@@ -46,4 +46,17 @@ class TransactionKey:
     transaction_id: str
 
 
-ResourceKey = UserKey | AccountKey | CategoryKey | PayeeKey | TransactionKey
+@dataclass(frozen=True)
+class MemberKey:
+    """Identifies a member of a user's books: the user and the member's own id."""
+
+    user_id: str
+    member_id: str
+
+
+ResourceKey = UserKey | AccountKey | CategoryKey | PayeeKey | TransactionKey | MemberKey
+
+
+def owner_of(key: ResourceKey) -> UserKey:
+    """The user whose books hold the resource of `key` (the user itself for a UserKey)."""
+    return key if isinstance(key, UserKey) else UserKey(key.user_id)

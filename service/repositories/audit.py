@@ -10,6 +10,7 @@ from service.domain.filter_syntax import Comparison
 from service.domain.keys import (
     AccountKey,
     CategoryKey,
+    MemberKey,
     PayeeKey,
     ResourceKey,
     TransactionKey,
@@ -21,7 +22,8 @@ from service.repositories.querying import AddParam, Field, Kind, Listing, invali
 from service.repositories.rows import key_values
 
 _COLUMNS = (
-    "user_id, event_id, subject_kind, subject_id, action, actor, request_id,"
+    "user_id, event_id, subject_kind, subject_id, action, actor, actor_service, actor_note,"
+    " request_id,"
     " before::text AS before, after::text AS after, event_time"
 )
 
@@ -31,6 +33,7 @@ _KINDS: dict[type, str] = {
     CategoryKey: "category",
     PayeeKey: "payee",
     TransactionKey: "transaction",
+    MemberKey: "member",
 }
 _KEYS = {kind: key_type for key_type, kind in _KINDS.items()}
 
@@ -77,9 +80,9 @@ _LISTING = Listing(
 )
 
 _INSERT = """
-INSERT INTO audit_events (user_id, subject_kind, subject_id, action, actor, request_id, before,
-                          after)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)
+INSERT INTO audit_events (user_id, subject_kind, subject_id, action, actor, actor_service,
+                          actor_note, request_id, before, after)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb)
 """
 
 
@@ -90,6 +93,8 @@ def _event(row: asyncpg.Record) -> AuditEvent:
         subject=_subject(row),
         action=row["action"],
         actor=row["actor"],
+        actor_service=row["actor_service"],
+        actor_note=row["actor_note"],
         request_id=row["request_id"],
         before=None if row["before"] is None else json.loads(row["before"]),
         after=None if row["after"] is None else json.loads(row["after"]),
@@ -119,7 +124,9 @@ class AuditRepository:
             subject.user_id,
             *_subject_columns(subject),
             action,
-            caller.actor,
+            caller.principal.subject,
+            caller.principal.service,
+            caller.note,
             caller.request_id,
             None if before is None else json.dumps(before),
             None if after is None else json.dumps(after),

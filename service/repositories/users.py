@@ -9,19 +9,29 @@ from service.domain.keys import UserKey
 from service.domain.listing import ListQuery, OrderKey, Page
 from service.domain.models import NewUser, User
 from service.repositories.idempotency import request_id_reused
+from service.repositories.paging import fetch_page
 from service.repositories.querying import Field, Kind, Listing
 from service.repositories.rows import RowRepository, Table
 
 _COLUMNS = "user_id, display_name, email, revision, create_time, update_time"
 
 _INSERT = f"""
-INSERT INTO users (user_id, display_name, email, create_request_id, create_request_hash)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO users (user_id, display_name, email, create_request_id, create_request_hash,
+                   created_by)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (create_request_id) DO NOTHING
 RETURNING {_COLUMNS}
 """
 
-_BY_REQUEST_ID = f"SELECT {_COLUMNS}, create_request_hash FROM users WHERE create_request_id = $1"
+_BY_REQUEST_ID = f"""
+SELECT {_COLUMNS}, create_request_hash, created_by FROM users WHERE create_request_id = $1
+"""
+
+# The users a principal is a member of, as a relation to list from.
+_GRANTED = (
+    "(SELECT users.*, members.principal AS member_principal"
+    " FROM users JOIN members USING (user_id)) AS granted_users"
+)
 
 _EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)"
 
@@ -45,6 +55,7 @@ _ERASE = (
 
 # What the service kept about the user's requests and changes.
 _FORGET = (
+    "DELETE FROM members WHERE user_id = $1",
     "DELETE FROM idempotency_keys WHERE user_id = $1",
     "DELETE FROM audit_events WHERE user_id = $1",
 )
@@ -85,15 +96,27 @@ class UserRepository(RowRepository[User, UserKey]):
     table = USERS
 
     async def insert(
-        self, key: UserKey, new: NewUser, *, request_id: uuid.UUID | None, request_hash: bytes
+        self,
+        key: UserKey,
+        new: NewUser,
+        *,
+        request_id: uuid.UUID | None,
+        request_hash: bytes,
+        created_by: str,
     ) -> tuple[User, bool]:
         """Insert a user; returns it and whether it is new. A request id is kept on the user
-        it creates (no user owns a claim before it exists): one used before returns that user,
-        or is rejected if it was used for another request. Raises AlreadyExists if the user
-        id is taken."""
+        it creates (no user owns a claim before it exists): one used before by the same
+        principal (`created_by`) returns that user, or is rejected if it was used for another
+        request or by another principal. Raises AlreadyExists if the user id is taken."""
         try:
             row = await self._connection.fetchrow(
-                _INSERT, key.user_id, new.display_name, new.email, request_id, request_hash
+                _INSERT,
+                key.user_id,
+                new.display_name,
+                new.email,
+                request_id,
+                request_hash,
+                created_by,
             )
         except asyncpg.UniqueViolationError:
             raise AlreadyExists(key) from None
@@ -101,7 +124,11 @@ class UserRepository(RowRepository[User, UserKey]):
             # The request id was used before: the user that request created, if it asked for
             # the same thing.
             row = await self._connection.fetchrow(_BY_REQUEST_ID, request_id)
-            if row is None or row["create_request_hash"] != request_hash:
+            if (
+                row is None
+                or row["create_request_hash"] != request_hash
+                or row["created_by"] != created_by
+            ):
                 raise request_id_reused()
             return _user(row), False
         return _user(row), True
@@ -109,6 +136,18 @@ class UserRepository(RowRepository[User, UserKey]):
     async def list_all(self, query: ListQuery) -> Page[User]:
         """One page of every user."""
         return await self.list(query, scope={})
+
+    async def list_granted(self, principal: str, query: ListQuery) -> Page[User]:
+        """One page of the users `principal` is a member of."""
+        rows, cursors, cursor = await fetch_page(
+            self._connection,
+            source=_GRANTED,
+            columns=self.table.columns,
+            listing=self.table.listing,
+            query=query,
+            scope={"member_principal": principal},
+        )
+        return Page([self.table.from_row(r) for r in rows], cursor, cursors)
 
     async def exists(self, key: UserKey) -> bool:
         """Whether the user exists."""

@@ -8,7 +8,7 @@ from service.db.unit_of_work import UnitOfWork, Work
 from service.domain import catalog_rules
 from service.domain.audit import Caller
 from service.domain.clock import Today
-from service.domain.keys import AccountKey, TransactionKey, UserKey
+from service.domain.keys import AccountKey, TransactionKey, UserKey, owner_of
 from service.domain.listing import ListQuery, Page
 from service.domain.models import (
     Account,
@@ -55,19 +55,21 @@ class AccountService:
             await w.record(account.key, "create", before=None, after=account)
             return account
 
-        return await self._uow.run(work, caller=caller)
+        return await self._uow.run(work, caller=caller, user=owner)
 
-    async def get(self, key: AccountKey) -> Account:
+    async def get(self, key: AccountKey, *, caller: Caller) -> Account:
         """The account of `key`. Raises NotFound."""
-        return await self._uow.read(lambda w: w.accounts.get(key))
+        return await self._uow.read(
+            lambda w: w.accounts.get(key), caller=caller, user=owner_of(key)
+        )
 
-    async def list(self, owner: UserKey, query: ListQuery) -> Page[Account]:
+    async def list(self, owner: UserKey, query: ListQuery, *, caller: Caller) -> Page[Account]:
         """One page of the owner's accounts. Raises NotFound for an unknown owner."""
 
         async def work(w: Work) -> Page[Account]:
             return await owned_page(w, owner, await w.accounts.list_owned(owner, query))
 
-        return await self._uow.read(work)
+        return await self._uow.read(work, caller=caller, user=owner)
 
     async def update(
         self,
@@ -95,7 +97,7 @@ class AccountService:
             await w.record(key, "update", before=account, after=updated)
             return updated
 
-        return await self._uow.run(work, caller=caller)
+        return await self._uow.run(work, caller=caller, user=owner_of(key))
 
     async def set_state(
         self,
@@ -118,7 +120,7 @@ class AccountService:
             await w.record(key, action, before=account, after=changed)
             return changed
 
-        return await self._uow.run(work, caller=caller)
+        return await self._uow.run(work, caller=caller, user=owner_of(key))
 
     async def delete(
         self, key: AccountKey, *, expected_revision: int | None, caller: Caller
@@ -135,16 +137,22 @@ class AccountService:
                 raise catalog_rules.account_in_use(key)
             await w.record(key, "delete", before=account, after=None)
 
-        await self._uow.run(work, caller=caller)
+        await self._uow.run(work, caller=caller, user=owner_of(key))
 
-    async def balance(self, key: AccountKey, day: date | None) -> tuple[date, Money]:
+    async def balance(
+        self, key: AccountKey, day: date | None, *, caller: Caller
+    ) -> tuple[date, Money]:
         """The account's balance at the end of `day` (today by default). Raises NotFound."""
         as_of = day or self._today()
-        return as_of, await self._uow.read(lambda w: w.balances.as_of(key, as_of))
+        return as_of, await self._uow.read(
+            lambda w: w.balances.as_of(key, as_of), caller=caller, user=owner_of(key)
+        )
 
     async def history(
-        self, key: AccountKey, start: date, end: date, *, monthly: bool
+        self, key: AccountKey, start: date, end: date, *, caller: Caller, monthly: bool
     ) -> "BalanceHistory":
         """The account's balance at the end of each day (or month) from `start` to `end`."""
         days = period_ends(start, end, monthly=monthly)
-        return await self._uow.read(lambda w: w.balances.history(key, days))
+        return await self._uow.read(
+            lambda w: w.balances.history(key, days), caller=caller, user=owner_of(key)
+        )

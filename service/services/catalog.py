@@ -6,7 +6,7 @@ from service.db.unit_of_work import UnitOfWork, Work
 from service.domain import catalog_rules
 from service.domain.audit import Caller
 from service.domain.categories import Category, CategoryChanges, NewCategory
-from service.domain.keys import CategoryKey, PayeeKey, UserKey
+from service.domain.keys import CategoryKey, PayeeKey, UserKey, owner_of
 from service.domain.listing import ListQuery, Page
 from service.domain.payees import NewPayee, Payee, PayeeChanges
 from service.domain.revisions import check_revision
@@ -36,19 +36,21 @@ class CategoryService:
             await w.record(key, "create", before=None, after=category)
             return category
 
-        return await self._uow.run(work, caller=caller)
+        return await self._uow.run(work, caller=caller, user=owner)
 
-    async def get(self, key: CategoryKey) -> Category:
+    async def get(self, key: CategoryKey, *, caller: Caller) -> Category:
         """The category of `key`. Raises NotFound."""
-        return await self._uow.read(lambda w: w.categories.get(key))
+        return await self._uow.read(
+            lambda w: w.categories.get(key), caller=caller, user=owner_of(key)
+        )
 
-    async def list(self, owner: UserKey, query: ListQuery) -> Page[Category]:
+    async def list(self, owner: UserKey, query: ListQuery, *, caller: Caller) -> Page[Category]:
         """One page of the owner's categories. Raises NotFound for an unknown owner."""
 
         async def work(w: Work) -> Page[Category]:
             return await owned_page(w, owner, await w.categories.list_owned(owner, query))
 
-        return await self._uow.read(work)
+        return await self._uow.read(work, caller=caller, user=owner)
 
     async def update(
         self,
@@ -82,7 +84,7 @@ class CategoryService:
             await w.record(key, "update", before=category, after=updated)
             return updated
 
-        return await self._uow.run(work, caller=caller)
+        return await self._uow.run(work, caller=caller, user=owner_of(key))
 
     async def delete(
         self, key: CategoryKey, *, expected_revision: int | None, caller: Caller
@@ -99,7 +101,7 @@ class CategoryService:
                 raise catalog_rules.category_in_use(key)
             await w.record(key, "delete", before=category, after=None)
 
-        await self._uow.run(work, caller=caller)
+        await self._uow.run(work, caller=caller, user=owner_of(key))
 
 
 class PayeeService:
@@ -121,19 +123,19 @@ class PayeeService:
             await w.record(key, "create", before=None, after=payee)
             return payee
 
-        return await self._uow.run(work, caller=caller)
+        return await self._uow.run(work, caller=caller, user=owner)
 
-    async def get(self, key: PayeeKey) -> Payee:
+    async def get(self, key: PayeeKey, *, caller: Caller) -> Payee:
         """The payee of `key`. Raises NotFound."""
-        return await self._uow.read(lambda w: w.payees.get(key))
+        return await self._uow.read(lambda w: w.payees.get(key), caller=caller, user=owner_of(key))
 
-    async def list(self, owner: UserKey, query: ListQuery) -> Page[Payee]:
+    async def list(self, owner: UserKey, query: ListQuery, *, caller: Caller) -> Page[Payee]:
         """One page of the owner's payees. Raises NotFound for an unknown owner."""
 
         async def work(w: Work) -> Page[Payee]:
             return await owned_page(w, owner, await w.payees.list_owned(owner, query))
 
-        return await self._uow.read(work)
+        return await self._uow.read(work, caller=caller, user=owner)
 
     async def update(
         self, key: PayeeKey, changes: PayeeChanges, *, expected_revision: int | None, caller: Caller
@@ -150,7 +152,7 @@ class PayeeService:
             await w.record(key, "update", before=payee, after=updated)
             return updated
 
-        return await self._uow.run(work, caller=caller)
+        return await self._uow.run(work, caller=caller, user=owner_of(key))
 
     async def delete(self, key: PayeeKey, *, expected_revision: int | None, caller: Caller) -> None:
         """Delete a payee no transaction refers to. Raises NotFound, EtagMismatch or
@@ -163,4 +165,4 @@ class PayeeService:
                 raise catalog_rules.payee_in_use(key)
             await w.record(key, "delete", before=payee, after=None)
 
-        await self._uow.run(work, caller=caller)
+        await self._uow.run(work, caller=caller, user=owner_of(key))

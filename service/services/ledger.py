@@ -7,9 +7,9 @@ from datetime import date
 
 from service.db.unit_of_work import UnitOfWork, Work
 from service.domain import ledger_rules
-from service.domain.audit import Caller
+from service.domain.audit import SYSTEM_CALLER, Caller
 from service.domain.errors import NotFound
-from service.domain.keys import TransactionKey, UserKey
+from service.domain.keys import TransactionKey, UserKey, owner_of
 from service.domain.ledger import (
     Transaction,
     TransactionChanges,
@@ -50,19 +50,21 @@ class LedgerService:
                 raise NotFound(owner)
             return await record_transaction(w, key, draft)
 
-        return await self._uow.run(work, caller=caller)
+        return await self._uow.run(work, caller=caller, user=owner)
 
-    async def get(self, key: TransactionKey) -> Transaction:
+    async def get(self, key: TransactionKey, *, caller: Caller) -> Transaction:
         """The transaction of `key`. Raises NotFound."""
-        return await self._uow.read(lambda w: w.transactions.get(key))
+        return await self._uow.read(
+            lambda w: w.transactions.get(key), caller=caller, user=owner_of(key)
+        )
 
-    async def list(self, owner: UserKey, query: ListQuery) -> Page[Transaction]:
+    async def list(self, owner: UserKey, query: ListQuery, *, caller: Caller) -> Page[Transaction]:
         """One page of the owner's transactions. Raises NotFound for an unknown owner."""
 
         async def work(w: Work) -> Page[Transaction]:
             return await owned_page(w, owner, await w.transactions.list_owned(owner, query))
 
-        return await self._uow.read(work)
+        return await self._uow.read(work, caller=caller, user=owner)
 
     async def post(
         self, key: TransactionKey, *, expected_revision: int | None, caller: Caller
@@ -97,7 +99,7 @@ class LedgerService:
             await w.record(key, method, before=before, after=after)
             return after
 
-        return await self._uow.run(work, caller=caller)
+        return await self._uow.run(work, caller=caller, user=owner_of(key))
 
     async def reverse(
         self, key: TransactionKey, *, booking_date: date | None, reason: str, caller: Caller
@@ -125,7 +127,7 @@ class LedgerService:
             await w.record(key, "reverse", before=original, after=after)
             return reversal
 
-        return await self._uow.run(work, caller=caller)
+        return await self._uow.run(work, caller=caller, user=owner_of(key))
 
     async def update(
         self,
@@ -158,7 +160,7 @@ class LedgerService:
             await w.record(key, "update", before=before, after=after)
             return after
 
-        return await self._uow.run(work, caller=caller)
+        return await self._uow.run(work, caller=caller, user=owner_of(key))
 
     async def verify(self) -> "Discrepancies":
         """Recompute every balance from the postings, in one snapshot; returns what does not
@@ -168,7 +170,12 @@ class LedgerService:
             return await w.balances.verify()
 
         return await self._uow.run(
-            work, caller=Caller(actor="verify"), isolation="repeatable_read", readonly=True
+            work,
+            caller=SYSTEM_CALLER,
+            user=None,
+            need=None,
+            isolation="repeatable_read",
+            readonly=True,
         )
 
 

@@ -4,9 +4,11 @@ import uuid
 
 from service.db.unit_of_work import UnitOfWork, Work
 from service.domain import catalog_rules
+from service.domain.access import Role
 from service.domain.audit import Caller
-from service.domain.keys import UserKey
+from service.domain.keys import MemberKey, UserKey
 from service.domain.listing import ListQuery, Page
+from service.domain.members import NewMember
 from service.domain.models import NewUser, User, UserChanges
 from service.domain.revisions import check_revision
 from service.repositories.idempotency import fingerprint
@@ -26,21 +28,41 @@ class UserService:
 
         async def work(w: Work) -> User:
             user, created = await w.users.insert(
-                key, new, request_id=caller.request_id, request_hash=request_hash
+                key,
+                new,
+                request_id=caller.request_id,
+                request_hash=request_hash,
+                created_by=caller.principal.subject,
             )
             if created:
                 await w.record(key, "create", before=None, after=user)
+                if caller.principal.authenticated:
+                    owner = NewMember(caller.principal.subject, Role.OWNER)
+                    member = await w.members.insert(
+                        MemberKey(key.user_id, str(uuid.uuid4())), owner
+                    )
+                    await w.record(member.key, "create", before=None, after=member)
             return user
 
-        return await self._uow.run(work, caller=caller)
+        # Any caller may create a user. The work spans users: a retried request_id finds the
+        # user the first attempt created, whose id may have been assigned then.
+        return await self._uow.run(work, caller=caller, user=None, need=None)
 
-    async def get(self, key: UserKey) -> User:
+    async def get(self, key: UserKey, *, caller: Caller) -> User:
         """The user of `key`. Raises NotFound."""
-        return await self._uow.read(lambda w: w.users.get(key))
+        return await self._uow.read(lambda w: w.users.get(key), caller=caller, user=key)
 
-    async def list(self, query: ListQuery) -> Page[User]:
-        """One page of users."""
-        return await self._uow.read(lambda w: w.users.list_all(query))
+    async def list(self, query: ListQuery, *, caller: Caller) -> Page[User]:
+        """One page of the users the caller is a member of (every user, for an
+        administrator)."""
+        principal = caller.principal
+
+        async def work(w: Work) -> Page[User]:
+            if principal.admin:
+                return await w.users.list_all(query)
+            return await w.users.list_granted(principal.subject, query)
+
+        return await self._uow.read(work, caller=caller, user=None, need=None)
 
     async def update(
         self, key: UserKey, changes: UserChanges, *, expected_revision: int | None, caller: Caller
@@ -60,7 +82,7 @@ class UserService:
             await w.record(key, "update", before=user, after=updated)
             return updated
 
-        return await self._uow.run(work, caller=caller)
+        return await self._uow.run(work, caller=caller, user=key, need=Role.OWNER)
 
     async def delete(
         self, key: UserKey, *, expected_revision: int | None, force: bool, caller: Caller
@@ -80,4 +102,4 @@ class UserService:
             await w.users.delete(key)
             await w.record(key, "erase" if force else "delete", before=None, after=None)
 
-        await self._uow.run(work, caller=caller)
+        await self._uow.run(work, caller=caller, user=key, need=Role.OWNER)

@@ -33,7 +33,7 @@ export interface FinanceClientOptions {
   baseUrl: string;
   /** Deadline of each call that passes no `timeoutMs` of its own; DEFAULT_TIMEOUT_MS if unset. */
   timeoutMs?: number;
-  /** Sent as `x-actor` metadata on every call: the actor the audit trail records. */
+  /** Sent as `x-actor` metadata on every call: a note the audit trail keeps beside the principal. */
   actor?: string;
   /** More interceptors for every call (authentication headers, logging...). */
   interceptors?: Interceptor[];

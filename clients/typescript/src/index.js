@@ -40,7 +40,7 @@ function normalizeBaseUrl(address) {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `http://${address}`;
 }
 
-/** An interceptor that sends `x-actor` (the name the audit trail records) on every call. */
+/** An interceptor that sends `x-actor` (a note the audit trail keeps beside the principal) on every call. */
 function actorInterceptor(actor) {
   return (next) => async (request) => {
     if (!request.header.has("x-actor")) {

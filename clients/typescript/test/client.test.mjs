@@ -185,7 +185,7 @@ describe("finance-tracker TypeScript SDK", { skip }, () => {
   test("records the actor in the audit trail", async () => {
     const events = await client.audit.listAuditEvents({ parent, pageSize: 100 });
     assert.ok(events.auditEvents.length > 0);
-    assert.ok(events.auditEvents.some((e) => e.actor === ACTOR), "x-actor reached the server");
+    assert.ok(events.auditEvents.some((e) => e.actorNote === ACTOR), "x-actor reached the server");
   });
 
   test("sends a deadline with every call", async () => {

@@ -28,7 +28,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66inance/v1/audit_service.proto\x12\nfinance.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x03\n\nAuditEvent\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12 \n\x08resource\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03R\x08resource\x12\x1c\n\x06\x61\x63tion\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03R\x06\x61\x63tion\x12\x1a\n\x05\x61\x63tor\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03R\x05\x61\x63tor\x12#\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03R\trequestId\x12\x35\n\x06\x62\x65\x66ore\x18\x06 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x03R\x06\x62\x65\x66ore\x12\x33\n\x05\x61\x66ter\x18\x07 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x03R\x05\x61\x66ter\x12?\n\nevent_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\teventTime:`\xea\x41]\n\x1a\x66inance-tracker/AuditEvent\x12&users/{user}/auditEvents/{audit_event}*\x0b\x61uditEvents2\nauditEvent\"\xb5\x01\n\x16ListAuditEventsRequest\x12\x35\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x66inance-tracker/UserR\x06parent\x12!\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01R\x08pageSize\x12#\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01R\tpageToken\x12\x1c\n\x06\x66ilter\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01R\x06\x66ilter\"|\n\x17ListAuditEventsResponse\x12\x39\n\x0c\x61udit_events\x18\x01 \x03(\x0b\x32\x16.finance.v1.AuditEventR\x0b\x61uditEvents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2j\n\x0c\x41uditService\x12Z\n\x0fListAuditEvents\x12\".finance.v1.ListAuditEventsRequest\x1a#.finance.v1.ListAuditEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66inance/v1/audit_service.proto\x12\nfinance.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x04\n\nAuditEvent\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12 \n\x08resource\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03R\x08resource\x12\x1c\n\x06\x61\x63tion\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03R\x06\x61\x63tion\x12\x1a\n\x05\x61\x63tor\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03R\x05\x61\x63tor\x12#\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03R\trequestId\x12\x35\n\x06\x62\x65\x66ore\x18\x06 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x03R\x06\x62\x65\x66ore\x12\x33\n\x05\x61\x66ter\x18\x07 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x03R\x05\x61\x66ter\x12?\n\nevent_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\teventTime\x12)\n\ractor_service\x18\t \x01(\tB\x04\xe2\x41\x01\x03R\x0c\x61\x63torService\x12#\n\nactor_note\x18\n \x01(\tB\x04\xe2\x41\x01\x03R\tactorNote:`\xea\x41]\n\x1a\x66inance-tracker/AuditEvent\x12&users/{user}/auditEvents/{audit_event}*\x0b\x61uditEvents2\nauditEvent\"\xb5\x01\n\x16ListAuditEventsRequest\x12\x35\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x66inance-tracker/UserR\x06parent\x12!\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01R\x08pageSize\x12#\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01R\tpageToken\x12\x1c\n\x06\x66ilter\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01R\x06\x66ilter\"|\n\x17ListAuditEventsResponse\x12\x39\n\x0c\x61udit_events\x18\x01 \x03(\x0b\x32\x16.finance.v1.AuditEventR\x0b\x61uditEvents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2j\n\x0c\x41uditService\x12Z\n\x0fListAuditEvents\x12\".finance.v1.ListAuditEventsRequest\x1a#.finance.v1.ListAuditEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,6 +51,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUDITEVENT'].fields_by_name['after']._serialized_options = b'\342A\001\003'
   _globals['_AUDITEVENT'].fields_by_name['event_time']._loaded_options = None
   _globals['_AUDITEVENT'].fields_by_name['event_time']._serialized_options = b'\342A\001\003'
+  _globals['_AUDITEVENT'].fields_by_name['actor_service']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['actor_service']._serialized_options = b'\342A\001\003'
+  _globals['_AUDITEVENT'].fields_by_name['actor_note']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['actor_note']._serialized_options = b'\342A\001\003'
   _globals['_AUDITEVENT']._loaded_options = None
   _globals['_AUDITEVENT']._serialized_options = b'\352A]\n\032finance-tracker/AuditEvent\022&users/{user}/auditEvents/{audit_event}*\013auditEvents2\nauditEvent'
   _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['parent']._loaded_options = None
@@ -62,11 +66,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['filter']._loaded_options = None
   _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['filter']._serialized_options = b'\342A\001\001'
   _globals['_AUDITEVENT']._serialized_start=170
-  _globals['_AUDITEVENT']._serialized_end=608
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=611
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=792
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=794
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=918
-  _globals['_AUDITSERVICE']._serialized_start=920
-  _globals['_AUDITSERVICE']._serialized_end=1026
+  _globals['_AUDITEVENT']._serialized_end=688
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=691
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=872
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=874
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=998
+  _globals['_AUDITSERVICE']._serialized_start=1000
+  _globals['_AUDITSERVICE']._serialized_end=1106
 # @@protoc_insertion_point(module_scope)

@@ -34,6 +34,8 @@ class AuditEvent(_message.Message):
     BEFORE_FIELD_NUMBER: _builtins.int
     AFTER_FIELD_NUMBER: _builtins.int
     EVENT_TIME_FIELD_NUMBER: _builtins.int
+    ACTOR_SERVICE_FIELD_NUMBER: _builtins.int
+    ACTOR_NOTE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The resource name, `users/{user}/auditEvents/{audit_event}`."""
     resource: _builtins.str
@@ -43,12 +45,22 @@ class AuditEvent(_message.Message):
     `update`, `archive`, `unarchive`, `delete` (accounts).
     """
     actor: _builtins.str
-    """Who did it: the `x-actor` request metadata of the call, or `anonymous`. Like a text field,
-    `x-actor` holds one line: a call whose `x-actor` holds a control character or a
-    bidirectional override or isolate is INVALID_ARGUMENT, with a field violation on `x-actor`.
+    """Who did it: the authenticated principal the call acted for (the subject of its bearer
+    token, or the identity of the calling service's client certificate), or `anonymous` on a
+    server that authenticates nobody.
     """
     request_id: _builtins.str
     """The request_id of the call, if it had one."""
+    actor_service: _builtins.str
+    """The calling service, by the identity of its client certificate (its SAN URI, such as a
+    SPIFFE id, or its subject), when it presented one; empty otherwise.
+    """
+    actor_note: _builtins.str
+    """What the caller said of who it acts for, in the `x-actor` request metadata: a note beside
+    `actor`, never a substitute for it. Like a text field, `x-actor` holds one line: a call
+    whose `x-actor` holds a control character or a bidirectional override or isolate is
+    INVALID_ARGUMENT, with a field violation on `x-actor`.
+    """
     @_builtins.property
     def before(self) -> _struct_pb2.Struct:
         """The resource before the change; unset for a creation."""
@@ -72,10 +84,12 @@ class AuditEvent(_message.Message):
         before: _struct_pb2.Struct | None = ...,
         after: _struct_pb2.Struct | None = ...,
         event_time: _timestamp_pb2.Timestamp | None = ...,
+        actor_service: _builtins.str = ...,
+        actor_note: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before", "event_time", b"event_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "after", b"after", "before", b"before", "event_time", b"event_time", "name", b"name", "request_id", b"request_id", "resource", b"resource"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "actor_note", b"actor_note", "actor_service", b"actor_service", "after", b"after", "before", b"before", "event_time", b"event_time", "name", b"name", "request_id", b"request_id", "resource", b"resource"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -40,9 +40,9 @@ export declare type AuditEvent = Message<"finance.v1.AuditEvent"> & {
   action: string;
 
   /**
-   * Who did it: the `x-actor` request metadata of the call, or `anonymous`. Like a text field,
-   * `x-actor` holds one line: a call whose `x-actor` holds a control character or a
-   * bidirectional override or isolate is INVALID_ARGUMENT, with a field violation on `x-actor`.
+   * Who did it: the authenticated principal the call acted for (the subject of its bearer
+   * token, or the identity of the calling service's client certificate), or `anonymous` on a
+   * server that authenticates nobody.
    *
    * @generated from field: string actor = 4;
    */
@@ -75,6 +75,24 @@ export declare type AuditEvent = Message<"finance.v1.AuditEvent"> & {
    * @generated from field: google.protobuf.Timestamp event_time = 8;
    */
   eventTime?: Timestamp | undefined;
+
+  /**
+   * The calling service, by the identity of its client certificate (its SAN URI, such as a
+   * SPIFFE id, or its subject), when it presented one; empty otherwise.
+   *
+   * @generated from field: string actor_service = 9;
+   */
+  actorService: string;
+
+  /**
+   * What the caller said of who it acts for, in the `x-actor` request metadata: a note beside
+   * `actor`, never a substitute for it. Like a text field, `x-actor` holds one line: a call
+   * whose `x-actor` holds a control character or a bidirectional override or isolate is
+   * INVALID_ARGUMENT, with a field violation on `x-actor`.
+   *
+   * @generated from field: string actor_note = 10;
+   */
+  actorNote: string;
 };
 
 /**
