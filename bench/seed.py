@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from service.db.database import Database
 from service.db.unit_of_work import UnitOfWork
+from service.domain.access import SYSTEM
 from service.domain.audit import Caller
 from service.domain.categories import CategoryKind, NewCategory
 from service.domain.clock import utc_today
@@ -25,7 +26,7 @@ CURRENCY = "EUR"
 EXPENSE_CATEGORIES = ("Groceries", "Rent", "Transport", "Dining out", "Utilities", "Leisure")
 INCOME_CATEGORIES = ("Salary", "Interest")
 PAYEES = ("Supermarket", "Landlord", "Railways", "Bistro", "Power company", "Cinema", "Employer")
-SEEDER = Caller(actor="bench-seed")
+SEEDER = Caller(SYSTEM, note="bench-seed")
 
 
 @dataclass(frozen=True)
