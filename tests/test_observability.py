@@ -1,11 +1,15 @@
-"""Observability: Prometheus metrics scraped over HTTP, and traces whose RPC spans hold the
-spans of their SQL."""
+"""Observability: Prometheus metrics scraped over HTTP, traces whose RPC spans hold the spans
+of their SQL, and log lines that carry the RPC's trace and request_id."""
 
 import asyncio
+import contextvars
+import io
+import json
+import logging
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import grpc
@@ -20,6 +24,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client.parser import text_string_to_metric_families
 
+from service import logs
 from service.db.database import Database
 from service.domain.errors import InvalidArgument
 from service.server import App, build_app
@@ -304,3 +309,65 @@ async def test_spans_are_sent_to_the_configured_otlp_endpoint(database, database
     resource, _ = collector.spans[0]
     service = {a.key: a.value.string_value for a in resource.attributes}["service.name"]
     assert service == "finance-tracker"
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """What the service logs, as configure_logging's JSON lines with their RPC context."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    handler.addFilter(logs.RpcContext())
+    rpc_log = logging.getLogger("service.rpc")
+    level = rpc_log.level
+    rpc_log.addHandler(handler)
+    rpc_log.setLevel(logging.INFO)
+    yield stream
+    rpc_log.removeHandler(handler)
+    rpc_log.setLevel(level)
+
+
+def finished(stream: io.StringIO, method: str) -> Any:
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    [entry] = [e for e in entries if e["message"] == "rpc finished" and e["method"] == method]
+    return entry
+
+
+class TestLogs:
+    async def test_a_log_line_carries_the_trace_and_the_request_id(
+        self, traced_channel, spans, log_lines
+    ):
+        users = upb_grpc.UserServiceStub(traced_channel)
+        request_id = str(uuid.uuid4())
+        await users.CreateUser(upb.CreateUserRequest(user=new_user(), request_id=request_id))
+        entry = finished(log_lines, f"/{USERS}/CreateUser")
+        [rpc_span] = server_spans(spans)
+        assert entry["trace_id"] == format(rpc_span.context.trace_id, "032x")
+        assert entry["span_id"] == format(rpc_span.context.span_id, "016x")
+        assert entry["request_id"] == request_id
+
+    async def test_without_tracing_a_log_line_carries_the_request_id_only(self, users, log_lines):
+        request_id = str(uuid.uuid4())
+        await users.CreateUser(upb.CreateUserRequest(user=new_user(), request_id=request_id))
+        entry = finished(log_lines, f"/{USERS}/CreateUser")
+        assert entry["request_id"] == request_id
+        assert "trace_id" not in entry
+
+    async def test_a_request_without_a_request_id_logs_none(self, users, log_lines):
+        await rpc_error(users.GetUser(MISSING_USER), grpc.StatusCode.NOT_FOUND)
+        entry = finished(log_lines, f"/{USERS}/GetUser")
+        assert "request_id" not in entry
+
+    def test_a_request_id_cannot_forge_log_lines(self):
+        record = logging.makeLogRecord({"msg": "rpc finished"})
+        sent = "x\nlevel=ERROR \x1b[31m" + "y" * 100
+
+        def tag() -> None:
+            logs.set_request_id(upb.CreateUserRequest(request_id=sent))
+            logs.RpcContext().filter(record)
+
+        contextvars.copy_context().run(tag)  # a context of its own, as each RPC has
+        assert (
+            record.__dict__["request_id"] == "x\\nlevel=ERROR \\x1b[31m" + "y" * 45
+        )  # 64 characters
+        assert "\n" not in logs.TextFormatter().format(record)

@@ -10,6 +10,7 @@ import grpc
 from google.protobuf.message import DecodeError
 from grpc_status import rpc_status
 
+from service import logs
 from service.api import errors
 from service.domain.errors import DomainError, InvalidArgument
 
@@ -62,6 +63,7 @@ def _wrap(method: str, behavior: Handler, deserialize: Deserializer | None) -> H
         code = grpc.StatusCode.OK
         try:
             parsed = _parse(request, deserialize)
+            logs.set_request_id(parsed)
             # A query must not outlive the RPC: at the deadline the handler is cancelled, and
             # asyncpg cancels the statement on the server.
             async with asyncio.timeout(context.time_remaining()):
