@@ -16,7 +16,7 @@ from finance.v1 import (
 )
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import TracerProvider
 
 from service.api import audit_view
 from service.api.account_servicer import AccountServicer

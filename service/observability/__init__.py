@@ -2,9 +2,10 @@
 traces, each off unless configured."""
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import grpc
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from service.db.database import Database
@@ -15,8 +16,10 @@ from service.observability.metrics import (
     MetricsInterceptor,
     RpcMetrics,
 )
-from service.observability.tracing import TracingInterceptor, otlp_tracer_provider
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk import trace as sdk_trace
 
 
 class Telemetry:
@@ -35,8 +38,10 @@ class Telemetry:
         self.registry = CollectorRegistry()
         self._endpoint = MetricsEndpoint(self.registry)
         self._rpc_metrics = RpcMetrics(self.registry) if self._port is not None else None
-        self._own_tracer_provider: TracerProvider | None = None
+        self._own_tracer_provider: sdk_trace.TracerProvider | None = None
         if tracer_provider is None and settings.otlp_endpoint is not None:
+            from service.observability.tracing import otlp_tracer_provider
+
             tracer_provider = self._own_tracer_provider = otlp_tracer_provider(
                 settings.otlp_endpoint
             )
@@ -48,6 +53,9 @@ class Telemetry:
         encloses everything an RPC logs, and the time measured all its work."""
         interceptors: list[grpc.aio.ServerInterceptor] = []
         if self.tracer_provider is not None:
+            # Imported only to trace: the instrumentation takes a quarter of a second to load.
+            from service.observability.tracing import TracingInterceptor
+
             interceptors.append(TracingInterceptor(self.tracer_provider))
         if self._rpc_metrics is not None:
             interceptors.append(MetricsInterceptor(self._rpc_metrics))
