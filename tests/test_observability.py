@@ -371,3 +371,27 @@ class TestLogs:
             record.__dict__["request_id"] == "x\\nlevel=ERROR \\x1b[31m" + "y" * 45
         )  # 64 characters
         assert "\n" not in logs.TextFormatter().format(record)
+
+
+def test_configured_logging_adds_the_ids_to_every_line():
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        logs.configure_logging(level="INFO", fmt="json")
+        [handler] = root.handlers
+        stream = io.StringIO()
+        assert isinstance(handler, logging.StreamHandler)
+        handler.setStream(stream)
+
+        def log_in_an_rpc() -> None:
+            logs.set_request_id(upb.CreateUserRequest(request_id="r-1"))
+            logging.getLogger("service.anything").info("inside")
+
+        contextvars.copy_context().run(log_in_an_rpc)
+        logging.getLogger("service.anything").info("outside")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    inside, outside = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert inside["request_id"] == "r-1"
+    assert "request_id" not in outside

@@ -75,9 +75,7 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, provider: trace.TracerProvider) -> None:
         self._provider = provider
         # The instrumentation's functions are not annotated.
-        self._spans = aio_server_interceptor(  # type: ignore[no-untyped-call]
-            tracer_provider=provider, filter_=traced
-        )
+        self._spans = aio_server_interceptor(tracer_provider=provider)  # type: ignore[no-untyped-call]
         instrument_asyncpg()
 
     async def intercept_service(
