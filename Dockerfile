@@ -19,10 +19,12 @@ RUN groupadd --system --gid 10001 app \
     && chown app:app /data
 COPY --from=build /app/.venv /app/.venv
 ENV PATH="/app/.venv/bin:$PATH" \
-    FINANCE_TRACKER_DATA_DIR=/data
+    FINANCE_TRACKER_DATA_DIR=/data \
+    FINANCE_TRACKER_METRICS_PORT=9464
 USER 10001:10001
 VOLUME ["/data"]
-EXPOSE 50051
+# gRPC, and Prometheus metrics over HTTP
+EXPOSE 50051 9464
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s \
     CMD ["finance-tracker", "health"]
 ENTRYPOINT ["finance-tracker"]

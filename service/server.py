@@ -17,6 +17,7 @@ from finance.v1 import (
 )
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.trace import TracerProvider
 
 from service.api import audit_view
 from service.api.account_servicer import AccountServicer
@@ -35,6 +36,7 @@ from service.db.secrets import shared_secret
 from service.db.unit_of_work import UnitOfWork
 from service.domain.clock import Today, utc_today
 from service.health import DatabaseHealthMonitor
+from service.observability import Telemetry
 from service.repositories.balances import Discrepancy
 from service.services.accounts import AccountService
 from service.services.audit import AuditService
@@ -89,17 +91,20 @@ def add_servicers(
 
 @dataclass
 class App:
-    """A built server with what it owns besides the database: health and its monitor, and
-    the unit of work its services share (whose retry counts tests read)."""
+    """A built server with what it owns besides the database: health and its monitor, the
+    unit of work its services share (whose retry counts tests read), and its metrics and
+    traces."""
 
     server: grpc.aio.Server
     port: int
     health: health.aio.HealthServicer
     monitor: DatabaseHealthMonitor
     uow: UnitOfWork
+    telemetry: Telemetry
 
     async def start(self) -> None:
         """Start serving; health reflects the database from the first call on."""
+        await self.telemetry.start()
         await self.monitor.start()
         await self.server.start()
 
@@ -109,6 +114,12 @@ class App:
         await self.monitor.stop()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        await self.telemetry.stop()
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port metrics are served on once started; None when they are not served."""
+        return self.telemetry.metrics_port
 
 
 def build_app(
@@ -117,17 +128,23 @@ def build_app(
     *,
     today: Today = utc_today,
     page_tokens: PageTokens | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> App:
     """Assemble services, servicers, health, reflection and the interceptor over `database`,
     and bind the port (`settings.port` 0 picks a free one). `today` is the books' clock;
-    `page_tokens` signs page tokens (a key of this process's own when not given)."""
+    `page_tokens` signs page tokens (a key of this process's own when not given);
+    `tracer_provider` traces RPCs instead of the one `settings.otlp_endpoint` calls for."""
     # gRPC sets SO_REUSEPORT by default, which lets a second server bind the same port and take
     # half the connections without an error; only bind shared when asked to.
     options = [("grpc.so_reuseport", 1 if settings.reuse_port else 0)]
+    telemetry = Telemetry(settings, tracer_provider=tracer_provider)
+    # Telemetry first, so that calls refused for their credentials are counted and traced.
     server = grpc.aio.server(
-        interceptors=[RpcInterceptor(authenticator(settings))], options=options
+        interceptors=[*telemetry.interceptors(), RpcInterceptor(authenticator(settings))],
+        options=options,
     )
     uow = UnitOfWork(database, present=audit_view.present)
+    telemetry.watch(database, uow)
     add_servicers(server, uow, today=today, page_tokens=page_tokens or PageTokens.with_random_key())
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -148,7 +165,7 @@ def build_app(
     monitor = DatabaseHealthMonitor(
         database, health_servicer, SERVICE_NAMES, interval=settings.health_check_interval_seconds
     )
-    return App(server, port, health_servicer, monitor, uow)
+    return App(server, port, health_servicer, monitor, uow, telemetry)
 
 
 async def open_database(settings: Settings) -> Database:
@@ -207,7 +224,13 @@ async def serve(settings: Settings) -> None:
                 " change every user's books; for local development only"
             )
         await app.start()
-        log.info("serving", extra={"address": f"{settings.bind_host}:{app.port}"})
+        log.info(
+            "serving",
+            extra={
+                "address": f"{settings.bind_host}:{app.port}",
+                "metrics_port": app.metrics_port,
+            },
+        )
         await stop.wait()
         log.info("shutting down; in-flight RPCs have %.1fs", settings.shutdown_grace_seconds)
         await app.stop(settings.shutdown_grace_seconds)

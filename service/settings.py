@@ -113,6 +113,18 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of the Prometheus metrics endpoint (HTTP, on the same host as gRPC);"
+        " unset serves no metrics, 0 picks a free port.",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/gRPC collector to send traces to (http://collector:4317; https:// for"
+        " TLS); unset traces nothing.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -153,6 +165,25 @@ class Settings(BaseSettings):
                 problems.append("AUTH=jwt needs one of JWT_JWKS_FILE and JWT_JWKS_URL")
         if problems:
             raise ValueError("; ".join(f"{ENV_PREFIX}{p}" for p in problems))
+        return self
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL (http://collector:4317)")
+        return value
+
+    @model_validator(mode="after")
+    def _metrics_port_apart(self) -> Self:
+        if self.metrics_port and self.metrics_port == self.port:
+            raise ValueError(
+                f"{ENV_PREFIX}METRICS_PORT ({self.metrics_port}) must not be {ENV_PREFIX}PORT,"
+                " which gRPC listens on"
+            )
         return self
 
     @model_validator(mode="after")

@@ -13,6 +13,8 @@ def test_defaults_need_no_configuration(monkeypatch, tmp_path):
     assert (settings.auth, settings.address) == ("none", "127.0.0.1:50051")
     assert settings.database_url is None
     assert settings.data_dir.name == "finance-tracker"
+    assert settings.metrics_port is None  # no metrics endpoint
+    assert settings.otlp_endpoint is None  # no traces
 
 
 def test_binds_every_interface_once_callers_are_authenticated(monkeypatch, tmp_path):
@@ -80,6 +82,9 @@ def test_accepts_unix_socket_database_urls(monkeypatch, tmp_path):
         ("FINANCE_TRACKER_LOG_FORMAT", "xml"),
         ("FINANCE_TRACKER_DATABASE_URL", "mysql://x/y"),
         ("FINANCE_TRACKER_DB_POOL_MAX_SIZE", "0"),
+        ("FINANCE_TRACKER_METRICS_PORT", "-1"),
+        ("FINANCE_TRACKER_OTLP_ENDPOINT", "collector:4317"),
+        ("FINANCE_TRACKER_OTLP_ENDPOINT", "grpc://collector:4317"),
     ],
 )
 def test_rejects_bad_values(monkeypatch, tmp_path, variable, value):
@@ -114,3 +119,19 @@ def test_pool_min_size_must_not_exceed_max_size(monkeypatch, tmp_path):
         "FINANCE_TRACKER_DB_POOL_MIN_SIZE (5) must not be greater than"
         " FINANCE_TRACKER_DB_POOL_MAX_SIZE (2)"
     ) in str(caught.value)
+
+
+def test_metrics_need_a_port_of_their_own(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError) as caught:
+        Settings(port=9000, metrics_port=9000)
+    assert "FINANCE_TRACKER_METRICS_PORT (9000) must not be FINANCE_TRACKER_PORT" in str(
+        caught.value
+    )
+    assert Settings(port=0, metrics_port=0).metrics_port == 0  # two free ports
+
+
+def test_empty_otlp_endpoint_means_no_traces(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FINANCE_TRACKER_OTLP_ENDPOINT", "")
+    assert Settings().otlp_endpoint is None

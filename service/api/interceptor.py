@@ -12,6 +12,7 @@ import grpc
 from google.protobuf.message import DecodeError
 from grpc_status import rpc_status
 
+from service import logs
 from service.api import errors
 from service.api.authentication import Authenticator
 from service.api.callers import acting_as
@@ -84,6 +85,7 @@ def _wrap(
             if authenticator is not None:
                 principal = await authenticator.authenticate(context)
             parsed = _parse(request, deserialize)
+            logs.set_request_id(parsed)
             # A query must not outlive the RPC: at the deadline the handler is cancelled, and
             # asyncpg cancels the statement on the server.
             async with asyncio.timeout(context.time_remaining()):

@@ -2,8 +2,10 @@
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import cast
 
 import asyncpg
@@ -11,6 +13,8 @@ import asyncpg
 from service.db.connections import (
     BROKEN_CONNECTION_ERRORS,
     CONNECTION_ERRORS,
+    CommitOutcomeUnknown,
+    ConnectionLost,
     acquire,
     connection_broke,
     discard,
@@ -29,6 +33,34 @@ PING_FAILURES: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.PostgresError,
 )
+
+
+# The kinds of database error `Database.errors` counts.
+ERROR_KINDS = (
+    "connection_lost",  # the connection broke, or none could be opened
+    "commit_outcome_unknown",  # it broke while COMMIT was on its way
+    "statement_timeout",  # a statement ran past its time limit
+    "invalid_value",  # the database refused a value of the request (SQLSTATE class 22)
+    "serialization_failure",
+    "deadlock",
+    "other",  # any other error of PostgreSQL or asyncpg
+)
+
+
+def error_kind(error: BaseException) -> str | None:
+    """The kind of database error `error` is, for `Database.errors`; None for what is no
+    error of the database (a domain error of a repository, a cancellation)."""
+    if isinstance(error, CommitOutcomeUnknown):
+        return "commit_outcome_unknown"
+    if isinstance(error, ConnectionLost):
+        return "connection_lost"
+    if isinstance(error, asyncpg.SerializationError):
+        return "serialization_failure"
+    if isinstance(error, asyncpg.DeadlockDetectedError):
+        return "deadlock"
+    if isinstance(error, asyncpg.PostgresError | asyncpg.InterfaceError):
+        return "other"
+    return None
 
 
 class PooledConnection(asyncpg.Connection):
@@ -50,6 +82,17 @@ class PooledConnection(asyncpg.Connection):
         return ""
 
 
+@dataclass(frozen=True)
+class PoolStats:
+    """The pool at one moment: connections open, those lent out, the most it may open, and
+    the callers waiting for one (while a connection is being opened, or none is free)."""
+
+    size: int
+    in_use: int
+    max_size: int
+    waiting: int
+
+
 class Database:
     """An asyncpg pool created at server start and closed at shutdown.
 
@@ -61,6 +104,20 @@ class Database:
         self._pool = pool
         self._dsn = dsn
         self._ping_connection: asyncpg.Connection | None = None
+        self._waiting = 0
+        # Errors of the database seen by `connection()`, by kind (see `error_kind`): what the
+        # metrics report.
+        self.errors: Counter[str] = Counter()
+
+    def pool_stats(self) -> PoolStats:
+        """How the pool stands now."""
+        size = self._pool.get_size()
+        return PoolStats(
+            size=size,
+            in_use=size - self._pool.get_idle_size(),
+            max_size=self._pool.get_max_size(),
+            waiting=self._waiting,
+        )
 
     @classmethod
     async def connect(
@@ -115,7 +172,14 @@ class Database:
         parameter) cannot take: a value out of range, a NUL in text. A connection that broke
         is discarded, never given back to the pool.
         """
-        proxy = await acquire(self._pool)
+        self._waiting += 1
+        try:
+            proxy = await acquire(self._pool)
+        except ConnectionLost:
+            self.errors["connection_lost"] += 1
+            raise
+        finally:
+            self._waiting -= 1
         # A pool hands out a proxy that forwards every Connection method; asyncpg makes
         # isinstance(proxy, asyncpg.Connection) true, but the stubs do not.
         connection = cast(asyncpg.Connection, proxy)
@@ -124,6 +188,7 @@ class Database:
         except asyncpg.DataError as error:
             # SQLSTATE class 22: the data came with the request. Validation should have caught
             # it; this is the safety net that keeps it from being an INTERNAL error.
+            self.errors["invalid_value"] += 1
             log.warning("database rejected a value of a request: %s", error)
             raise InvalidArgument.single(
                 "request", "a value is malformed or out of range"
@@ -133,11 +198,16 @@ class Database:
             # command_timeout), which asyncpg cancelled on the server: the database is fine,
             # and the same request would time out again. (TimeoutError is an OSError, which
             # would otherwise read as a lost connection.)
+            self.errors["statement_timeout"] += 1
             raise DeadlineExceeded(
                 "the request took longer than the database allows; ask for less"
             ) from error
         except BaseException as error:
-            if not connection_broke(error, connection):
+            broke = connection_broke(error, connection)
+            kind = "connection_lost" if broke else error_kind(error)
+            if kind is not None:
+                self.errors[kind] += 1
+            if not broke:
                 raise
             discard(connection)
             log.info("database connection lost: %r", error)

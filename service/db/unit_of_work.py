@@ -172,8 +172,9 @@ class UnitOfWork:
         self._database = database
         self._attempts = attempts
         self._present = present
-        # How often work ran again, by the error that made it: deadlocks here would mean
-        # locks taken out of order, which the tests watch for.
+        # How often work (a write or a read) ran again, by the error that made it, as the
+        # metrics report it: deadlocks here would mean locks taken out of order, which the
+        # tests watch for.
         self.retries: Counter[str] = Counter()
 
     async def read(
@@ -196,10 +197,11 @@ class UnitOfWork:
                 ):
                     await _enter(connection, caller, user, need)
                     return await work(Work(connection, caller))
-            except Unavailable:
+            except Unavailable as error:
                 if attempt == self._attempts:
                     raise
                 log.info("retrying a read after the connection was lost (attempt %d)", attempt)
+                self.retries[type(error).__name__] += 1
             await _pause(attempt)
         raise AssertionError("unreachable")
 
