@@ -152,6 +152,12 @@ def build_app(
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
+    if settings.auth == "none":
+        log.warning(
+            "authentication is off (FINANCE_TRACKER_AUTH=none): every caller may read and"
+            " change every user's books; for local development only",
+            extra={"address": settings.address},
+        )
     credentials = server_credentials(settings)
     try:
         if credentials is None:
@@ -218,11 +224,6 @@ async def serve(settings: Settings) -> None:
     try:
         await database.migrate()
         app = build_app(settings, database, page_tokens=await shared_page_tokens(database))
-        if settings.auth == "none":
-            log.warning(
-                "authentication is off (FINANCE_TRACKER_AUTH=none): every caller may read and"
-                " change every user's books; for local development only"
-            )
         await app.start()
         log.info(
             "serving",

@@ -1,0 +1,154 @@
+"""Servers that authenticate, channels that carry a principal's credentials, and a user's
+books shared with members of every role: what the authorization tests run against."""
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from finance.v1 import account_service_pb2_grpc as apb_grpc
+from finance.v1 import category_service_pb2_grpc as cpb_grpc
+from finance.v1 import member_service_pb2 as mpb
+from finance.v1 import member_service_pb2_grpc as mpb_grpc
+from finance.v1 import payee_service_pb2_grpc as ppb_grpc
+from finance.v1 import transaction_service_pb2 as tpb
+from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
+from finance.v1 import user_service_pb2 as upb
+from finance.v1 import user_service_pb2_grpc as upb_grpc
+
+from service.db.database import Database
+from service.server import App, build_app
+from tests.builders import Books, create_category, create_payee, leg, money
+from tests.conftest import make_settings
+from tests.credentials import SigningKeys
+
+ADMIN_SCOPE = "finance.admin"
+
+
+class Bearer(grpc.aio.UnaryUnaryClientInterceptor):
+    """Adds `authorization: Bearer <token>` to every call of a channel."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def intercept_unary_unary(
+        self, continuation: Callable[..., Awaitable[Any]], details: Any, request: Any
+    ) -> Any:
+        metadata = [*(details.metadata or ()), ("authorization", f"Bearer {self._token}")]
+        return await continuation(details._replace(metadata=metadata), request)
+
+
+@asynccontextmanager
+async def jwt_server(
+    database: Database, database_url: str, keys: SigningKeys, directory: Path, **settings: Any
+) -> AsyncIterator[App]:
+    """A running server that takes bearer tokens signed by `keys`."""
+    jwks = keys.write_jwks(directory / "jwks.json")
+    app = build_app(
+        make_settings(
+            database_url,
+            auth="jwt",
+            jwt_issuer=keys.issuer,
+            jwt_audience=keys.audience,
+            jwt_jwks_file=jwks,
+            jwks_refresh_seconds=0,
+            **settings,
+        ),
+        database,
+    )
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop(grace=1)
+
+
+@dataclass(frozen=True)
+class Clients:
+    """Every finance.v1 stub over one channel."""
+
+    channel: grpc.aio.Channel
+    users: "upb_grpc.UserServiceAsyncStub"
+    members: "mpb_grpc.MemberServiceAsyncStub"
+    accounts: "apb_grpc.AccountServiceAsyncStub"
+    categories: "cpb_grpc.CategoryServiceAsyncStub"
+    payees: "ppb_grpc.PayeeServiceAsyncStub"
+    transactions: "tpb_grpc.TransactionServiceAsyncStub"
+
+    @classmethod
+    def over(cls, channel: grpc.aio.Channel) -> "Clients":
+        """The stubs of `channel`."""
+        return cls(
+            channel,
+            upb_grpc.UserServiceStub(channel),
+            mpb_grpc.MemberServiceStub(channel),
+            apb_grpc.AccountServiceStub(channel),
+            cpb_grpc.CategoryServiceStub(channel),
+            ppb_grpc.PayeeServiceStub(channel),
+            tpb_grpc.TransactionServiceStub(channel),
+        )
+
+
+def channel_as(app: App, token: str) -> grpc.aio.Channel:
+    """A channel to `app` whose calls carry `token`."""
+    return grpc.aio.insecure_channel(f"127.0.0.1:{app.port}", interceptors=[Bearer(token)])
+
+
+@dataclass(frozen=True)
+class SharedBooks:
+    """A user created by its owner and shared with an editor and a viewer, with something of
+    every kind to read, change or delete."""
+
+    user: str
+    account: str
+    empty_account: str
+    category: str
+    payee: str
+    pending: str
+    posted: str
+    spare_member: str
+
+
+async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBooks:
+    """New books of `owner`'s, with `editor` and `viewer` as members in those roles."""
+    user = await owner.users.CreateUser(
+        upb.CreateUserRequest(user=upb.User(display_name="Household"))
+    )
+    for principal, role in (
+        (editor, mpb.Member.ROLE_EDITOR),
+        (viewer, mpb.Member.ROLE_VIEWER),
+    ):
+        await owner.members.CreateMember(
+            mpb.CreateMemberRequest(
+                parent=user.name, member=mpb.Member(principal=principal, role=role)
+            )
+        )
+    spare = await owner.members.CreateMember(
+        mpb.CreateMemberRequest(
+            parent=user.name,
+            member=mpb.Member(principal=f"spare-{uuid.uuid4()}", role=mpb.Member.ROLE_VIEWER),
+        )
+    )
+    books = Books(user, owner.accounts, owner.transactions)
+    checking = await books.account("Checking", opening_balance=money(100))
+    savings = await books.account("Savings")
+    empty = await books.account("Empty")
+    pending = await books.create(
+        leg(checking, -5), leg(savings, 5), state=tpb.Transaction.STATE_PENDING
+    )
+    posted = await books.create(leg(checking, -7), leg(savings, 7))
+    category = await create_category(owner.categories, user.name)
+    payee = await create_payee(owner.payees, user.name)
+    return SharedBooks(
+        user=user.name,
+        account=checking.name,
+        empty_account=empty.name,
+        category=category.name,
+        payee=payee.name,
+        pending=pending.name,
+        posted=posted.name,
+        spare_member=spare.name,
+    )

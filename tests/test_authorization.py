@@ -1,0 +1,315 @@
+"""Who may do what on whose books: every RPC for every role (none, viewer, editor, owner,
+administrator) over a real channel with real tokens, and what must not leak across users."""
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from enum import Enum
+
+import grpc
+import pytest
+from finance.v1 import account_service_pb2 as apb
+from finance.v1 import audit_service_pb2 as aupb
+from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import member_service_pb2 as mpb
+from finance.v1 import payee_service_pb2 as ppb
+from finance.v1 import transaction_service_pb2 as tpb
+from finance.v1 import user_service_pb2 as upb
+from google.protobuf import field_mask_pb2
+from google.protobuf.message import Message
+
+from service.server import SERVICE_NAMES, App
+from tests.authorization import (
+    ADMIN_SCOPE,
+    Clients,
+    SharedBooks,
+    channel_as,
+    jwt_server,
+    share_books,
+)
+from tests.builders import day, money
+from tests.credentials import SigningKeys
+
+OK = grpc.StatusCode.OK
+NOT_FOUND = grpc.StatusCode.NOT_FOUND
+DENIED = grpc.StatusCode.PERMISSION_DENIED
+
+
+class Need(Enum):
+    """What an RPC takes on the user whose books it touches."""
+
+    ANYONE = "any authenticated caller"
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    OWNER = "owner"
+
+
+ROLES = ("none", "viewer", "editor", "owner", "admin")
+RANK = {"viewer": 1, "editor": 2, "owner": 3}
+NEEDED_RANK = {Need.VIEWER: 1, Need.EDITOR: 2, Need.OWNER: 3}
+
+
+def expected(need: Need, role: str) -> grpc.StatusCode:
+    """The status a caller of `role` gets for an RPC that takes `need`."""
+    if need is Need.ANYONE or role in ("owner", "admin"):
+        return OK
+    if role == "none":
+        return NOT_FOUND  # whether the user exists is not a stranger's to learn
+    return OK if RANK[role] >= NEEDED_RANK[need] else DENIED
+
+
+def mask(*paths: str) -> field_mask_pb2.FieldMask:
+    return field_mask_pb2.FieldMask(paths=paths)
+
+
+@dataclass(frozen=True)
+class Case:
+    """An RPC, what it takes, and a request that succeeds for a caller allowed to make it."""
+
+    need: Need
+    request: Callable[[SharedBooks], Message]
+
+
+# Every RPC of every finance.v1 service; test_every_rpc_is_in_the_matrix keeps it whole.
+MATRIX: dict[str, Case] = {
+    "UserService/CreateUser": Case(
+        Need.ANYONE, lambda b: upb.CreateUserRequest(user=upb.User(display_name="New"))
+    ),
+    "UserService/GetUser": Case(Need.VIEWER, lambda b: upb.GetUserRequest(name=b.user)),
+    "UserService/ListUsers": Case(Need.ANYONE, lambda b: upb.ListUsersRequest()),
+    "UserService/UpdateUser": Case(
+        Need.OWNER,
+        lambda b: upb.UpdateUserRequest(
+            user=upb.User(name=b.user, display_name="Renamed"), update_mask=mask("display_name")
+        ),
+    ),
+    "UserService/DeleteUser": Case(
+        Need.OWNER, lambda b: upb.DeleteUserRequest(name=b.user, force=True)
+    ),
+    "MemberService/CreateMember": Case(
+        Need.OWNER,
+        lambda b: mpb.CreateMemberRequest(
+            parent=b.user,
+            member=mpb.Member(principal=f"new-{uuid.uuid4()}", role=mpb.Member.ROLE_VIEWER),
+        ),
+    ),
+    "MemberService/GetMember": Case(
+        Need.VIEWER, lambda b: mpb.GetMemberRequest(name=b.spare_member)
+    ),
+    "MemberService/ListMembers": Case(Need.VIEWER, lambda b: mpb.ListMembersRequest(parent=b.user)),
+    "MemberService/UpdateMember": Case(
+        Need.OWNER,
+        lambda b: mpb.UpdateMemberRequest(
+            member=mpb.Member(name=b.spare_member, role=mpb.Member.ROLE_EDITOR),
+            update_mask=mask("role"),
+        ),
+    ),
+    "MemberService/DeleteMember": Case(
+        Need.OWNER, lambda b: mpb.DeleteMemberRequest(name=b.spare_member)
+    ),
+    "AccountService/CreateAccount": Case(
+        Need.EDITOR,
+        lambda b: apb.CreateAccountRequest(
+            parent=b.user,
+            account=apb.Account(
+                display_name="Cash", type=apb.Account.TYPE_ASSET, currency_code="EUR"
+            ),
+        ),
+    ),
+    "AccountService/GetAccount": Case(Need.VIEWER, lambda b: apb.GetAccountRequest(name=b.account)),
+    "AccountService/ListAccounts": Case(
+        Need.VIEWER, lambda b: apb.ListAccountsRequest(parent=b.user)
+    ),
+    "AccountService/UpdateAccount": Case(
+        Need.EDITOR,
+        lambda b: apb.UpdateAccountRequest(
+            account=apb.Account(name=b.account, display_name="Main"),
+            update_mask=mask("display_name"),
+        ),
+    ),
+    "AccountService/DeleteAccount": Case(
+        Need.EDITOR, lambda b: apb.DeleteAccountRequest(name=b.empty_account)
+    ),
+    "AccountService/ArchiveAccount": Case(
+        Need.EDITOR, lambda b: apb.ArchiveAccountRequest(name=b.empty_account)
+    ),
+    "AccountService/UnarchiveAccount": Case(
+        Need.EDITOR, lambda b: apb.UnarchiveAccountRequest(name=b.account)
+    ),
+    "AccountService/GetAccountBalance": Case(
+        Need.VIEWER, lambda b: apb.GetAccountBalanceRequest(name=b.account, as_of_date=day(31))
+    ),
+    "AccountService/GetBalanceHistory": Case(
+        Need.VIEWER,
+        lambda b: apb.GetBalanceHistoryRequest(name=b.account, start_date=day(1), end_date=day(31)),
+    ),
+    "AuditService/ListAuditEvents": Case(
+        Need.VIEWER, lambda b: aupb.ListAuditEventsRequest(parent=b.user)
+    ),
+    "CategoryService/CreateCategory": Case(
+        Need.EDITOR,
+        lambda b: cpb.CreateCategoryRequest(
+            parent=b.user,
+            category=cpb.Category(display_name="Rent", kind=cpb.Category.KIND_EXPENSE),
+        ),
+    ),
+    "CategoryService/GetCategory": Case(
+        Need.VIEWER, lambda b: cpb.GetCategoryRequest(name=b.category)
+    ),
+    "CategoryService/ListCategories": Case(
+        Need.VIEWER, lambda b: cpb.ListCategoriesRequest(parent=b.user)
+    ),
+    "CategoryService/UpdateCategory": Case(
+        Need.EDITOR,
+        lambda b: cpb.UpdateCategoryRequest(
+            category=cpb.Category(name=b.category, display_name="Groceries"),
+            update_mask=mask("display_name"),
+        ),
+    ),
+    "CategoryService/DeleteCategory": Case(
+        Need.EDITOR, lambda b: cpb.DeleteCategoryRequest(name=b.category)
+    ),
+    "PayeeService/CreatePayee": Case(
+        Need.EDITOR,
+        lambda b: ppb.CreatePayeeRequest(parent=b.user, payee=ppb.Payee(display_name="Landlord")),
+    ),
+    "PayeeService/GetPayee": Case(Need.VIEWER, lambda b: ppb.GetPayeeRequest(name=b.payee)),
+    "PayeeService/ListPayees": Case(Need.VIEWER, lambda b: ppb.ListPayeesRequest(parent=b.user)),
+    "PayeeService/UpdatePayee": Case(
+        Need.EDITOR,
+        lambda b: ppb.UpdatePayeeRequest(
+            payee=ppb.Payee(name=b.payee, display_name="Bakery"), update_mask=mask("display_name")
+        ),
+    ),
+    "PayeeService/DeletePayee": Case(Need.EDITOR, lambda b: ppb.DeletePayeeRequest(name=b.payee)),
+    "TransactionService/CreateTransaction": Case(
+        Need.EDITOR,
+        lambda b: tpb.CreateTransactionRequest(
+            parent=b.user,
+            transaction=tpb.Transaction(
+                booking_date=day(20),
+                postings=[
+                    tpb.Posting(account=b.account, amount=money(-1)),
+                    tpb.Posting(account=b.empty_account, amount=money(1)),
+                ],
+            ),
+        ),
+    ),
+    "TransactionService/GetTransaction": Case(
+        Need.VIEWER, lambda b: tpb.GetTransactionRequest(name=b.posted)
+    ),
+    "TransactionService/ListTransactions": Case(
+        Need.VIEWER, lambda b: tpb.ListTransactionsRequest(parent=b.user)
+    ),
+    "TransactionService/UpdateTransaction": Case(
+        Need.EDITOR,
+        lambda b: tpb.UpdateTransactionRequest(
+            transaction=tpb.Transaction(name=b.pending, description="Checked"),
+            update_mask=mask("description"),
+        ),
+    ),
+    "TransactionService/PostTransaction": Case(
+        Need.EDITOR, lambda b: tpb.PostTransactionRequest(name=b.pending)
+    ),
+    "TransactionService/VoidTransaction": Case(
+        Need.EDITOR, lambda b: tpb.VoidTransactionRequest(name=b.pending)
+    ),
+    "TransactionService/ReverseTransaction": Case(
+        Need.EDITOR, lambda b: tpb.ReverseTransactionRequest(name=b.posted, reason="Mistake")
+    ),
+    "TransactionService/RecordExpense": Case(
+        Need.EDITOR,
+        lambda b: tpb.RecordExpenseRequest(
+            parent=b.user, account=b.account, amount=money(2), booking_date=day(21)
+        ),
+    ),
+    "TransactionService/RecordIncome": Case(
+        Need.EDITOR,
+        lambda b: tpb.RecordIncomeRequest(
+            parent=b.user, account=b.account, amount=money(3), booking_date=day(21)
+        ),
+    ),
+    "TransactionService/TransferFunds": Case(
+        Need.EDITOR,
+        lambda b: tpb.TransferFundsRequest(
+            parent=b.user,
+            from_account=b.account,
+            to_account=b.empty_account,
+            amount=money(4),
+            booking_date=day(21),
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Principals:
+    """The principals of one test, each with a client whose calls carry its token."""
+
+    subjects: dict[str, str]
+    clients: dict[str, Clients]
+
+
+@pytest.fixture(scope="module")
+def keys() -> SigningKeys:
+    signing = SigningKeys()
+    signing.add_key()
+    return signing
+
+
+@pytest.fixture(scope="module")
+async def jwt_app(database, database_url, keys, tmp_path_factory) -> AsyncIterator[App]:
+    async with jwt_server(database, database_url, keys, tmp_path_factory.mktemp("jwks")) as app:
+        yield app
+
+
+@pytest.fixture
+async def principals(jwt_app, keys) -> AsyncIterator[Principals]:
+    run = uuid.uuid4().hex[:8]
+    subjects = {role: f"{role}-{run}" for role in ROLES}
+    channels = {
+        role: channel_as(
+            jwt_app, keys.token(subject, scope=ADMIN_SCOPE if role == "admin" else "finance")
+        )
+        for role, subject in subjects.items()
+    }
+    yield Principals(subjects, {role: Clients.over(c) for role, c in channels.items()})
+    for channel in channels.values():
+        await channel.close()
+
+
+async def _call(clients: Clients, rpc: str, request: Message) -> grpc.StatusCode:
+    service, method = rpc.split("/")
+    call = clients.channel.unary_unary(
+        f"/finance.v1.{service}/{method}",
+        request_serializer=type(request).SerializeToString,
+        response_deserializer=lambda data: data,
+    )
+    try:
+        await call(request)
+    except grpc.aio.AioRpcError as error:
+        return error.code()
+    return OK
+
+
+def test_every_rpc_is_in_the_matrix():
+    from google.protobuf import descriptor_pool
+
+    pool = descriptor_pool.Default()
+    rpcs = {
+        f"{name.rsplit('.', 1)[1]}/{method.name}"
+        for name in SERVICE_NAMES
+        for method in pool.FindServiceByName(name).methods
+    }
+    assert rpcs == set(MATRIX)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("rpc", sorted(MATRIX))
+async def test_each_role_gets_what_its_grant_allows(principals, rpc, role):
+    subjects, clients = principals.subjects, principals.clients
+    books = await share_books(
+        clients["owner"], editor=subjects["editor"], viewer=subjects["viewer"]
+    )
+    case = MATRIX[rpc]
+    assert await _call(clients[role], rpc, case.request(books)) == expected(case.need, role)
