@@ -1,6 +1,7 @@
 """Who may do what on whose books: every RPC for every role (none, viewer, editor, owner,
 administrator) over a real channel with real tokens, and what must not leak across users."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ import grpc
 import pytest
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2 as aupb
+from finance.v1 import audit_service_pb2_grpc as aupb_grpc
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
@@ -29,6 +31,7 @@ from tests.authorization import (
 )
 from tests.builders import day, money
 from tests.credentials import SigningKeys
+from tests.helpers import field_violations, rpc_error
 
 OK = grpc.StatusCode.OK
 NOT_FOUND = grpc.StatusCode.NOT_FOUND
@@ -313,3 +316,200 @@ async def test_each_role_gets_what_its_grant_allows(principals, rpc, role):
     )
     case = MATRIX[rpc]
     assert await _call(clients[role], rpc, case.request(books)) == expected(case.need, role)
+
+
+class TestMembers:
+    async def test_the_creator_is_the_first_owner(self, principals):
+        owner = principals.clients["owner"]
+        user = await owner.users.CreateUser(upb.CreateUserRequest(user=upb.User(display_name="A")))
+        listed = await owner.members.ListMembers(mpb.ListMembersRequest(parent=user.name))
+        assert [(m.principal, m.role) for m in listed.members] == [
+            (principals.subjects["owner"], mpb.Member.ROLE_OWNER)
+        ]
+
+    async def _books(self, principals: Principals) -> tuple[SharedBooks, str]:
+        """Shared books and the name of their owner's member."""
+        owner = principals.clients["owner"]
+        books = await share_books(
+            owner, editor=principals.subjects["editor"], viewer=principals.subjects["viewer"]
+        )
+        listed = await owner.members.ListMembers(
+            mpb.ListMembersRequest(parent=books.user, filter="role = ROLE_OWNER")
+        )
+        [me] = listed.members
+        return books, me.name
+
+    async def test_the_last_owner_can_be_neither_removed_nor_demoted(self, principals):
+        owner = principals.clients["owner"].members
+        _, me = await self._books(principals)
+        for call in (
+            owner.DeleteMember(mpb.DeleteMemberRequest(name=me)),
+            owner.UpdateMember(
+                mpb.UpdateMemberRequest(
+                    member=mpb.Member(name=me, role=mpb.Member.ROLE_EDITOR),
+                    update_mask=mask("role"),
+                )
+            ),
+        ):
+            error = await rpc_error(call, grpc.StatusCode.FAILED_PRECONDITION)
+            assert "last owner" in (error.details() or "")
+
+    async def test_an_owner_leaves_once_another_owner_remains(self, principals):
+        owner = principals.clients["owner"].members
+        books, me = await self._books(principals)
+        await owner.UpdateMember(
+            mpb.UpdateMemberRequest(
+                member=mpb.Member(name=books.spare_member, role=mpb.Member.ROLE_OWNER),
+                update_mask=mask("role"),
+            )
+        )
+        await owner.DeleteMember(mpb.DeleteMemberRequest(name=me))
+        # Gone: the former owner is a stranger to these books now.
+        await rpc_error(
+            principals.clients["owner"].users.GetUser(upb.GetUserRequest(name=books.user)),
+            NOT_FOUND,
+        )
+
+    async def test_two_owners_removing_each_other_at_once_leave_one(
+        self, principals, jwt_app, keys
+    ):
+        books, me = await self._books(principals)
+        owner = principals.clients["owner"].members
+        second_subject = f"second-{uuid.uuid4()}"
+        second = await owner.CreateMember(
+            mpb.CreateMemberRequest(
+                parent=books.user,
+                member=mpb.Member(principal=second_subject, role=mpb.Member.ROLE_OWNER),
+            )
+        )
+        async with channel_as(jwt_app, keys.token(second_subject)) as channel:
+            other = Clients.over(channel).members
+            results = await asyncio.gather(
+                owner.DeleteMember(mpb.DeleteMemberRequest(name=second.name)),
+                other.DeleteMember(mpb.DeleteMemberRequest(name=me)),
+                return_exceptions=True,
+            )
+        codes = sorted(
+            r.code().name if isinstance(r, grpc.aio.AioRpcError) else "OK" for r in results
+        )
+        # The second removal sees one owner left, or finds its caller removed already.
+        assert codes[1] == "OK"
+        assert codes[0] in ("FAILED_PRECONDITION", "NOT_FOUND")
+        admin = principals.clients["admin"].members
+        listed = await admin.ListMembers(
+            mpb.ListMembersRequest(parent=books.user, filter="role = ROLE_OWNER")
+        )
+        assert len(listed.members) == 1
+
+    async def test_a_principal_is_a_member_once(self, principals):
+        owner = principals.clients["owner"].members
+        books, _ = await self._books(principals)
+        error = await rpc_error(
+            owner.CreateMember(
+                mpb.CreateMemberRequest(
+                    parent=books.user,
+                    member=mpb.Member(
+                        principal=principals.subjects["viewer"], role=mpb.Member.ROLE_EDITOR
+                    ),
+                )
+            ),
+            grpc.StatusCode.ALREADY_EXISTS,
+        )
+        listed = await owner.ListMembers(
+            mpb.ListMembersRequest(
+                parent=books.user, filter=f'principal = "{principals.subjects["viewer"]}"'
+            )
+        )
+        [viewer] = listed.members
+        assert viewer.name in (error.details() or "")
+
+    async def test_a_removed_member_loses_access_at_once(self, principals):
+        owner = principals.clients["owner"].members
+        books, _ = await self._books(principals)
+        viewer = principals.clients["viewer"]
+        await viewer.users.GetUser(upb.GetUserRequest(name=books.user))
+        listed = await owner.ListMembers(
+            mpb.ListMembersRequest(
+                parent=books.user, filter=f'principal = "{principals.subjects["viewer"]}"'
+            )
+        )
+        await owner.DeleteMember(mpb.DeleteMemberRequest(name=listed.members[0].name))
+        await rpc_error(viewer.users.GetUser(upb.GetUserRequest(name=books.user)), NOT_FOUND)
+
+    async def test_a_role_is_required(self, principals):
+        books, _ = await self._books(principals)
+        error = await rpc_error(
+            principals.clients["owner"].members.CreateMember(
+                mpb.CreateMemberRequest(parent=books.user, member=mpb.Member(principal="x"))
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
+        assert "member.role" in field_violations(error)
+
+
+class TestNothingLeaksAcrossUsers:
+    async def test_list_users_shows_only_the_callers_books(self, principals):
+        books = await share_books(
+            principals.clients["owner"],
+            editor=principals.subjects["editor"],
+            viewer=principals.subjects["viewer"],
+        )
+        for role in ROLES:
+            listed = await principals.clients[role].users.ListUsers(
+                upb.ListUsersRequest(page_size=1000)
+            )
+            names = {u.name for u in listed.users}
+            assert (books.user in names) is (role != "none"), role
+        stranger = await principals.clients["none"].users.ListUsers(upb.ListUsersRequest())
+        assert list(stranger.users) == []
+
+    async def test_a_page_token_does_not_open_anothers_books(self, principals):
+        books = await share_books(
+            principals.clients["owner"],
+            editor=principals.subjects["editor"],
+            viewer=principals.subjects["viewer"],
+        )
+        first = await principals.clients["viewer"].accounts.ListAccounts(
+            apb.ListAccountsRequest(parent=books.user, page_size=1)
+        )
+        assert first.next_page_token
+        await rpc_error(
+            principals.clients["none"].accounts.ListAccounts(
+                apb.ListAccountsRequest(
+                    parent=books.user, page_size=1, page_token=first.next_page_token
+                )
+            ),
+            NOT_FOUND,
+        )
+
+    async def test_a_request_id_names_only_its_own_principals_request(self, principals):
+        request_id = str(uuid.uuid4())
+        request = upb.CreateUserRequest(user=upb.User(display_name="Mine"), request_id=request_id)
+        mine = await principals.clients["owner"].users.CreateUser(request)
+        assert (await principals.clients["owner"].users.CreateUser(request)).name == mine.name
+        # The same request from another principal is not handed the first one's user.
+        error = await rpc_error(
+            principals.clients["none"].users.CreateUser(request), grpc.StatusCode.INVALID_ARGUMENT
+        )
+        assert mine.name not in (error.details() or "")
+
+    async def test_a_viewer_reads_the_audit_trail_with_each_changes_principal(self, principals):
+        books = await share_books(
+            principals.clients["owner"],
+            editor=principals.subjects["editor"],
+            viewer=principals.subjects["viewer"],
+        )
+        await principals.clients["editor"].payees.UpdatePayee(
+            ppb.UpdatePayeeRequest(
+                payee=ppb.Payee(name=books.payee, display_name="Renamed"),
+                update_mask=mask("display_name"),
+            )
+        )
+        audit = aupb_grpc.AuditServiceStub(principals.clients["viewer"].channel)
+        events = await audit.ListAuditEvents(
+            aupb.ListAuditEventsRequest(parent=books.user, filter=f'resource = "{books.payee}"')
+        )
+        assert [(e.action, e.actor) for e in events.audit_events] == [
+            ("create", principals.subjects["owner"]),
+            ("update", principals.subjects["editor"]),
+        ]

@@ -15,6 +15,7 @@ _COLUMNS = "user_id, member_id, principal, role, revision, create_time, update_t
 _INSERT = f"""
 INSERT INTO members (user_id, member_id, principal, role)
 VALUES ($1, $2, $3, $4)
+ON CONFLICT (user_id, principal) DO NOTHING
 RETURNING {_COLUMNS}
 """
 
@@ -63,14 +64,17 @@ class MemberRepository(RowRepository[Member, MemberKey]):
         """Add a member. Raises NotFound for an unknown user, AlreadyExists if the member id
         is taken or the principal is a member already (naming that member)."""
         try:
-            return await self._insert_owned(
-                _INSERT, UserKey(key.user_id), key.member_id, new.principal, new.role.name
+            row = await self._connection.fetchrow(
+                _INSERT, key.user_id, key.member_id, new.principal, new.role.name
             )
-        except asyncpg.UniqueViolationError as error:
-            if error.constraint_name == "members_pkey":
-                raise AlreadyExists(key) from None
+        except asyncpg.ForeignKeyViolationError:
+            raise NotFound(UserKey(key.user_id)) from None
+        except asyncpg.UniqueViolationError:
+            raise AlreadyExists(key) from None
+        if row is None:
             existing = await self._connection.fetchval(_BY_PRINCIPAL, key.user_id, new.principal)
-            raise AlreadyExists(MemberKey(key.user_id, existing or key.member_id)) from None
+            raise AlreadyExists(MemberKey(key.user_id, existing))
+        return _member(row)
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Member]:
         """One page of the user's members."""
