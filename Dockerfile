@@ -18,7 +18,10 @@ RUN groupadd --system --gid 10001 app \
     && mkdir /data \
     && chown app:app /data
 COPY --from=build /app/.venv /app/.venv
+# Reached from outside the container, so bound to every interface explicitly: without
+# FINANCE_TRACKER_AUTH the server warns that every caller may do anything.
 ENV PATH="/app/.venv/bin:$PATH" \
+    FINANCE_TRACKER_HOST=0.0.0.0 \
     FINANCE_TRACKER_DATA_DIR=/data \
     FINANCE_TRACKER_METRICS_PORT=9464
 USER 10001:10001

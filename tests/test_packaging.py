@@ -203,3 +203,11 @@ def test_wheel_runs_in_a_clean_venv_without_dev_dependencies(tmp_path, empty_dat
     assert process.returncode == 0, logs
     assert '"message": "stopped"' in logs
     assert '"code": "OK"' in logs
+
+
+def test_the_image_binds_every_interface_explicitly():
+    # Without authentication the server binds to loopback only, which nobody outside the
+    # container could reach: the image names the address itself.
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    run_stage = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM")) :]
+    assert any("FINANCE_TRACKER_HOST=0.0.0.0" in line for line in run_stage)
