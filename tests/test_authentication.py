@@ -6,8 +6,11 @@ import base64
 import datetime
 import hashlib
 import hmac
+import http.server
 import json
 import logging
+import socket
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -355,3 +358,76 @@ class TestMutualTls:
                 upb_grpc.UserServiceStub(channel).CreateUser(_create_user(), timeout=10),
                 grpc.StatusCode.UNAVAILABLE,
             )
+
+
+class TestKeysFromAUrl:
+    async def test_keys_are_fetched_once_and_again_for_a_new_kid(
+        self, database, database_url, keys
+    ):
+        served: list[str] = []
+
+        class Jwks(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                served.append(self.path)
+                body = json.dumps(keys.jwks()).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        app = build_app(
+            make_settings(
+                database_url,
+                auth="jwt",
+                jwt_issuer=keys.issuer,
+                jwt_audience=keys.audience,
+                jwt_jwks_url=f"http://127.0.0.1:{httpd.server_address[1]}/jwks.json",
+                jwks_refresh_seconds=0,
+            ),
+            database,
+        )
+        await app.start()
+        try:
+            first = next(iter(keys.keys))
+            await _create_with(app, keys.token(f"url-{uuid.uuid4()}", kid=first))
+            await _create_with(app, keys.token(f"url-{uuid.uuid4()}", kid=first))
+            assert served == ["/jwks.json"]  # cached: one fetch for two tokens
+            rotated = keys.add_key()
+            await _create_with(app, keys.token(f"url-{uuid.uuid4()}", kid=rotated))
+            assert served == ["/jwks.json", "/jwks.json"]
+        finally:
+            await app.stop(grace=0)
+            httpd.shutdown()
+            thread.join()
+
+    async def test_an_unreachable_key_server_is_unavailable_not_unauthenticated(
+        self, database, database_url, keys
+    ):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            closed_port = probe.getsockname()[1]
+        app = build_app(
+            make_settings(
+                database_url,
+                auth="jwt",
+                jwt_issuer=keys.issuer,
+                jwt_audience=keys.audience,
+                jwt_jwks_url=f"http://127.0.0.1:{closed_port}/jwks.json",
+            ),
+            database,
+        )
+        await app.start()
+        try:
+            async with channel_as(app, keys.token("someone")) as channel:
+                await rpc_error(
+                    upb_grpc.UserServiceStub(channel).CreateUser(_create_user()),
+                    grpc.StatusCode.UNAVAILABLE,
+                )
+        finally:
+            await app.stop(grace=0)
