@@ -20,6 +20,7 @@ from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
     category_service_pb2_grpc,
+    member_service_pb2_grpc,
     payee_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2,
@@ -108,6 +109,12 @@ async def channel(app: App) -> AsyncIterator[grpc.aio.Channel]:
 def users(channel: grpc.aio.Channel) -> "user_service_pb2_grpc.UserServiceAsyncStub":
     """A UserService client."""
     return user_service_pb2_grpc.UserServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def members(channel: grpc.aio.Channel) -> "member_service_pb2_grpc.MemberServiceAsyncStub":
+    """A MemberService client."""
+    return member_service_pb2_grpc.MemberServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2
 from finance.v1 import audit_service_pb2_grpc as audit_grpc
 from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import transaction_service_pb2 as tpb
 from google.api import field_behavior_pb2, resource_pb2
@@ -39,6 +40,7 @@ class World:
     payee: ppb.Payee
     posted: tpb.Transaction
     pending: tpb.Transaction
+    member: mpb.Member
 
     def name_of(self, target: str) -> str:
         """The resource name of this user's `target` (account, category, posted...)."""
@@ -76,7 +78,13 @@ async def build_world(c: Clients) -> World:
     ]
     category = await create_category(c.categories, user)
     payee = await create_payee(c.payees, user)
-    return World(user, account, other, category, payee, posted, pending)
+    member = await c.members.CreateMember(
+        mpb.CreateMemberRequest(
+            parent=user,
+            member=mpb.Member(principal=f"accountant-of-{user}", role=mpb.Member.ROLE_VIEWER),
+        )
+    )
+    return World(user, account, other, category, payee, posted, pending, member)
 
 
 async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: str) -> list[Any]:
@@ -89,6 +97,7 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
     transactions = await c.transactions.ListTransactions(
         tpb.ListTransactionsRequest(parent=user, page_size=1000)
     )
+    members = await c.members.ListMembers(mpb.ListMembersRequest(parent=user, page_size=1000))
     events = await audit.ListAuditEvents(
         audit_service_pb2.ListAuditEventsRequest(parent=user, page_size=1000)
     )
@@ -97,6 +106,7 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         list(categories.categories),
         list(payees.payees),
         list(transactions.transactions),
+        list(members.members),
         list(events.audit_events),
     ]
 
@@ -108,6 +118,7 @@ TARGETS = {
     "payee": ("finance-tracker/Payee", "payees"),
     "posted": ("finance-tracker/Transaction", "transactions"),
     "pending": ("finance-tracker/Transaction", "transactions"),
+    "member": ("finance-tracker/Member", "members"),
 }
 
 # (clients, the caller's world, the name of another user's resource) -> the call.
@@ -179,7 +190,15 @@ def _transfer(me: World, **fields: Any) -> tpb.TransferFundsRequest:
 
 
 A, CAT, P, TX = "AccountService", "CategoryService", "PayeeService", "TransactionService"
+M = "MemberService"
 CASES = [
+    Case(f"{M}.GetMember", "name", "member",
+         lambda c, me, n: c.members.GetMember(mpb.GetMemberRequest(name=n))),
+    Case(f"{M}.UpdateMember", "member.name", "member",
+         lambda c, me, n: c.members.UpdateMember(mpb.UpdateMemberRequest(
+             member=mpb.Member(name=n, role=mpb.Member.ROLE_OWNER), update_mask=mask("role")))),
+    Case(f"{M}.DeleteMember", "name", "member",
+         lambda c, me, n: c.members.DeleteMember(mpb.DeleteMemberRequest(name=n))),
     Case(f"{A}.GetAccount", "name", "account",
          lambda c, me, n: c.accounts.GetAccount(apb.GetAccountRequest(name=n))),
     Case(f"{A}.UpdateAccount", "account.name", "account",

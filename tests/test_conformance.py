@@ -8,14 +8,10 @@ from typing import Any
 
 import grpc
 import pytest
-from finance.v1 import account_service_pb2 as apb
-from finance.v1 import audit_service_pb2
-from finance.v1 import category_service_pb2 as cpb
-from finance.v1 import payee_service_pb2 as ppb
-from finance.v1 import transaction_service_pb2 as tpb
-from finance.v1 import user_service_pb2 as upb
+from google.protobuf import descriptor_pool
 from google.rpc import error_details_pb2
 
+from service.server import SERVICE_NAMES
 from tests import tenancy
 from tests.helpers import invalid_fields, rpc_error, unpack
 from tests.resources import NOT_A_UUID, RESOURCES, Clients, Resource
@@ -31,9 +27,9 @@ TOKEN_NOT_ISSUED = "is not a page token this service issued"
 
 
 @pytest.fixture
-def clients(users, accounts, categories, payees, transactions) -> Clients:
+def clients(users, accounts, categories, payees, transactions, members) -> Clients:
     """The clients of the services that hold resources, on the shared server."""
-    return Clients(users, accounts, categories, payees, transactions)
+    return Clients(users, accounts, categories, payees, transactions, members)
 
 
 @pytest.fixture
@@ -139,7 +135,8 @@ class TestAnotherUsersResource:
     naming what was asked for, and nobody's data changes."""
 
     def test_every_field_naming_a_users_resource_has_a_case(self):
-        files = [pb.DESCRIPTOR for pb in (apb, audit_service_pb2, cpb, ppb, tpb, upb)]
+        pool = descriptor_pool.Default()
+        files = [pool.FindServiceByName(name).file for name in SERVICE_NAMES]
         cases = [(case.method, case.field) for case in tenancy.CASES]
         assert len(cases) == len(set(cases))
         assert set(cases) == tenancy.resource_name_fields(files)

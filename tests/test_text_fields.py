@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
@@ -198,6 +199,14 @@ TEXT_FIELDS: dict[str, tuple[str, Send]] = {
     "RecordExpense description": ("description", lambda t, s: _one_off(t, "expense", s)),
     "RecordIncome description": ("description", lambda t, s: _one_off(t, "income", s)),
     "TransferFunds description": ("description", lambda t, s: _one_off(t, "transfer", s)),
+    "CreateMember principal": (
+        "member.principal",
+        lambda t, s: t.clients.members.CreateMember(
+            mpb.CreateMemberRequest(
+                parent=t.owner, member=mpb.Member(principal=s, role=mpb.Member.ROLE_VIEWER)
+            )
+        ),
+    ),
     "ReverseTransaction reason": (
         "reason",
         lambda t, s: t.clients.transactions.ReverseTransaction(
@@ -209,9 +218,9 @@ MULTI_LINE = {"CreateTransaction notes", "UpdateTransaction notes"}
 
 
 @pytest.fixture
-def target(user, users, accounts, categories, payees, transactions) -> Target:
+def target(user, users, accounts, categories, payees, transactions, members) -> Target:
     """Requests on behalf of the test's user."""
-    clients = Clients(users, accounts, categories, payees, transactions)
+    clients = Clients(users, accounts, categories, payees, transactions, members)
     return Target(user.name, f"{user.name}/accounts/a1", clients)
 
 
