@@ -16,8 +16,9 @@ from service.domain.keys import MemberKey, UserKey
 from service.domain.members import Member, MemberChanges, NewMember
 
 UPDATABLE = ("role",)
-# Output-only fields an update mask may name, as read back from a Get.
-IGNORED = ("name", "principal", "create_time", "update_time", "etag")
+# Output-only fields an update mask may name, as read back from a Get (not the immutable
+# principal: a member is re-added to change it).
+IGNORED = ("name", "create_time", "update_time", "etag")
 
 ROLES = {
     Role.VIEWER: member_service_pb2.Member.ROLE_VIEWER,
