@@ -45,7 +45,7 @@ T = TypeVar("T")
 ALL_USERS = "*"
 
 # Every unit of work starts here: it becomes the tenant role, whose rows row-level security
-# limits to the user in finance.user_id (migration 0010), and reads the caller's role on that
+# limits to the user in finance.user_id (migration 0011), and reads the caller's role on that
 # user, in one round trip. The grant is read as the connection's own role: the statement is
 # planned before the role changes.
 _ENTER = """
