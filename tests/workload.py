@@ -68,9 +68,13 @@ class Ledger:
             )
         return cls(user.name, created)
 
-    def transfer(self, rng: random.Random) -> tpb.TransferFundsRequest:
-        """A transfer of a random amount between two random accounts, with a new request_id."""
-        source, target = rng.sample(sorted(OPENING), 2)
+    def transfer(self, rng: random.Random, source: str = "") -> tpb.TransferFundsRequest:
+        """A transfer of a random amount between two random accounts (from `source` if
+        given), with a new request_id."""
+        if source:
+            target = rng.choice(sorted(set(OPENING) - {source}))
+        else:
+            source, target = rng.sample(sorted(OPENING), 2)
         return tpb.TransferFundsRequest(
             parent=self.user_name,
             from_account=self.accounts[source].name,
@@ -89,16 +93,22 @@ class Ledger:
         for result in results:
             if isinstance(result, grpc.aio.AioRpcError):
                 self.codes[result.code()] += 1
-                continue
-            if isinstance(result, BaseException):
+            elif isinstance(result, BaseException):
                 raise result
-            self.codes[grpc.StatusCode.OK] += 1
-            source, target = (self._key(request.from_account), self._key(request.to_account))
-            self.moved[request.request_id] = (source, target, request.amount.units)
-            self.names.setdefault(request.request_id, set()).add(result.name)
+            else:
+                self.note(request.request_id, self.move_of(request), result.name)
 
-    def _key(self, account_name: str) -> str:
-        return next(k for k, a in self.accounts.items() if a.name == account_name)
+    def note(self, request_id: str, move: tuple[str, str, int], name: str) -> None:
+        """Note an OK answer to request `request_id`: `move` (from, to, units), recorded as
+        transaction `name`."""
+        self.codes[grpc.StatusCode.OK] += 1
+        self.moved[request_id] = move
+        self.names.setdefault(request_id, set()).add(name)
+
+    def move_of(self, request: tpb.TransferFundsRequest) -> tuple[str, str, int]:
+        """What `request` moves: from which account key to which, and how many units."""
+        keys = {account.name: key for key, account in self.accounts.items()}
+        return keys[request.from_account], keys[request.to_account], request.amount.units
 
     async def run(self, servers: list[Clients], *, clients: int, transfers: int, seed: int) -> None:
         """`clients` concurrent clients, each making `transfers` transfers through a random
