@@ -11,6 +11,8 @@ import pytest
 from service.db.connections import CommitOutcomeUnknown, ConnectionLost, transaction
 from service.db.database import Database
 from service.domain.errors import DeadlineExceeded, Unavailable
+from service.server import open_database
+from tests.conftest import make_settings
 
 
 async def test_close_does_not_hang_on_a_connection_still_in_use(database_url):
@@ -227,6 +229,17 @@ class TestWithoutPreparedStatements:
             db = await Database.connect(url, min_size=1, max_size=1, prepared_statements=False)
         await db.close()
         assert ("no statement_timeout is in effect" in caplog.text) == warned
+
+    async def test_is_what_the_setting_opens(self, database_url):
+        settings = make_settings(database_url, db_prepared_statements=False)
+        db = await open_database(settings)
+        try:
+            async with db.connection() as connection:
+                await connection.fetchval("SELECT $1::int", 1)
+                named = await connection.fetchval("SELECT count(*) FROM pg_prepared_statements")
+            assert named == 0
+        finally:
+            await db.close()
 
     async def test_migrate_and_ping_prepare_nothing(self, database, database_url):
         db = await Database.connect(database_url, min_size=1, max_size=1, prepared_statements=False)

@@ -14,7 +14,7 @@ from service.db.database import Database
 from service.db.migrate import load_migrations
 from service.db.unit_of_work import UnitOfWork
 from service.domain.errors import Unavailable
-from service.server import App, build_app, shared_page_tokens
+from service.server import App, build_app, open_database, shared_page_tokens
 from service.services.ledger import LedgerService
 from tests.conftest import make_settings, with_database
 from tests.pgbouncer import pgbouncer
@@ -43,13 +43,13 @@ def through_pgbouncer(bouncer: str, database_url: str) -> str:
 async def pooled(bouncer: str, database: Database, database_url: str) -> AsyncIterator[App]:
     """A server whose pool reaches the test database through PgBouncer, prepared statements
     off, as FINANCE_TRACKER_DB_PREPARED_STATEMENTS=false configures it."""
-    url = through_pgbouncer(bouncer, database_url)
-    through = await Database.connect(url, min_size=2, max_size=8, prepared_statements=False)
-    app = build_app(
-        make_settings(url, db_prepared_statements=False),
-        through,
-        page_tokens=await shared_page_tokens(through),
+    settings = make_settings(
+        through_pgbouncer(bouncer, database_url),
+        db_prepared_statements=False,
+        db_pool_max_size=8,
     )
+    through = await open_database(settings)
+    app = build_app(settings, through, page_tokens=await shared_page_tokens(through))
     await app.start()
     try:
         yield app

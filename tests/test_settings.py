@@ -12,6 +12,13 @@ def test_defaults_need_no_configuration(monkeypatch, tmp_path):
     assert settings.address == "0.0.0.0:50051"
     assert settings.database_url is None
     assert settings.data_dir.name == "finance-tracker"
+    assert settings.db_prepared_statements
+
+
+def test_prepared_statements_are_turned_off_for_a_pooler(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FINANCE_TRACKER_DB_PREPARED_STATEMENTS", "false")
+    assert not Settings().db_prepared_statements
 
 
 def test_reads_prefixed_environment_and_dotenv(monkeypatch, tmp_path):
