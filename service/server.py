@@ -185,6 +185,7 @@ async def open_database(settings: Settings) -> Database:
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         statement_timeout_seconds=settings.db_statement_timeout_seconds,
+        prepared_statements=settings.db_prepared_statements,
     )
 
 

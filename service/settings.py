@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     db_statement_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Upper bound for any one SQL statement."
     )
+    db_prepared_statements: bool = Field(
+        default=True,
+        description="False behind a pooler in transaction mode (PgBouncer before 1.21): no named"
+        " prepared statements, and statement_timeout left to the database role.",
+    )
     shutdown_grace_seconds: float = Field(
         default=10.0, ge=0, description="How long in-flight RPCs may run on after SIGTERM."
     )

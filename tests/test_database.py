@@ -1,6 +1,7 @@
 """The pool wrapper against a real PostgreSQL."""
 
 import asyncio
+import logging
 import time
 import uuid
 
@@ -10,6 +11,8 @@ import pytest
 from service.db.connections import CommitOutcomeUnknown, ConnectionLost, transaction
 from service.db.database import Database
 from service.domain.errors import DeadlineExceeded, Unavailable
+from service.server import open_database
+from tests.conftest import make_settings
 
 
 async def test_close_does_not_hang_on_a_connection_still_in_use(database_url):
@@ -184,3 +187,69 @@ async def test_ping_survives_the_end_of_its_own_backend(database_url):
     finally:
         await admin.close()
         await db.close(timeout=1)
+
+
+class TestWithoutPreparedStatements:
+    """`prepared_statements=False`, for a pooler in transaction mode: no named statements, and
+    no startup parameters such a pooler refuses."""
+
+    async def test_prepares_no_named_statement(self, database_url):
+        db = await Database.connect(database_url, min_size=1, max_size=1, prepared_statements=False)
+        try:
+            async with db.connection() as connection:
+                for _ in range(2):
+                    assert await connection.fetchval("SELECT $1::int + 1", 1) == 2
+                named = await connection.fetchval("SELECT count(*) FROM pg_prepared_statements")
+            assert named == 0
+        finally:
+            await db.close()
+
+    async def test_sends_application_name_only(self, database_url):
+        db = await Database.connect(database_url, min_size=1, max_size=1, prepared_statements=False)
+        try:
+            async with db.connection() as connection:
+                row = await connection.fetchrow(
+                    "SELECT current_setting('application_name'),"
+                    " current_setting('client_connection_check_interval')"
+                )
+            assert tuple(row or ()) == ("finance-tracker", "0")
+        finally:
+            await db.close()
+
+    @pytest.mark.parametrize(("role_timeout", "warned"), [(None, True), ("5000", False)])
+    async def test_warns_when_no_statement_timeout_is_in_effect(
+        self, database_url, caplog, role_timeout, warned
+    ):
+        # The statement_timeout of the role or database, as PostgreSQL would apply it, comes
+        # here from the URL's startup parameters (which asyncpg sends as given).
+        url = database_url + (f"&statement_timeout={role_timeout}" if role_timeout else "")
+        if role_timeout and "?" not in database_url:
+            url = url.replace("&", "?", 1)
+        with caplog.at_level(logging.WARNING, logger="service.db.database"):
+            db = await Database.connect(url, min_size=1, max_size=1, prepared_statements=False)
+        await db.close()
+        assert ("no statement_timeout is in effect" in caplog.text) == warned
+
+    async def test_is_what_the_setting_opens(self, database_url):
+        settings = make_settings(database_url, db_prepared_statements=False)
+        db = await open_database(settings)
+        try:
+            async with db.connection() as connection:
+                await connection.fetchval("SELECT $1::int", 1)
+                named = await connection.fetchval("SELECT count(*) FROM pg_prepared_statements")
+            assert named == 0
+        finally:
+            await db.close()
+
+    async def test_migrate_and_ping_prepare_nothing(self, database, database_url):
+        db = await Database.connect(database_url, min_size=1, max_size=1, prepared_statements=False)
+        try:
+            assert await db.migrate() == []
+            assert await db.ping(timeout=5)
+            assert db._ping_connection is not None
+            named = await db._ping_connection.fetchval(
+                "SELECT count(*) FROM pg_prepared_statements"
+            )
+            assert named == 0
+        finally:
+            await db.close()

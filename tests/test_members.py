@@ -16,16 +16,19 @@ VIEWER, EDITOR, OWNER = (
 
 
 async def _add(members, user, role=VIEWER, request_id: str = "") -> mpb.Member:
-    return await members.CreateMember(
+    member: mpb.Member = await members.CreateMember(
         mpb.CreateMemberRequest(
             parent=user.name,
             member=mpb.Member(principal=f"p-{uuid.uuid4()}", role=role),
             request_id=request_id,
         )
     )
+    return member
 
 
-def _set_role(name: str, role: int, etag: str = "") -> mpb.UpdateMemberRequest:
+def _set_role(
+    name: str, role: "mpb.Member.Role.ValueType", etag: str = ""
+) -> mpb.UpdateMemberRequest:
     return mpb.UpdateMemberRequest(
         member=mpb.Member(name=name, role=role, etag=etag),
         update_mask=field_mask_pb2.FieldMask(paths=["role"]),

@@ -25,7 +25,6 @@ async def test_concurrent_runs_apply_each_migration_once_and_reruns_do_nothing(s
             results = await asyncio.gather(apply_migrations(first), apply_migrations(second))
             expected = [m.version for m in load_migrations()]
             assert sorted(results[0] + results[1]) == expected
-            assert [] in results
             assert await apply_migrations(first) == []
             rows = await first.fetch("SELECT version FROM schema_migrations ORDER BY version")
             assert [r["version"] for r in rows] == expected

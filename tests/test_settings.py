@@ -15,6 +15,7 @@ def test_defaults_need_no_configuration(monkeypatch, tmp_path):
     assert settings.data_dir.name == "finance-tracker"
     assert settings.metrics_port is None  # no metrics endpoint
     assert settings.otlp_endpoint is None  # no traces
+    assert settings.db_prepared_statements
 
 
 def test_binds_every_interface_once_callers_are_authenticated(monkeypatch, tmp_path):
@@ -57,6 +58,12 @@ def test_refuses_incomplete_or_unsafe_authentication(monkeypatch, tmp_path, valu
         monkeypatch.setenv(f"FINANCE_TRACKER_{name}", value)
     with pytest.raises(ValidationError, match=named):
         Settings()
+
+
+def test_prepared_statements_are_turned_off_for_a_pooler(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FINANCE_TRACKER_DB_PREPARED_STATEMENTS", "false")
+    assert not Settings().db_prepared_statements
 
 
 def test_reads_prefixed_environment_and_dotenv(monkeypatch, tmp_path):

@@ -75,6 +75,50 @@ class TestCreateUser:
         info = unpack(error, error_details_pb2.ResourceInfo)
         assert info.resource_name == f"users/{user_id}"
 
+    async def test_a_retry_with_a_chosen_user_id_returns_the_user(self, users):
+        request = U.CreateUserRequest(
+            user=new_user(), user_id=f"ada-{uuid.uuid4().hex[:8]}", request_id=str(uuid.uuid4())
+        )
+        first = await users.CreateUser(request)
+        assert await users.CreateUser(request) == first
+
+    async def test_a_chosen_user_id_taken_by_another_request_id_already_exists(self, users):
+        user_id = f"taken-{uuid.uuid4().hex[:8]}"
+        requests = [
+            U.CreateUserRequest(user=new_user(), user_id=user_id, request_id=str(uuid.uuid4()))
+            for _ in range(2)
+        ]
+        await users.CreateUser(requests[0])
+        await rpc_error(users.CreateUser(requests[1]), grpc.StatusCode.ALREADY_EXISTS)
+
+    async def test_a_request_id_reused_for_another_user_of_a_chosen_id_is_rejected(self, users):
+        request = U.CreateUserRequest(
+            user=new_user(), user_id=f"ada-{uuid.uuid4().hex[:8]}", request_id=str(uuid.uuid4())
+        )
+        await users.CreateUser(request)
+        request.user.display_name = "Someone else"
+        assert list(await invalid_fields(users.CreateUser(request))) == ["request_id"]
+
+    async def test_the_same_request_id_with_two_chosen_user_ids_creates_both(self, users):
+        # A request_id is one of a user's, as for every other method.
+        request_id = str(uuid.uuid4())
+        created = [
+            await users.CreateUser(
+                U.CreateUserRequest(user=new_user(), user_id=user_id, request_id=request_id)
+            )
+            for user_id in (f"one-{uuid.uuid4().hex[:8]}", f"two-{uuid.uuid4().hex[:8]}")
+        ]
+        assert created[0].name != created[1].name
+
+    async def test_an_assigned_id_follows_from_the_request_id(self, users):
+        request_id = str(uuid.uuid4())
+        first = await users.CreateUser(U.CreateUserRequest(user=new_user(), request_id=request_id))
+        await users.DeleteUser(U.DeleteUserRequest(name=first.name))
+        # A retry after the user is gone creates it again, under the same name.
+        again = await users.CreateUser(U.CreateUserRequest(user=new_user(), request_id=request_id))
+        assert again.name == first.name
+        assert again.etag != first.etag
+
     async def test_rejects_missing_user(self, users):
         violations = await invalid_fields(users.CreateUser(U.CreateUserRequest()))
         assert "user" in violations

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import asyncpg
 
@@ -69,8 +69,9 @@ class PooledConnection(asyncpg.Connection):
     asyncpg resets a connection on release (unlock advisory locks, CLOSE ALL, UNLISTEN, RESET
     ALL): one more round trip on every call. The service leaves none of that state behind on a
     pooled connection: no SET, no LISTEN, no cursors beyond a transaction, and advisory locks
-    only on the dedicated connection of `Database.migrate`. A transaction left open is still
-    rolled back by asyncpg, which does that apart from the reset query.
+    only for the length of a transaction (which is also what lets the service run behind a
+    pooler in transaction mode). A transaction left open is still rolled back by asyncpg,
+    which does that apart from the reset query.
 
     Without that round trip a connection whose backend ends after its last statement goes
     back to the pool looking healthy; the next user's first statement then fails, and
@@ -80,6 +81,37 @@ class PooledConnection(asyncpg.Connection):
     def get_reset_query(self) -> str:
         """No reset query: see the class docstring."""
         return ""
+
+
+# asyncpg without named prepared statements: each query is parsed again, as an unnamed
+# statement, in the same round trip as its execution.
+_UNNAMED: dict[str, Any] = {"statement_cache_size": 0}
+
+
+def connection_options(
+    *, prepared_statements: bool, statement_timeout_seconds: float
+) -> dict[str, Any]:
+    """The asyncpg connection options for a pool, with or without prepared statements.
+
+    Without them the service can run behind a pooler in transaction mode (PgBouncer before
+    1.21), which hands each transaction a server connection of its own choice: a statement
+    prepared on one is missing on the next. Such a pooler also refuses startup parameters it
+    does not know (statement_timeout, client_connection_check_interval), and would not carry
+    them to its server connections anyway; only application_name is sent then, and the others
+    are the database role's to set (ALTER ROLE ... SET, docs/scaling.md).
+    """
+    settings = {"application_name": "finance-tracker"}
+    if not prepared_statements:
+        return {"server_settings": settings, **_UNNAMED}
+    settings |= {
+        "statement_timeout": str(int(statement_timeout_seconds * 1000)),
+        # A connection thrown away mid-statement (a call cancelled at its deadline while it
+        # waited for a lock) may never get its cancel request sent; the backend then notices
+        # within a second that its client is gone, instead of holding its place in the lock
+        # queue until the lock is free.
+        "client_connection_check_interval": "1000",
+    }
+    return {"server_settings": settings}
 
 
 @dataclass(frozen=True)
@@ -100,9 +132,11 @@ class Database:
     beyond one such scope.
     """
 
-    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str, *, prepared_statements: bool = True) -> None:
         self._pool = pool
         self._dsn = dsn
+        # For the connections of its own outside the pool: the migrations' and the ping's.
+        self._own_connections: dict[str, Any] = {} if prepared_statements else _UNNAMED
         self._ping_connection: asyncpg.Connection | None = None
         self._waiting = 0
         # Errors of the database seen by `connection()`, by kind (see `error_kind`): what the
@@ -127,34 +161,49 @@ class Database:
         min_size: int = 2,
         max_size: int = 10,
         statement_timeout_seconds: float = 30.0,
+        prepared_statements: bool = True,
     ) -> "Database":
-        """Open a pool to `dsn`. Raises Unavailable when the database cannot be reached."""
+        """Open a pool to `dsn`. Raises Unavailable when the database cannot be reached.
+
+        `prepared_statements` false is for a transaction pooler between the service and
+        PostgreSQL (PgBouncer before 1.21): see `connection_options`.
+        """
+        options = connection_options(
+            prepared_statements=prepared_statements,
+            statement_timeout_seconds=statement_timeout_seconds,
+        )
         try:
             pool = await asyncpg.create_pool(
                 dsn,
                 min_size=min_size,
                 max_size=max_size,
                 command_timeout=statement_timeout_seconds,
-                server_settings={
-                    "statement_timeout": str(int(statement_timeout_seconds * 1000)),
-                    "application_name": "finance-tracker",
-                    # A connection thrown away mid-statement (a call cancelled at its deadline
-                    # while it waited for a lock) may never get its cancel request sent; the
-                    # backend then notices within a second that its client is gone, instead
-                    # of holding its place in the lock queue until the lock is free.
-                    "client_connection_check_interval": "1000",
-                },
                 connection_class=PooledConnection,
+                **options,
             )
         except CONNECTION_ERRORS as error:
             raise Unavailable(f"cannot connect to the database: {error}") from error
-        return cls(pool, dsn)
+        database = cls(pool, dsn, prepared_statements=prepared_statements)
+        if not prepared_statements:
+            await database._warn_without_statement_timeout()
+        return database
+
+    async def _warn_without_statement_timeout(self) -> None:
+        """Behind a pooler the statement timeout is the database role's (see
+        `connection_options`): say so when it has none, since no statement then has a bound."""
+        async with self.connection() as connection:
+            limit = await connection.fetchval("SELECT current_setting('statement_timeout')")
+        if limit == "0":
+            log.warning(
+                "no statement_timeout is in effect: with prepared statements off the service"
+                " sends none, so set one for its role (ALTER ROLE ... SET statement_timeout)"
+            )
 
     async def migrate(self) -> list[int]:
-        """Apply pending migrations on a connection of their own, outside the pool, so that the
-        advisory lock they hold never lingers on a pooled connection. Returns their versions."""
+        """Apply pending migrations on a connection of their own, outside the pool. Returns
+        their versions."""
         try:
-            connection = await asyncpg.connect(self._dsn)
+            connection = await asyncpg.connect(self._dsn, **self._own_connections)
         except CONNECTION_ERRORS as error:
             raise Unavailable(f"cannot connect to the database: {error}") from error
         try:
@@ -237,7 +286,9 @@ class Database:
         try:
             if self._ping_connection is None or self._ping_connection.is_closed():
                 self._ping_connection = await asyncpg.connect(
-                    self._dsn, server_settings={"application_name": "finance-tracker-health"}
+                    self._dsn,
+                    server_settings={"application_name": "finance-tracker-health"},
+                    **self._own_connections,
                 )
             await self._ping_connection.fetchval("SELECT 1")
         except PING_FAILURES as error:

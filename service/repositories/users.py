@@ -19,12 +19,13 @@ _INSERT = f"""
 INSERT INTO users (user_id, display_name, email, create_request_id, create_request_hash,
                    created_by)
 VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (create_request_id) DO NOTHING
+ON CONFLICT (user_id) DO NOTHING
 RETURNING {_COLUMNS}
 """
 
-_BY_REQUEST_ID = f"""
-SELECT {_COLUMNS}, create_request_hash, created_by FROM users WHERE create_request_id = $1
+_WITH_REQUEST = f"""
+SELECT {_COLUMNS}, create_request_id, create_request_hash, created_by FROM users
+WHERE user_id = $1
 """
 
 # The users a principal is a member of, as a relation to list from.
@@ -105,33 +106,27 @@ class UserRepository(RowRepository[User, UserKey]):
         created_by: str,
     ) -> tuple[User, bool]:
         """Insert a user; returns it and whether it is new. A request id is kept on the user
-        it creates (no user owns a claim before it exists): one used before by the same
-        principal (`created_by`) returns that user, or is rejected if it was used for another
-        request or by another principal. Raises AlreadyExists if the user id is taken."""
-        try:
-            row = await self._connection.fetchrow(
-                _INSERT,
-                key.user_id,
-                new.display_name,
-                new.email,
-                request_id,
-                request_hash,
-                created_by,
-            )
-        except asyncpg.UniqueViolationError:
-            raise AlreadyExists(key) from None
-        if row is None:
-            # The request id was used before: the user that request created, if it asked for
-            # the same thing.
-            row = await self._connection.fetchrow(_BY_REQUEST_ID, request_id)
-            if (
-                row is None
-                or row["create_request_hash"] != request_hash
-                or row["created_by"] != created_by
-            ):
-                raise request_id_reused()
-            return _user(row), False
-        return _user(row), True
+        it creates (no user owns a claim before it exists): if the user exists, created by the
+        same request of the same principal (`created_by`), that user is returned; by another
+        request with this id, or by another principal, the id is rejected as reused. Raises
+        AlreadyExists if the user id is taken otherwise."""
+        row = await self._connection.fetchrow(
+            _INSERT,
+            key.user_id,
+            new.display_name,
+            new.email,
+            request_id,
+            request_hash,
+            created_by,
+        )
+        if row is not None:
+            return _user(row), True
+        row = await self._connection.fetchrow(_WITH_REQUEST, key.user_id)
+        if row is None or request_id is None or row["create_request_id"] != request_id:
+            raise AlreadyExists(key)
+        if row["create_request_hash"] != request_hash or row["created_by"] != created_by:
+            raise request_id_reused()
+        return _user(row), False
 
     async def list_all(self, query: ListQuery) -> Page[User]:
         """One page of every user."""

@@ -13,6 +13,16 @@ from service.domain.models import NewUser, User, UserChanges
 from service.domain.revisions import check_revision
 from service.repositories.idempotency import fingerprint
 
+# The namespace of the user ids derived from request ids (any fixed UUID).
+_USER_IDS = uuid.UUID("1f6a0b8e-8c1d-4d0c-9f55-2b1e5c3d7a90")
+
+
+def assigned_user_id(request_id: uuid.UUID | None) -> str:
+    """The id of a user created without a chosen one: derived from the request_id, so that a
+    retry names the same user (which its primary key then finds, in the user's own shard of a
+    distributed schema), or random without one."""
+    return str(uuid.uuid5(_USER_IDS, str(request_id)) if request_id else uuid.uuid4())
+
 
 class UserService:
     """Use cases of users."""
@@ -23,7 +33,7 @@ class UserService:
     async def create(self, new: NewUser, *, caller: Caller) -> User:
         """Create a user (with an assigned id unless `new` names one); a retry with the same
         request_id returns the user first created. Raises AlreadyExists if the id is taken."""
-        key = UserKey(new.user_id or str(uuid.uuid4()))
+        key = UserKey(new.user_id or assigned_user_id(caller.request_id))
         request_hash = fingerprint(new)
 
         async def work(w: Work) -> User:
