@@ -10,6 +10,7 @@ from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
     category_service_pb2_grpc,
+    exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
     transaction_service_pb2_grpc,
@@ -24,6 +25,7 @@ from service.api.account_servicer import AccountServicer
 from service.api.audit_servicer import AuditServicer
 from service.api.authentication import authenticator, server_credentials
 from service.api.category_servicer import CategoryServicer
+from service.api.exchange_rate_servicer import ExchangeRateServicer
 from service.api.interceptor import RpcInterceptor
 from service.api.member_servicer import MemberServicer
 from service.api.page_tokens import PageTokens
@@ -41,6 +43,7 @@ from service.repositories.balances import Discrepancy
 from service.services.accounts import AccountService
 from service.services.audit import AuditService
 from service.services.catalog import CategoryService, PayeeService
+from service.services.exchange_rates import ExchangeRateService
 from service.services.ledger import LedgerService
 from service.services.members import MemberService
 from service.services.users import UserService
@@ -58,6 +61,7 @@ SERVICE_NAMES = tuple(
         "PayeeService",
         "TransactionService",
         "AuditService",
+        "ExchangeRateService",
     )
 )
 
@@ -83,6 +87,9 @@ def add_servicers(
     )
     transaction_service_pb2_grpc.add_TransactionServiceServicer_to_server(
         TransactionServicer(LedgerService(uow), page_tokens=page_tokens), server
+    )
+    exchange_rate_service_pb2_grpc.add_ExchangeRateServiceServicer_to_server(
+        ExchangeRateServicer(ExchangeRateService(uow), page_tokens=page_tokens), server
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(AuditService(uow), page_tokens=page_tokens), server

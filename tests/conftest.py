@@ -20,6 +20,7 @@ from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
     category_service_pb2_grpc,
+    exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
     transaction_service_pb2_grpc,
@@ -115,6 +116,14 @@ def users(channel: grpc.aio.Channel) -> "user_service_pb2_grpc.UserServiceAsyncS
 def members(channel: grpc.aio.Channel) -> "member_service_pb2_grpc.MemberServiceAsyncStub":
     """A MemberService client."""
     return member_service_pb2_grpc.MemberServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def exchange_rates(
+    channel: grpc.aio.Channel,
+) -> "exchange_rate_service_pb2_grpc.ExchangeRateServiceAsyncStub":
+    """An ExchangeRateService client."""
+    return exchange_rate_service_pb2_grpc.ExchangeRateServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

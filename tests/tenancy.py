@@ -1,6 +1,7 @@
 """Requests that name another user's resource: one per method and request field that names a
 user's resource, and the fields the descriptors say there are, so that none is left out."""
 
+import itertools
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -9,11 +10,13 @@ from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2
 from finance.v1 import audit_service_pb2_grpc as audit_grpc
 from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import transaction_service_pb2 as tpb
 from google.api import field_behavior_pb2, resource_pb2
 from google.protobuf.descriptor import Descriptor, FileDescriptor
+from google.type import decimal_pb2
 
 from tests.builders import EXPENSE, create_category, create_payee, create_user, day, leg, money
 from tests.resources import Clients, mask
@@ -26,6 +29,9 @@ NOT_READ = {
     # and memos.
     ("TransactionService.UpdateTransaction", "transaction.postings.account"),
 }
+
+
+_WORLDS = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class World:
     posted: tpb.Transaction
     pending: tpb.Transaction
     member: mpb.Member
+    exchange_rate: xpb.ExchangeRate
 
     def name_of(self, target: str) -> str:
         """The resource name of this user's `target` (account, category, posted...)."""
@@ -84,7 +91,21 @@ async def build_world(c: Clients) -> World:
             member=mpb.Member(principal=f"accountant-of-{user}", role=mpb.Member.ROLE_VIEWER),
         )
     )
-    return World(user, account, other, category, payee, posted, pending, member)
+    # A rate's id is its pair and day: each world's is of another day, so that their id under
+    # the caller's user names nothing of the caller's.
+    serial = next(_WORLDS)
+    exchange_rate = await c.exchange_rates.CreateExchangeRate(
+        xpb.CreateExchangeRateRequest(
+            parent=user,
+            exchange_rate=xpb.ExchangeRate(
+                base_currency_code="EUR",
+                quote_currency_code="USD",
+                rate_date=day(serial % 28 + 1, serial // 28 % 12 + 1, 2000 + serial // 336),
+                rate=decimal_pb2.Decimal(value="1.1"),
+            ),
+        )
+    )
+    return World(user, account, other, category, payee, posted, pending, member, exchange_rate)
 
 
 async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: str) -> list[Any]:
@@ -98,6 +119,9 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         tpb.ListTransactionsRequest(parent=user, page_size=1000)
     )
     members = await c.members.ListMembers(mpb.ListMembersRequest(parent=user, page_size=1000))
+    rates = await c.exchange_rates.ListExchangeRates(
+        xpb.ListExchangeRatesRequest(parent=user, page_size=1000)
+    )
     events = await audit.ListAuditEvents(
         audit_service_pb2.ListAuditEventsRequest(parent=user, page_size=1000)
     )
@@ -107,6 +131,7 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         list(payees.payees),
         list(transactions.transactions),
         list(members.members),
+        list(rates.exchange_rates),
         list(events.audit_events),
     ]
 
@@ -119,6 +144,7 @@ TARGETS = {
     "posted": ("finance-tracker/Transaction", "transactions"),
     "pending": ("finance-tracker/Transaction", "transactions"),
     "member": ("finance-tracker/Member", "members"),
+    "exchange_rate": ("finance-tracker/ExchangeRate", "exchangeRates"),
 }
 
 # (clients, the caller's world, the name of another user's resource) -> the call.
@@ -190,8 +216,17 @@ def _transfer(me: World, **fields: Any) -> tpb.TransferFundsRequest:
 
 
 A, CAT, P, TX = "AccountService", "CategoryService", "PayeeService", "TransactionService"
-M = "MemberService"
+M, X = "MemberService", "ExchangeRateService"
 CASES = [
+    Case(f"{X}.GetExchangeRate", "name", "exchange_rate",
+         lambda c, me, n: c.exchange_rates.GetExchangeRate(xpb.GetExchangeRateRequest(name=n))),
+    Case(f"{X}.UpdateExchangeRate", "exchange_rate.name", "exchange_rate",
+         lambda c, me, n: c.exchange_rates.UpdateExchangeRate(xpb.UpdateExchangeRateRequest(
+             exchange_rate=xpb.ExchangeRate(name=n, rate=decimal_pb2.Decimal(value="9")),
+             update_mask=mask("rate")))),
+    Case(f"{X}.DeleteExchangeRate", "name", "exchange_rate",
+         lambda c, me, n: c.exchange_rates.DeleteExchangeRate(
+             xpb.DeleteExchangeRateRequest(name=n))),
     Case(f"{M}.GetMember", "name", "member",
          lambda c, me, n: c.members.GetMember(mpb.GetMemberRequest(name=n))),
     Case(f"{M}.UpdateMember", "member.name", "member",

@@ -9,6 +9,7 @@ from service.domain.errors import excerpt
 from service.domain.keys import (
     AccountKey,
     CategoryKey,
+    ExchangeRateKey,
     MemberKey,
     PayeeKey,
     ResourceKey,
@@ -35,6 +36,7 @@ RESOURCE_TYPES: dict[type, str] = {
     PayeeKey: "Payee",
     TransactionKey: "Transaction",
     MemberKey: "Member",
+    ExchangeRateKey: "ExchangeRate",
 }
 
 
@@ -85,12 +87,21 @@ def parse_member_name(name: str, field: str = "name") -> MemberKey:
     return MemberKey(*parse_user_child(name, "members", field, id_label="member"))
 
 
+def parse_exchange_rate_name(name: str, field: str = "name") -> ExchangeRateKey:
+    """The key of a `users/{user}/exchangeRates/{exchange_rate}` name; BadRequest if
+    malformed."""
+    return ExchangeRateKey(
+        *parse_user_child(name, "exchangeRates", field, id_label="exchange_rate")
+    )
+
+
 _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "accounts": AccountKey,
     "categories": CategoryKey,
     "payees": PayeeKey,
     "transactions": TransactionKey,
     "members": MemberKey,
+    "exchangeRates": ExchangeRateKey,
 }
 
 
@@ -124,6 +135,8 @@ def resource_name(key: ResourceKey) -> str:
             return child_name(user_id, "transactions", transaction_id)
         case MemberKey(user_id, member_id):
             return child_name(user_id, "members", member_id)
+        case ExchangeRateKey(user_id, exchange_rate_id):
+            return child_name(user_id, "exchangeRates", exchange_rate_id)
 
 
 def child_name(user_id: str, collection: str, child_id: str) -> str:

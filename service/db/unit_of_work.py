@@ -31,6 +31,7 @@ from service.repositories.accounts import AccountRepository
 from service.repositories.audit import AuditRepository
 from service.repositories.balances import BalanceRepository
 from service.repositories.categories import CategoryRepository
+from service.repositories.exchange_rates import ExchangeRateRepository
 from service.repositories.idempotency import IdempotencyRepository, fingerprint
 from service.repositories.members import MemberRepository
 from service.repositories.payees import PayeeRepository
@@ -123,6 +124,11 @@ class Work:
     def balances(self) -> BalanceRepository:
         """Balances computed from postings."""
         return BalanceRepository(self._connection)
+
+    @cached_property
+    def exchange_rates(self) -> ExchangeRateRepository:
+        """Exchange rates."""
+        return ExchangeRateRepository(self._connection)
 
     @cached_property
     def audit(self) -> AuditRepository:

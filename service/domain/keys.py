@@ -54,7 +54,17 @@ class MemberKey:
     member_id: str
 
 
-ResourceKey = UserKey | AccountKey | CategoryKey | PayeeKey | TransactionKey | MemberKey
+@dataclass(frozen=True)
+class ExchangeRateKey:
+    """Identifies an exchange rate: its user, and the pair and day it is for."""
+
+    user_id: str
+    exchange_rate_id: str
+
+
+ResourceKey = (
+    UserKey | AccountKey | CategoryKey | PayeeKey | TransactionKey | MemberKey | ExchangeRateKey
+)
 
 
 def owner_of(key: ResourceKey) -> UserKey:

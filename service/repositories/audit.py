@@ -10,6 +10,7 @@ from service.domain.filter_syntax import Comparison
 from service.domain.keys import (
     AccountKey,
     CategoryKey,
+    ExchangeRateKey,
     MemberKey,
     PayeeKey,
     ResourceKey,
@@ -34,6 +35,7 @@ _KINDS: dict[type, str] = {
     PayeeKey: "payee",
     TransactionKey: "transaction",
     MemberKey: "member",
+    ExchangeRateKey: "exchange_rate",
 }
 _KEYS = {kind: key_type for key_type, kind in _KINDS.items()}
 

@@ -41,7 +41,8 @@ _HOLDINGS = """
 SELECT (SELECT count(*) FROM accounts WHERE user_id = $1) AS accounts,
        (SELECT count(*) FROM transactions WHERE user_id = $1) AS transactions,
        (SELECT count(*) FROM categories WHERE user_id = $1) AS categories,
-       (SELECT count(*) FROM payees WHERE user_id = $1) AS payees
+       (SELECT count(*) FROM payees WHERE user_id = $1) AS payees,
+       (SELECT count(*) FROM exchange_rates WHERE user_id = $1) AS "exchange rates"
 """
 
 # Everything a user has, in an order that no foreign key objects to (each statement checks
@@ -52,6 +53,7 @@ _ERASE = (
     "DELETE FROM accounts WHERE user_id = $1",
     "DELETE FROM categories WHERE user_id = $1",
     "DELETE FROM payees WHERE user_id = $1",
+    "DELETE FROM exchange_rates WHERE user_id = $1",
 )
 
 # What the service kept about the user's requests and changes.
@@ -150,13 +152,14 @@ class UserRepository(RowRepository[User, UserKey]):
         return found
 
     async def holdings(self, key: UserKey) -> dict[str, int]:
-        """How many accounts, transactions, categories and payees the user has."""
+        """How many accounts, transactions, categories, payees and exchange rates the user
+        has."""
         row = await self._connection.fetchrow(_HOLDINGS, key.user_id)
         assert row is not None
         return dict(row.items())
 
     async def erase_holdings(self, key: UserKey) -> None:
-        """Delete the user's accounts, transactions, categories and payees."""
+        """Delete the user's accounts, transactions, categories, payees and exchange rates."""
         for statement in _ERASE:
             await self._connection.execute(statement, key.user_id)
 
