@@ -20,7 +20,8 @@ from finance_tracker_client import (
 )
 from google.protobuf import field_mask_pb2
 
-from tools.dev_credentials import DEV_CLIENT_ID, DevFiles, dev_token
+from tests.conftest import make_settings, serving
+from tools.dev_credentials import DEV_AUDIENCE, DEV_CLIENT_ID, DEV_ISSUER, DevFiles, dev_token
 
 
 def subject() -> str:
@@ -144,6 +145,36 @@ class TestBearerTokens:
         # In a thread: the server answers on this test's event loop.
         assert (await asyncio.to_thread(calls)).startswith("users/")
         assert len(set(issued)) == 2
+
+    async def test_a_token_goes_over_a_plaintext_channel_too(
+        self, database, database_url, dev_credentials
+    ):
+        settings = make_settings(
+            database_url,
+            auth="jwt",
+            jwt_issuer=DEV_ISSUER,
+            jwt_audience=DEV_AUDIENCE,
+            jwt_jwks_file=dev_credentials.jwks,
+        )
+        me = subject()
+        async with (
+            serving(database, settings) as app,
+            AsyncFinanceClient(
+                f"127.0.0.1:{app.port}", token=dev_token(dev_credentials, me)
+            ) as client,
+        ):
+            user = await client.users.create_user(new_user())
+            assert await audit_actors(client, user.name) == {(me, "")}
+
+    def test_the_sync_client_refuses_a_coroutine_provider(self):
+        async def provider() -> str:
+            return "token"
+
+        with (
+            FinanceClient("127.0.0.1:1", token_provider=provider) as client,  # type: ignore[arg-type]
+            pytest.raises(TypeError, match="no coroutine"),
+        ):
+            client.users.get_user(upb.GetUserRequest(name="users/someone"))
 
     def test_a_token_and_a_provider_together_are_refused(self):
         with pytest.raises(ValueError, match="token or token_provider"):
