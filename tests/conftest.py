@@ -188,6 +188,16 @@ async def serving(database: Database, settings: Settings) -> AsyncIterator[App]:
         await built.stop(grace=1)
 
 
+def jwt_overrides(files: DevFiles) -> dict[str, Any]:
+    """Settings that take bearer tokens signed with the development key."""
+    return {
+        "auth": "jwt",
+        "jwt_issuer": DEV_ISSUER,
+        "jwt_audience": DEV_AUDIENCE,
+        "jwt_jwks_file": files.jwks,
+    }
+
+
 @pytest.fixture(scope="session")
 async def jwt_app(
     database: Database, database_url: str, dev_credentials: DevFiles
@@ -196,10 +206,7 @@ async def jwt_app(
     files = dev_credentials
     settings = make_settings(
         database_url,
-        auth="jwt",
-        jwt_issuer=DEV_ISSUER,
-        jwt_audience=DEV_AUDIENCE,
-        jwt_jwks_file=files.jwks,
+        **jwt_overrides(files),
         tls_cert_file=files.server_cert,
         tls_key_file=files.server_key,
     )

@@ -20,8 +20,8 @@ from finance_tracker_client import (
 )
 from google.protobuf import field_mask_pb2
 
-from tests.conftest import make_settings, serving
-from tools.dev_credentials import DEV_AUDIENCE, DEV_CLIENT_ID, DEV_ISSUER, DevFiles, dev_token
+from tests.conftest import jwt_overrides, make_settings, serving
+from tools.dev_credentials import DEV_CLIENT_ID, DevFiles, dev_token
 
 
 def subject() -> str:
@@ -149,13 +149,7 @@ class TestBearerTokens:
     async def test_a_token_goes_over_a_plaintext_channel_too(
         self, database, database_url, dev_credentials
     ):
-        settings = make_settings(
-            database_url,
-            auth="jwt",
-            jwt_issuer=DEV_ISSUER,
-            jwt_audience=DEV_AUDIENCE,
-            jwt_jwks_file=dev_credentials.jwks,
-        )
+        settings = make_settings(database_url, **jwt_overrides(dev_credentials))
         me = subject()
         async with (
             serving(database, settings) as app,
