@@ -10,7 +10,6 @@ from typing import Any, cast
 
 import grpc
 from google.protobuf.message import DecodeError
-from grpc_status import rpc_status
 
 from service import logs
 from service.api import errors
@@ -94,7 +93,7 @@ def _wrap(
         except DomainError as error:
             status = errors.to_status(error, method.rsplit("/", 1)[-1])
             code = errors.grpc_code(status)
-            await context.abort_with_status(rpc_status.to_status(status))
+            await context.abort(code, status.message, errors.trailers(status))
         except TimeoutError:
             code = grpc.StatusCode.DEADLINE_EXCEEDED
             await context.abort(code, "deadline exceeded")
