@@ -1,11 +1,15 @@
-"""One interceptor around every unary RPC: authentication, deadline, error mapping and a log
-line."""
+"""One interceptor around every unary RPC: limits, authentication, deadline, error mapping and
+a log line."""
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import nullcontext
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import (
+    AbstractAsyncContextManager,
+    asynccontextmanager,
+    nullcontext,
+)
 from typing import Any, cast
 
 import grpc
@@ -15,6 +19,7 @@ from service import logs
 from service.api import errors
 from service.api.authentication import Authenticator
 from service.api.callers import acting_as
+from service.api.limits import Limits
 from service.domain.access import Principal
 from service.domain.errors import DomainError, InvalidArgument
 
@@ -29,12 +34,14 @@ _AUTHENTICATED_PREFIX = "/finance."
 
 
 class RpcInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticates the caller of each unary finance RPC, parses its request, runs it within
-    its deadline as that caller, maps domain errors to a status with details, hides unexpected
-    errors behind INTERNAL and logs method, caller, status code and duration."""
+    """Admits each unary finance RPC within the `limits` (none by default) and authenticates
+    its caller, parses its request, runs it within its deadline as that caller, maps domain
+    errors to a status with details, hides unexpected errors behind INTERNAL and logs method,
+    caller, status code and duration."""
 
-    def __init__(self, authenticator: Authenticator) -> None:
+    def __init__(self, authenticator: Authenticator, limits: Limits | None = None) -> None:
         self._authenticator = authenticator
+        self._limits = limits or Limits()
 
     async def intercept_service(
         self,
@@ -51,14 +58,26 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         # type RpcMethodHandler for the synchronous server only.
         behavior = cast(Handler, handler.unary_unary)
         method = handler_call_details.method
-        authenticator = self._authenticator if method.startswith(_AUTHENTICATED_PREFIX) else None
+        admit = self._admit if method.startswith(_AUTHENTICATED_PREFIX) else None
         return grpc.unary_unary_rpc_method_handler(
-            _wrap(method, behavior, handler.request_deserializer, authenticator),
+            _wrap(method, behavior, handler.request_deserializer, admit),
             # gRPC would answer bytes that are no request with a bare UNKNOWN, before any
             # interceptor runs and without a log line: `run` parses them instead.
             request_deserializer=None,
             response_serializer=handler.response_serializer,
         )
+
+    @asynccontextmanager
+    async def _admit(self, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Principal]:
+        """The call's principal, once the call is within the concurrency limit (for the
+        block), authenticated and within the principal's rate."""
+        with self._limits.slot():
+            principal = await self._authenticator.authenticate(context)
+            self._limits.charge(principal)
+            yield principal
+
+
+Admit = Callable[[grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[Principal]]
 
 
 def _parse(request: Any, deserialize: Deserializer | None) -> Any:
@@ -74,22 +93,21 @@ def _wrap(
     method: str,
     behavior: Handler,
     deserialize: Deserializer | None,
-    authenticator: Authenticator | None,
+    admit: Admit | None,
 ) -> Handler:
     async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         start = time.perf_counter()
         code = grpc.StatusCode.OK
         principal: Principal | None = None
         try:
-            if authenticator is not None:
-                principal = await authenticator.authenticate(context)
-            parsed = _parse(request, deserialize)
-            logs.set_request_id(parsed)
-            # A query must not outlive the RPC: at the deadline the handler is cancelled, and
-            # asyncpg cancels the statement on the server.
-            async with asyncio.timeout(context.time_remaining()):
-                with nullcontext() if principal is None else acting_as(principal):
-                    return await behavior(parsed, context)
+            async with nullcontext() if admit is None else admit(context) as principal:
+                parsed = _parse(request, deserialize)
+                logs.set_request_id(parsed)
+                # A query must not outlive the RPC: at the deadline the handler is cancelled,
+                # and asyncpg cancels the statement on the server.
+                async with asyncio.timeout(context.time_remaining()):
+                    with nullcontext() if principal is None else acting_as(principal):
+                        return await behavior(parsed, context)
         except DomainError as error:
             status = errors.to_status(error, method.rsplit("/", 1)[-1])
             code = errors.grpc_code(status)
