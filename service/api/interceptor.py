@@ -4,10 +4,11 @@ a log line."""
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import (
     AbstractAsyncContextManager,
     asynccontextmanager,
+    contextmanager,
     nullcontext,
 )
 from typing import Any, cast
@@ -20,6 +21,7 @@ from service.api import errors
 from service.api.authentication import Authenticator
 from service.api.callers import acting_as
 from service.api.limits import Limits
+from service.db.deadlines import deadline_in
 from service.domain.access import Principal
 from service.domain.errors import DomainError, InvalidArgument
 
@@ -80,6 +82,14 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
 Admit = Callable[[grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[Principal]]
 
 
+@contextmanager
+def _request_scope(principal: Principal | None, remaining: float | None) -> Iterator[None]:
+    """The request-scoped context of the handler: its caller, and the deadline (`remaining`
+    seconds from now) its database work is held to."""
+    with nullcontext() if principal is None else acting_as(principal), deadline_in(remaining):
+        yield
+
+
 def _parse(request: Any, deserialize: Deserializer | None) -> Any:
     if deserialize is None:
         return request
@@ -104,9 +114,11 @@ def _wrap(
                 parsed = _parse(request, deserialize)
                 logs.set_request_id(parsed)
                 # A query must not outlive the RPC: at the deadline the handler is cancelled,
-                # and asyncpg cancels the statement on the server.
-                async with asyncio.timeout(context.time_remaining()):
-                    with nullcontext() if principal is None else acting_as(principal):
+                # and asyncpg cancels the statement on the server; PostgreSQL's own
+                # statement_timeout, set from the deadline, stops it if that cancel is lost.
+                remaining = context.time_remaining()
+                async with asyncio.timeout(remaining):
+                    with _request_scope(principal, remaining):
                         return await behavior(parsed, context)
         except DomainError as error:
             status = errors.to_status(error, method.rsplit("/", 1)[-1])
