@@ -2,6 +2,7 @@
 as RESOURCE_EXHAUSTED with a RetryInfo, while the calls admitted before are still running."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -273,6 +274,21 @@ class TestRateLimit:
             assert retry_delay(error) == 125
             clock.now += 0.125
             assert await echo_call(b"x", metadata=as_principal("ada")) == b"x"
+
+    async def test_a_refused_call_is_logged_with_its_principal(self, caplog):
+        async with limited_server(Limits(rate=1, burst=1, clock=FakeClock())) as (channel, _):
+            echo_call = method(channel, "/finance.test.Test/Echo")
+            await echo_call(b"x", metadata=as_principal("ada"))
+            with caplog.at_level(logging.INFO):
+                await rpc_error(
+                    echo_call(b"x", metadata=as_principal("ada")),
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                )
+        finished = [r for r in caplog.records if r.getMessage() == "rpc finished"]
+        assert (finished[-1].__dict__["principal"], finished[-1].__dict__["code"]) == (
+            "ada",
+            "RESOURCE_EXHAUSTED",
+        )
 
     async def test_other_services_are_not_limited(self):
         async with limited_server(Limits(rate=1, burst=1, clock=FakeClock())) as (channel, _):

@@ -4,13 +4,9 @@ a log line."""
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import (
-    AbstractAsyncContextManager,
-    asynccontextmanager,
-    contextmanager,
-    nullcontext,
-)
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any, cast
 
 import grpc
@@ -42,8 +38,7 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
     caller, status code and duration."""
 
     def __init__(self, authenticator: Authenticator, limits: Limits | None = None) -> None:
-        self._authenticator = authenticator
-        self._limits = limits or Limits()
+        self._gate = _Gate(authenticator, limits or Limits())
 
     async def intercept_service(
         self,
@@ -60,26 +55,23 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         # type RpcMethodHandler for the synchronous server only.
         behavior = cast(Handler, handler.unary_unary)
         method = handler_call_details.method
-        admit = self._admit if method.startswith(_AUTHENTICATED_PREFIX) else None
+        gate = self._gate if method.startswith(_AUTHENTICATED_PREFIX) else None
         return grpc.unary_unary_rpc_method_handler(
-            _wrap(method, behavior, handler.request_deserializer, admit),
+            _wrap(method, behavior, handler.request_deserializer, gate),
             # gRPC would answer bytes that are no request with a bare UNKNOWN, before any
             # interceptor runs and without a log line: `run` parses them instead.
             request_deserializer=None,
             response_serializer=handler.response_serializer,
         )
 
-    @asynccontextmanager
-    async def _admit(self, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Principal]:
-        """The call's principal, once the call is within the concurrency limit (for the
-        block), authenticated and within the principal's rate."""
-        with self._limits.slot():
-            principal = await self._authenticator.authenticate(context)
-            self._limits.charge(principal)
-            yield principal
 
+@dataclass(frozen=True)
+class _Gate:
+    """What a finance RPC passes before its handler runs: a slot of the concurrency limit, held
+    until it ends, then authentication and its principal's rate limit."""
 
-Admit = Callable[[grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[Principal]]
+    authenticator: Authenticator
+    limits: Limits
 
 
 @contextmanager
@@ -103,14 +95,17 @@ def _wrap(
     method: str,
     behavior: Handler,
     deserialize: Deserializer | None,
-    admit: Admit | None,
+    gate: _Gate | None,
 ) -> Handler:
     async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         start = time.perf_counter()
         code = grpc.StatusCode.OK
         principal: Principal | None = None
         try:
-            async with nullcontext() if admit is None else admit(context) as principal:
+            with nullcontext() if gate is None else gate.limits.slot():
+                if gate is not None:
+                    principal = await gate.authenticator.authenticate(context)
+                    gate.limits.charge(principal)
                 parsed = _parse(request, deserialize)
                 logs.set_request_id(parsed)
                 # A query must not outlive the RPC: at the deadline the handler is cancelled,
