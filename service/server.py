@@ -27,6 +27,7 @@ from service.api.authentication import authenticator, server_credentials
 from service.api.category_servicer import CategoryServicer
 from service.api.exchange_rate_servicer import ExchangeRateServicer
 from service.api.interceptor import RpcInterceptor
+from service.api.limits import Limits
 from service.api.member_servicer import MemberServicer
 from service.api.page_tokens import PageTokens
 from service.api.payee_servicer import PayeeServicer
@@ -129,6 +130,19 @@ class App:
         return self.telemetry.metrics_port
 
 
+def grpc_options(settings: Settings) -> list[tuple[str, int]]:
+    """The options of the gRPC server: message sizes, and whether the port is shared."""
+    return [
+        # gRPC sets SO_REUSEPORT by default, which lets a second server bind the same port and
+        # take half the connections without an error; only bind shared when asked to.
+        ("grpc.so_reuseport", 1 if settings.reuse_port else 0),
+        # Explicit, rather than gRPC's defaults (4 MiB received, unlimited sent), so that they
+        # are documented and configured in one place.
+        ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
+        ("grpc.max_send_message_length", settings.max_send_message_bytes),
+    ]
+
+
 def build_app(
     settings: Settings,
     database: Database,
@@ -141,14 +155,17 @@ def build_app(
     and bind the port (`settings.port` 0 picks a free one). `today` is the books' clock;
     `page_tokens` signs page tokens (a key of this process's own when not given);
     `tracer_provider` traces RPCs instead of the one `settings.otlp_endpoint` calls for."""
-    # gRPC sets SO_REUSEPORT by default, which lets a second server bind the same port and take
-    # half the connections without an error; only bind shared when asked to.
-    options = [("grpc.so_reuseport", 1 if settings.reuse_port else 0)]
     telemetry = Telemetry(settings, tracer_provider=tracer_provider)
-    # Telemetry first, so that calls refused for their credentials are counted and traced.
+    limits = Limits(
+        max_concurrent_rpcs=settings.max_concurrent_rpcs,
+        rate=settings.rate_limit_per_second,
+        burst=settings.rate_limit_burst,
+    )
+    # Telemetry first, so that calls refused for their credentials or a limit are counted and
+    # traced.
+    interceptor = RpcInterceptor(authenticator(settings), limits)
     server = grpc.aio.server(
-        interceptors=[*telemetry.interceptors(), RpcInterceptor(authenticator(settings))],
-        options=options,
+        interceptors=[*telemetry.interceptors(), interceptor], options=grpc_options(settings)
     )
     uow = UnitOfWork(database, present=audit_view.present)
     telemetry.watch(database, uow)

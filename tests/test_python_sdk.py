@@ -25,6 +25,7 @@ from finance_tracker_client import (
     InvalidArgumentError,
     NotFoundError,
     PreconditionViolation,
+    ResourceExhaustedError,
     RetryPolicy,
     UnavailableError,
     apaginate,
@@ -355,6 +356,10 @@ async def flaky() -> AsyncIterator[FlakyServer]:
 CONFLICT = status(code_pb2.ABORTED, "CONCURRENT_UPDATE")
 STALE = status(code_pb2.ABORTED, "ETAG_MISMATCH")
 DOWN = status(code_pb2.UNAVAILABLE, "DATABASE_UNAVAILABLE")
+BUSY = status(code_pb2.RESOURCE_EXHAUSTED, "CONCURRENCY_LIMIT_EXCEEDED", retry_delay_ms=10)
+RATE_LIMITED = status(code_pb2.RESOURCE_EXHAUSTED, "RATE_LIMIT_EXCEEDED", retry_delay_ms=10)
+# What gRPC answers a message too large: no RetryInfo, and the same request would fail again.
+TOO_LARGE = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message="message too large")
 
 
 async def get(client: AsyncFinanceClient) -> object:
@@ -378,6 +383,10 @@ class TestRetryPolicy:
             pytest.param(create, [STALE], 1, id="never a stale etag"),
             pytest.param(update, [CONFLICT], 1, id="no conflict without request_id"),
             pytest.param(update, [DOWN], 1, id="no unavailable without request_id"),
+            pytest.param(get, [BUSY, RATE_LIMITED], 3, id="limits that say when to retry"),
+            pytest.param(create, [RATE_LIMITED], 2, id="a limit, on a write with request_id"),
+            pytest.param(update, [RATE_LIMITED], 1, id="no limit without request_id"),
+            pytest.param(get, [TOO_LARGE], 1, id="never a message too large"),
         ],
     )
     async def test_retries_only_what_is_safe(self, flaky, send, failures, calls):
@@ -386,7 +395,7 @@ class TestRetryPolicy:
             if calls > len(failures):
                 await send(client)
             else:
-                with pytest.raises((AbortedError, UnavailableError)):
+                with pytest.raises((AbortedError, UnavailableError, ResourceExhaustedError)):
                     await send(client)
         assert flaky.users.calls == calls
 

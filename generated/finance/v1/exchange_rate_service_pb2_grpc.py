@@ -36,6 +36,12 @@ class ExchangeRateServiceStub:
     pair and the day in lower case: `eur-usd-2024-01-31` is the rate of one euro in US dollars on
     31 January 2024. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest`
     field violations, NOT_FOUND and ALREADY_EXISTS with `ResourceInfo`.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     def __init__(self, channel):
@@ -86,6 +92,12 @@ class ExchangeRateServiceServicer:
     pair and the day in lower case: `eur-usd-2024-01-31` is the rate of one euro in US dollars on
     31 January 2024. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest`
     field violations, NOT_FOUND and ALREADY_EXISTS with `ResourceInfo`.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     def CreateExchangeRate(self, request, context):
@@ -188,6 +200,12 @@ class ExchangeRateService:
     pair and the day in lower case: `eur-usd-2024-01-31` is the rate of one euro in US dollars on
     31 January 2024. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest`
     field violations, NOT_FOUND and ALREADY_EXISTS with `ResourceInfo`.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     @staticmethod

@@ -37,6 +37,12 @@ class ExchangeRateServiceStub:
     pair and the day in lower case: `eur-usd-2024-01-31` is the rate of one euro in US dollars on
     31 January 2024. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest`
     field violations, NOT_FOUND and ALREADY_EXISTS with `ResourceInfo`.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     @_typing.overload
@@ -77,6 +83,12 @@ class ExchangeRateServiceAsyncStub(ExchangeRateServiceStub):
     pair and the day in lower case: `eur-usd-2024-01-31` is the rate of one euro in US dollars on
     31 January 2024. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest`
     field violations, NOT_FOUND and ALREADY_EXISTS with `ResourceInfo`.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -113,6 +125,12 @@ class ExchangeRateServiceServicer(metaclass=_abc_1.ABCMeta):
     pair and the day in lower case: `eur-usd-2024-01-31` is the rate of one euro in US dollars on
     31 January 2024. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest`
     field violations, NOT_FOUND and ALREADY_EXISTS with `ResourceInfo`.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     @_abc_1.abstractmethod

@@ -103,6 +103,12 @@ export const LookupExchangeRateResponseSchema = /*@__PURE__*/
  * 31 January 2024. Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest`
  * field violations, NOT_FOUND and ALREADY_EXISTS with `ResourceInfo`.
  *
+ * Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+ * `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+ * may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+ * server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+ * call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
+ *
  * @generated from service finance.v1.ExchangeRateService
  */
 export const ExchangeRateService = /*@__PURE__*/
