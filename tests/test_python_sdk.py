@@ -12,6 +12,7 @@ import grpc
 import pytest
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2 as aupb
+from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from finance.v1 import user_service_pb2_grpc
@@ -34,7 +35,7 @@ from finance_tracker_client import (
 from google.protobuf import any_pb2, field_mask_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from google.type import date_pb2
+from google.type import date_pb2, decimal_pb2
 from grpc_status import rpc_status
 
 from service.server import build_app
@@ -107,6 +108,28 @@ class TestCalls:
         assert expense.description == "Lunch"
         balance = await client.accounts.get_account(apb.GetAccountRequest(name=account.name))
         assert balance.balance == money(70)
+
+    async def test_records_an_exchange_rate_and_looks_up_its_inverse(self, client, owner):
+        await client.exchange_rates.create_exchange_rate(
+            xpb.CreateExchangeRateRequest(
+                parent=owner.name,
+                exchange_rate=xpb.ExchangeRate(
+                    base_currency_code="USD",
+                    quote_currency_code="EUR",
+                    rate_date=date_pb2.Date(year=2024, month=3, day=1),
+                    rate=decimal_pb2.Decimal(value="0.8"),
+                ),
+            )
+        )
+        found = await client.exchange_rates.lookup_exchange_rate(
+            xpb.LookupExchangeRateRequest(
+                parent=owner.name,
+                base_currency_code="EUR",
+                quote_currency_code="USD",
+                as_of_date=date_pb2.Date(year=2024, month=3, day=31),
+            )
+        )
+        assert (found.rate.value, found.inverted) == ("1.25", True)
 
     async def test_sends_the_actor_to_the_audit_trail(self, client, owner):
         account = await client.accounts.create_account(

@@ -4,6 +4,7 @@ import type { CallOptions, Client, Interceptor, Transport } from "@connectrpc/co
 import type { AccountService } from "./gen/finance/v1/account_service_pb.js";
 import type { AuditService } from "./gen/finance/v1/audit_service_pb.js";
 import type { CategoryService } from "./gen/finance/v1/category_service_pb.js";
+import type { ExchangeRateService } from "./gen/finance/v1/exchange_rate_service_pb.js";
 import type { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import type { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
 import type { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
@@ -17,6 +18,7 @@ import type {
 export * from "./gen/finance/v1/account_service_pb.js";
 export * from "./gen/finance/v1/audit_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
+export * from "./gen/finance/v1/exchange_rate_service_pb.js";
 export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
@@ -75,6 +77,7 @@ export interface FinanceClient {
   readonly transport: Transport;
   readonly users: Client<typeof UserService>;
   readonly members: Client<typeof MemberService>;
+  readonly exchangeRates: Client<typeof ExchangeRateService>;
   readonly accounts: Client<typeof AccountService>;
   readonly categories: Client<typeof CategoryService>;
   readonly payees: Client<typeof PayeeService>;

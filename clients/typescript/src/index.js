@@ -8,6 +8,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AccountService } from "./gen/finance/v1/account_service_pb.js";
 import { AuditService } from "./gen/finance/v1/audit_service_pb.js";
 import { CategoryService } from "./gen/finance/v1/category_service_pb.js";
+import { ExchangeRateService } from "./gen/finance/v1/exchange_rate_service_pb.js";
 import { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
 import { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
@@ -21,6 +22,7 @@ import {
 export * from "./gen/finance/v1/account_service_pb.js";
 export * from "./gen/finance/v1/audit_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
+export * from "./gen/finance/v1/exchange_rate_service_pb.js";
 export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
@@ -127,6 +129,7 @@ export function createFinanceClient(options) {
     transport,
     users: createClient(UserService, transport),
     members: createClient(MemberService, transport),
+    exchangeRates: createClient(ExchangeRateService, transport),
     accounts: createClient(AccountService, transport),
     categories: createClient(CategoryService, transport),
     payees: createClient(PayeeService, transport),

@@ -11,6 +11,7 @@ from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
     category_service_pb2_grpc,
+    exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
     transaction_service_pb2_grpc,
@@ -80,6 +81,19 @@ class AsyncUserService:
         self.list_users = AsyncCall(self.stub.ListUsers, settings, read=True)
         self.update_user = AsyncCall(self.stub.UpdateUser, settings)
         self.delete_user = AsyncCall(self.stub.DeleteUser, settings)
+
+
+class AsyncExchangeRateService:
+    """finance.v1.ExchangeRateService: a user's exchange rates by pair and day."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = exchange_rate_service_pb2_grpc.ExchangeRateServiceStub(channel)
+        self.create_exchange_rate = AsyncCall(self.stub.CreateExchangeRate, settings)
+        self.get_exchange_rate = AsyncCall(self.stub.GetExchangeRate, settings, read=True)
+        self.list_exchange_rates = AsyncCall(self.stub.ListExchangeRates, settings, read=True)
+        self.update_exchange_rate = AsyncCall(self.stub.UpdateExchangeRate, settings)
+        self.delete_exchange_rate = AsyncCall(self.stub.DeleteExchangeRate, settings)
+        self.lookup_exchange_rate = AsyncCall(self.stub.LookupExchangeRate, settings, read=True)
 
 
 class AsyncMemberService:
@@ -205,6 +219,7 @@ class AsyncFinanceClient:
         )
         self.users = AsyncUserService(self.channel, settings)
         self.members = AsyncMemberService(self.channel, settings)
+        self.exchange_rates = AsyncExchangeRateService(self.channel, settings)
         self.accounts = AsyncAccountService(self.channel, settings)
         self.categories = AsyncCategoryService(self.channel, settings)
         self.payees = AsyncPayeeService(self.channel, settings)

@@ -11,6 +11,7 @@ from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
     category_service_pb2_grpc,
+    exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
     transaction_service_pb2_grpc,
@@ -87,6 +88,19 @@ class UserService:
         self.list_users = Call(self.stub.ListUsers, settings, read=True)
         self.update_user = Call(self.stub.UpdateUser, settings)
         self.delete_user = Call(self.stub.DeleteUser, settings)
+
+
+class ExchangeRateService:
+    """finance.v1.ExchangeRateService: a user's exchange rates by pair and day."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = exchange_rate_service_pb2_grpc.ExchangeRateServiceStub(channel)
+        self.create_exchange_rate = Call(self.stub.CreateExchangeRate, settings)
+        self.get_exchange_rate = Call(self.stub.GetExchangeRate, settings, read=True)
+        self.list_exchange_rates = Call(self.stub.ListExchangeRates, settings, read=True)
+        self.update_exchange_rate = Call(self.stub.UpdateExchangeRate, settings)
+        self.delete_exchange_rate = Call(self.stub.DeleteExchangeRate, settings)
+        self.lookup_exchange_rate = Call(self.stub.LookupExchangeRate, settings, read=True)
 
 
 class MemberService:
@@ -212,6 +226,7 @@ class FinanceClient:
         )
         self.users = UserService(self.channel, settings)
         self.members = MemberService(self.channel, settings)
+        self.exchange_rates = ExchangeRateService(self.channel, settings)
         self.accounts = AccountService(self.channel, settings)
         self.categories = CategoryService(self.channel, settings)
         self.payees = PayeeService(self.channel, settings)
