@@ -9,6 +9,7 @@ import { AccountService } from "./gen/finance/v1/account_service_pb.js";
 import { AuditService } from "./gen/finance/v1/audit_service_pb.js";
 import { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
+import { RuleService } from "./gen/finance/v1/rule_service_pb.js";
 import { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import { UserService } from "./gen/finance/v1/user_service_pb.js";
 import {
@@ -21,6 +22,7 @@ export * from "./gen/finance/v1/account_service_pb.js";
 export * from "./gen/finance/v1/audit_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
+export * from "./gen/finance/v1/rule_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
@@ -67,6 +69,7 @@ export function createFinanceClient(options) {
     categories: createClient(CategoryService, transport),
     payees: createClient(PayeeService, transport),
     transactions: createClient(TransactionService, transport),
+    rules: createClient(RuleService, transport),
     audit: createClient(AuditService, transport),
   };
 }
