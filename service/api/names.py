@@ -12,6 +12,7 @@ from service.domain.keys import (
     MemberKey,
     PayeeKey,
     ResourceKey,
+    RuleKey,
     TransactionKey,
     UserKey,
 )
@@ -35,6 +36,7 @@ RESOURCE_TYPES: dict[type, str] = {
     PayeeKey: "Payee",
     TransactionKey: "Transaction",
     MemberKey: "Member",
+    RuleKey: "Rule",
 }
 
 
@@ -85,12 +87,18 @@ def parse_member_name(name: str, field: str = "name") -> MemberKey:
     return MemberKey(*parse_user_child(name, "members", field, id_label="member"))
 
 
+def parse_rule_name(name: str, field: str = "name") -> RuleKey:
+    """The key of a `users/{user}/rules/{rule}` name; BadRequest if malformed."""
+    return RuleKey(*parse_user_child(name, "rules", field, id_label="rule"))
+
+
 _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "accounts": AccountKey,
     "categories": CategoryKey,
     "payees": PayeeKey,
     "transactions": TransactionKey,
     "members": MemberKey,
+    "rules": RuleKey,
 }
 
 
@@ -124,6 +132,8 @@ def resource_name(key: ResourceKey) -> str:
             return child_name(user_id, "transactions", transaction_id)
         case MemberKey(user_id, member_id):
             return child_name(user_id, "members", member_id)
+        case RuleKey(user_id, rule_id):
+            return child_name(user_id, "rules", rule_id)
 
 
 def child_name(user_id: str, collection: str, child_id: str) -> str:

@@ -54,7 +54,15 @@ class MemberKey:
     member_id: str
 
 
-ResourceKey = UserKey | AccountKey | CategoryKey | PayeeKey | TransactionKey | MemberKey
+@dataclass(frozen=True)
+class RuleKey:
+    """Identifies a rule: its owner and its own id."""
+
+    user_id: str
+    rule_id: str
+
+
+ResourceKey = UserKey | AccountKey | CategoryKey | PayeeKey | TransactionKey | MemberKey | RuleKey
 
 
 def owner_of(key: ResourceKey) -> UserKey:

@@ -13,6 +13,7 @@ from service.domain.keys import (
     MemberKey,
     PayeeKey,
     ResourceKey,
+    RuleKey,
     TransactionKey,
     UserKey,
 )
@@ -34,6 +35,7 @@ _KINDS: dict[type, str] = {
     PayeeKey: "payee",
     TransactionKey: "transaction",
     MemberKey: "member",
+    RuleKey: "rule",
 }
 _KEYS = {kind: key_type for key_type, kind in _KINDS.items()}
 
