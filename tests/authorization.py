@@ -14,6 +14,8 @@ from finance.v1 import category_service_pb2_grpc as cpb_grpc
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
+from finance.v1 import rule_service_pb2 as rpb
+from finance.v1 import rule_service_pb2_grpc as rpb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -77,6 +79,7 @@ class Clients:
     categories: "cpb_grpc.CategoryServiceAsyncStub"
     payees: "ppb_grpc.PayeeServiceAsyncStub"
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
+    rules: "rpb_grpc.RuleServiceAsyncStub"
 
     @classmethod
     def over(cls, channel: grpc.aio.Channel) -> "Clients":
@@ -89,6 +92,7 @@ class Clients:
             cpb_grpc.CategoryServiceStub(channel),
             ppb_grpc.PayeeServiceStub(channel),
             tpb_grpc.TransactionServiceStub(channel),
+            rpb_grpc.RuleServiceStub(channel),
         )
 
 
@@ -110,6 +114,7 @@ class SharedBooks:
     pending: str
     posted: str
     spare_member: str
+    rule: str
 
 
 async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBooks:
@@ -142,6 +147,16 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
     posted = await books.create(leg(checking, -7), leg(savings, 7))
     category = await create_category(owner.categories, user.name)
     payee = await create_payee(owner.payees, user.name)
+    rule = await owner.rules.CreateRule(
+        rpb.CreateRuleRequest(
+            parent=user.name,
+            rule=rpb.Rule(
+                display_name="Bakery",
+                conditions=rpb.RuleConditions(description_contains="bakery"),
+                actions=rpb.RuleActions(set_payee=payee.name),
+            ),
+        )
+    )
     return SharedBooks(
         user=user.name,
         account=checking.name,
@@ -151,4 +166,5 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
         pending=pending.name,
         posted=posted.name,
         spare_member=spare.name,
+        rule=rule.name,
     )
