@@ -153,7 +153,7 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
             rule=rpb.Rule(
                 display_name="Bakery",
                 conditions=rpb.RuleConditions(description_contains="bakery"),
-                actions=rpb.RuleActions(set_payee=payee.name),
+                actions=rpb.RuleActions(add_tags=["bread"]),
             ),
         )
     )

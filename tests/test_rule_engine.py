@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.domain import rule_models as m
 from service.domain import rules as r
 from service.domain.errors import FailedPrecondition
 from service.domain.keys import RuleKey
@@ -22,15 +23,15 @@ def rule(
     priority: int = 0,
     stop: bool = False,
     created: int = 0,
-    conditions: r.Conditions | None = None,
-    actions: r.Actions | None = None,
-) -> r.Rule:
-    return r.Rule(
+    conditions: m.Conditions | None = None,
+    actions: m.Actions | None = None,
+) -> m.Rule:
+    return m.Rule(
         display_name=rule_id,
         priority=priority,
         stop=stop,
-        conditions=conditions or r.Conditions(account_id="checking"),
-        actions=actions or r.Actions(description="Bread"),
+        conditions=conditions or m.Conditions(account_id="checking"),
+        actions=actions or m.Actions(description="Bread"),
         user_id="ada",
         rule_id=rule_id,
         revision=1,
@@ -64,45 +65,45 @@ def facts(**fields: object) -> r.Facts:
     return r.facts_of(draft(**fields))  # type: ignore[arg-type]
 
 
-def amount_rule(at_least: int | None, below: int | None, currency: str = "EUR") -> r.Rule:
-    return rule(conditions=r.Conditions(amount=r.AmountRange(currency, at_least, below)))
+def amount_rule(at_least: int | None, below: int | None, currency: str = "EUR") -> m.Rule:
+    return rule(conditions=m.Conditions(amount=m.AmountRange(currency, at_least, below)))
 
 
 class TestConditions:
     def test_description_contains_ignores_case(self) -> None:
-        bakery = rule(conditions=r.Conditions(description_contains="bakery"))
+        bakery = rule(conditions=m.Conditions(description_contains="bakery"))
         assert r.matches(bakery, facts(description="Corner BAKERY"))
         assert not r.matches(bakery, facts(description="Butcher"))
 
     def test_every_condition_must_hold(self) -> None:
-        both = rule(conditions=r.Conditions(description_contains="bakery", account_id="savings"))
+        both = rule(conditions=m.Conditions(description_contains="bakery", account_id="savings"))
         assert not r.matches(both, facts(account="checking"))
         assert r.matches(both, facts(account="savings"))
 
     def test_account_condition_names_a_posting_account(self) -> None:
-        on_checking = rule(conditions=r.Conditions(account_id="checking"))
+        on_checking = rule(conditions=m.Conditions(account_id="checking"))
         assert r.matches(on_checking, facts(account="checking"))
         assert not r.matches(on_checking, facts(account="savings"))
 
     def test_payee_condition(self) -> None:
-        paid = rule(conditions=r.Conditions(payee_id="bakery"))
+        paid = rule(conditions=m.Conditions(payee_id="bakery"))
         assert r.matches(paid, replace(facts(), payee_id="bakery"))
         assert not r.matches(paid, replace(facts(), payee_id="butcher"))
         assert not r.matches(paid, facts())
 
     def test_external_id_contains(self) -> None:
-        ref = rule(conditions=r.Conditions(external_id_contains="sepa"))
+        ref = rule(conditions=m.Conditions(external_id_contains="sepa"))
         assert r.matches(ref, facts(external_id="XX-SEPA-1"))
         assert not r.matches(ref, facts(external_id="XX-CARD-1"))
         assert not r.matches(ref, facts())
 
     def test_regex_searches_the_description(self) -> None:
-        pattern = rule(conditions=r.Conditions(description_regex=r"BAKERY \d+$"))
+        pattern = rule(conditions=m.Conditions(description_regex=r"BAKERY \d+$"))
         assert r.matches(pattern, facts(description="CORNER BAKERY 42"))
         assert not r.matches(pattern, facts(description="CORNER BAKERY"))
 
     def test_a_catastrophic_pattern_stops_at_the_time_limit(self) -> None:
-        slow = rule(conditions=r.Conditions(description_regex="(a|aa)+$"))
+        slow = rule(conditions=m.Conditions(description_regex="(a|aa)+$"))
         with pytest.raises(FailedPrecondition) as raised:
             r.matches(slow, facts(description="a" * 80 + "!"))
         assert raised.value.violation.type == "RULE_PATTERN_TOO_SLOW"
@@ -143,30 +144,30 @@ class TestAmountRange:
 
 class TestEvaluate:
     def test_all_matching_rules_apply_in_priority_order(self) -> None:
-        first = rule("a", priority=1, actions=r.Actions(description="first", add_tags=("x",)))
-        second = rule("b", priority=2, actions=r.Actions(add_tags=("y",)))
+        first = rule("a", priority=1, actions=m.Actions(description="first", add_tags=("x",)))
+        second = rule("b", priority=2, actions=m.Actions(add_tags=("y",)))
         after = r.evaluate([second, first], facts())
         assert after.description == "first"
         assert after.tags == ("x", "y")
 
     def test_a_later_rule_sees_the_earlier_rules_changes(self) -> None:
-        rename = rule("a", priority=1, actions=r.Actions(description="Groceries"))
+        rename = rule("a", priority=1, actions=m.Actions(description="Groceries"))
         tag = rule(
             "b",
             priority=2,
-            conditions=r.Conditions(description_contains="groceries"),
-            actions=r.Actions(add_tags=("food",)),
+            conditions=m.Conditions(description_contains="groceries"),
+            actions=m.Actions(add_tags=("food",)),
         )
         assert r.evaluate([tag, rename], facts()).tags == ("food",)
 
     def test_a_later_rule_replaces_an_earlier_value(self) -> None:
-        low = rule("a", priority=1, actions=r.Actions(description="one"))
-        high = rule("b", priority=2, actions=r.Actions(description="two"))
+        low = rule("a", priority=1, actions=m.Actions(description="one"))
+        high = rule("b", priority=2, actions=m.Actions(description="two"))
         assert r.evaluate([low, high], facts()).description == "two"
 
     def test_stop_ends_evaluation_after_its_rule(self) -> None:
-        first = rule("a", priority=1, stop=True, actions=r.Actions(description="one"))
-        second = rule("b", priority=2, actions=r.Actions(description="two"))
+        first = rule("a", priority=1, stop=True, actions=m.Actions(description="one"))
+        second = rule("b", priority=2, actions=m.Actions(description="two"))
         assert r.evaluate([first, second], facts()).description == "one"
 
     def test_stop_of_a_rule_that_does_not_match_changes_nothing(self) -> None:
@@ -174,30 +175,30 @@ class TestEvaluate:
             "a",
             priority=1,
             stop=True,
-            conditions=r.Conditions(description_contains="butcher"),
-            actions=r.Actions(description="one"),
+            conditions=m.Conditions(description_contains="butcher"),
+            actions=m.Actions(description="one"),
         )
-        second = rule("b", priority=2, actions=r.Actions(description="two"))
+        second = rule("b", priority=2, actions=m.Actions(description="two"))
         assert r.evaluate([other, second], facts()).description == "two"
 
     def test_equal_priorities_apply_oldest_first(self) -> None:
-        old = rule("z", created=0, actions=r.Actions(description="old"))
-        new = rule("a", created=1, actions=r.Actions(description="new"))
+        old = rule("z", created=0, actions=m.Actions(description="old"))
+        new = rule("a", created=1, actions=m.Actions(description="new"))
         assert [x.rule_id for x in r.in_order([new, old])] == ["z", "a"]
         assert r.evaluate([new, old], facts()).description == "new"
 
     def test_tags_are_added_once_and_up_to_the_limit(self) -> None:
-        tagging = rule(actions=r.Actions(add_tags=("a", "b")))
+        tagging = rule(actions=m.Actions(add_tags=("a", "b")))
         assert r.evaluate([tagging], facts(tags=("a",))).tags == ("a", "b")
         full = tuple(f"t{i}" for i in range(r.MAX_TAGS - 1))
         assert r.evaluate([tagging], facts(tags=full)).tags == (*full, "a")
 
     def test_category_is_set_on_every_posting(self) -> None:
-        filing = rule(actions=r.Actions(category_id="food"))
+        filing = rule(actions=m.Actions(category_id="food"))
         filed = r.apply_to_draft([filing], draft())
         assert [p.category_id for p in filed.postings] == ["food", "food"]
 
     def test_nothing_to_change_is_none(self) -> None:
-        same = rule(actions=r.Actions(description="CORNER BAKERY 42"))
+        same = rule(actions=m.Actions(description="CORNER BAKERY 42"))
         before = facts()
         assert r.changes_between(before, r.evaluate([same], before)) is None

@@ -10,9 +10,11 @@ from finance.v1 import audit_service_pb2 as aupb
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
+from finance.v1 import user_service_pb2 as upb
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 
+from service.domain import rules as rule_logic
 from service.services import rules as rule_service
 from tests.builders import Books, create_category, create_payee, create_user, day, money
 from tests.helpers import field_violations, rpc_error, unpack
@@ -200,6 +202,19 @@ class TestListUpdateDeleteRule:
         assert [e.action for e in events.audit_events] == ["create"]
 
 
+class TestRulesOfADeletedUser:
+    async def test_count_as_what_the_user_still_has(self, rules, users, user):
+        await create_rule(rules, user.name)
+        error = await rpc_error(users.DeleteUser(upb.DeleteUserRequest(name=user.name)), FAILED)
+        assert "1 rule" in (error.details() or "")
+
+    async def test_go_with_a_forced_delete(self, rules, users, payees, user):
+        payee = await create_payee(payees, user.name)
+        await create_rule(rules, user.name, actions=rpb.RuleActions(set_payee=payee.name))
+        await users.DeleteUser(upb.DeleteUserRequest(name=user.name, force=True))
+        await rpc_error(rules.ListRules(rpb.ListRulesRequest(parent=user.name)), NOT_FOUND)
+
+
 class TestApplyOnCreate:
     async def test_rules_file_a_new_expense_when_asked(self, rules, payees, categories, books):
         account = await books.account()
@@ -306,6 +321,7 @@ class TestTestRule:
             page = await rules.TestRule(
                 rpb.TestRuleRequest(name=rule.name, page_size=2, page_token=token)
             )
+            assert len(page.changes) <= 2
             seen += [c.transaction for c in page.changes]
             token = page.next_page_token
             if not token:
@@ -380,6 +396,17 @@ class TestApplyRules:
         request = rpb.ApplyRulesRequest(parent=books.user.name)
         assert (await rules.ApplyRules(request)).changed_count == 1
         assert (await rules.ApplyRules(request)).changed_count == 0
+
+    async def test_names_at_most_max_reported_changes_and_counts_them_all(
+        self, rules, books, monkeypatch
+    ):
+        monkeypatch.setattr(rule_logic, "MAX_REPORTED", 1)
+        account = await books.account()
+        for _ in range(2):
+            await expense(books, account)
+        await create_rule(rules, books.user.name)
+        applied = await rules.ApplyRules(rpb.ApplyRulesRequest(parent=books.user.name))
+        assert (applied.changed_count, len(applied.changed_transactions)) == (2, 1)
 
     async def test_an_unknown_user_is_not_found(self, rules):
         await rpc_error(rules.ApplyRules(rpb.ApplyRulesRequest(parent="users/nobody")), NOT_FOUND)

@@ -8,14 +8,14 @@ from google.protobuf.message import Message
 from service.api.convert import account_to_proto, user_to_proto
 from service.api.convert_catalog import category_to_proto, payee_to_proto
 from service.api.convert_ledger import transaction_to_proto
+from service.api.convert_rules import rule_to_proto
 from service.api.member_requests import member_to_proto
-from service.api.rule_requests import rule_to_proto
 from service.domain.categories import Category
 from service.domain.ledger import Transaction
 from service.domain.members import Member
 from service.domain.models import Account, User
 from service.domain.payees import Payee
-from service.domain.rules import Rule
+from service.domain.rule_models import Rule
 
 
 def present(resource: object) -> dict[str, Any]:

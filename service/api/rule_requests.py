@@ -1,4 +1,4 @@
-"""Validating RuleService requests into domain commands, and rules back into messages."""
+"""Validating RuleService requests into domain commands."""
 
 import uuid
 from dataclasses import dataclass
@@ -8,25 +8,15 @@ from finance.v1 import rule_service_pb2 as pb
 from google.type import money_pb2
 
 from service.api import names
-from service.api.convert import timestamp
-from service.api.convert_ledger import transaction_to_proto
 from service.api.ledger_request_parts import child_id
 from service.api.masks import update_paths
-from service.api.money import parse_amount, to_money
+from service.api.money import parse_amount
 from service.api.text import optional_text, require_text
 from service.api.transaction_requests import parse_tags
-from service.api.validation import Violations, format_etag, parse_etag, parse_request_id
+from service.api.validation import Violations, parse_etag, parse_request_id
 from service.domain.keys import RuleKey, UserKey
-from service.domain.rules import (
-    Actions,
-    AmountRange,
-    Conditions,
-    NewRule,
-    Proposal,
-    Rule,
-    RuleChanges,
-    pattern_error,
-)
+from service.domain.rule_models import Actions, AmountRange, Conditions, NewRule, RuleChanges
+from service.domain.rules import pattern_error
 
 UPDATABLE = ("display_name", "priority", "stop", "conditions", "actions")
 
@@ -178,48 +168,3 @@ def parse_update(request: pb.UpdateRuleRequest) -> UpdateRule:
     violations.raise_if_any()
     assert key is not None
     return UpdateRule(key, changes, revision)
-
-
-def rule_to_proto(rule: Rule) -> pb.Rule:
-    """The API form of a rule."""
-
-    def child(collection: str, child_id: str | None) -> str:
-        return "" if child_id is None else names.child_name(rule.user_id, collection, child_id)
-
-    c, a = rule.conditions, rule.actions
-    conditions = pb.RuleConditions(
-        description_contains=c.description_contains or "",
-        description_regex=c.description_regex or "",
-        payee=child("payees", c.payee_id),
-        account=child("accounts", c.account_id),
-        external_id_contains=c.external_id_contains or "",
-    )
-    if c.amount is not None and c.amount.at_least is not None:
-        conditions.amount_at_least.CopyFrom(to_money(c.amount.at_least, c.amount.currency_code))
-    if c.amount is not None and c.amount.below is not None:
-        conditions.amount_below.CopyFrom(to_money(c.amount.below, c.amount.currency_code))
-    return pb.Rule(
-        name=names.resource_name(rule.key),
-        display_name=rule.display_name,
-        priority=rule.priority,
-        stop=rule.stop,
-        conditions=conditions,
-        actions=pb.RuleActions(
-            set_category=child("categories", a.category_id),
-            set_payee=child("payees", a.payee_id),
-            add_tags=list(a.add_tags),
-            set_description=a.description or "",
-        ),
-        create_time=timestamp(rule.create_time),
-        update_time=timestamp(rule.update_time),
-        etag=format_etag(rule.revision),
-    )
-
-
-def proposal_to_proto(proposal: Proposal) -> pb.RuleChange:
-    """The API form of what a rule would do to one transaction."""
-    return pb.RuleChange(
-        transaction=names.resource_name(proposal.proposed.key),
-        changed_fields=list(proposal.changed_fields),
-        proposed=transaction_to_proto(proposal.proposed),
-    )

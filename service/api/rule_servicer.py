@@ -10,8 +10,8 @@ from google.protobuf import empty_pb2
 
 from service.api import names, pagination, rule_requests
 from service.api.callers import caller
+from service.api.convert_rules import proposal_to_proto, rule_to_proto
 from service.api.page_tokens import PageTokens
-from service.api.rule_requests import proposal_to_proto, rule_to_proto
 from service.api.transaction_servicer import TRANSACTION_REFERENCES
 from service.api.validation import name_and_etag
 from service.services.rules import RuleService

@@ -5,7 +5,7 @@ import asyncpg
 from service.domain.errors import NotFound
 from service.domain.keys import AccountKey, CategoryKey, PayeeKey, ResourceKey, RuleKey, UserKey
 from service.domain.listing import ListQuery, OrderKey, Page
-from service.domain.rules import Actions, AmountRange, Conditions, NewRule, Rule, RuleChanges
+from service.domain.rule_models import Actions, AmountRange, Conditions, NewRule, Rule, RuleChanges
 from service.repositories.querying import Field, Kind, Listing
 from service.repositories.rows import RowRepository, Table
 
@@ -131,7 +131,7 @@ class RuleRepository(RowRepository[Rule, RuleKey]):
                 *columns.values(),
             )
         except asyncpg.ForeignKeyViolationError as error:
-            raise _missing_reference(key.user_id, error) from None
+            raise _missing_reference(key.user_id, error, columns) from None
         assert row is not None
         return _rule(row)
 
@@ -154,7 +154,7 @@ class RuleRepository(RowRepository[Rule, RuleKey]):
         try:
             return await self.update(key, assignments)
         except asyncpg.ForeignKeyViolationError as error:
-            raise _missing_reference(key.user_id, error) from None
+            raise _missing_reference(key.user_id, error, assignments) from None
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Rule]:
         """One page of the owner's rules."""
@@ -165,13 +165,14 @@ class RuleRepository(RowRepository[Rule, RuleKey]):
         return [_rule(row) for row in await self._connection.fetch(_IN_ORDER, owner.user_id)]
 
 
-def _missing_reference(user_id: str, error: asyncpg.ForeignKeyViolationError) -> NotFound:
-    """NotFound for the payee, account or category a foreign key found missing."""
-    detail = error.detail or ""
+def _missing_reference(
+    user_id: str, error: asyncpg.ForeignKeyViolationError, columns: dict[str, object]
+) -> NotFound:
+    """NotFound for the payee, account or category a foreign key found missing, read from
+    the values written (row-level security keeps the key out of the error's detail)."""
     constraint = error.constraint_name or ""
-    value = detail.split("=(", 1)[-1].split(")", 1)[0].split(", ")[-1] if "=(" in detail else ""
     for column, key_type in _REFERENCES.items():
         if column in constraint:
-            key: ResourceKey = key_type(user_id, value)
+            key: ResourceKey = key_type(user_id, str(columns[column]))
             return NotFound(key)
     return NotFound(UserKey(user_id))

@@ -11,7 +11,7 @@ from service.domain.filter_syntax import Expression
 from service.domain.keys import RuleKey, TransactionKey, UserKey, owner_of
 from service.domain.listing import Cursor, ListQuery, Page
 from service.domain.revisions import check_revision
-from service.domain.rules import Applied, NewRule, Proposal, Rule, RuleChanges
+from service.domain.rule_models import Applied, NewRule, Proposal, Rule, RuleChanges
 from service.services.bookkeeping import change_transaction
 from service.services.owners import owned_page
 
