@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from service.domain import rule_models as m
 from service.domain import rules as r
+from service.domain.categories import CategoryKind
 from service.domain.errors import FailedPrecondition
 from service.domain.keys import RuleKey
 from service.domain.ledger import PostingDraft, SystemRole, TransactionDraft
@@ -195,8 +196,17 @@ class TestEvaluate:
 
     def test_category_is_set_on_every_posting(self) -> None:
         filing = rule(actions=m.Actions(category_id="food"))
-        filed = r.apply_to_draft([filing], draft())
+        filed = r.apply_to_draft([filing], draft(), {})
         assert [p.category_id for p in filed.postings] == ["food", "food"]
+
+    def test_a_category_of_the_other_kind_is_not_set_on_a_new_expense(self) -> None:
+        filing = rule(actions=m.Actions(category_id="salary", add_tags=("x",)))
+        expense = replace(draft(), category_kind=CategoryKind.EXPENSE)
+        filed = r.apply_to_draft([filing], expense, {"salary": CategoryKind.INCOME})
+        assert [p.category_id for p in filed.postings] == [None, None]
+        assert filed.tags == ("x",)
+        kept = r.apply_to_draft([filing], expense, {"salary": CategoryKind.EXPENSE})
+        assert [p.category_id for p in kept.postings] == ["salary", "salary"]
 
     def test_nothing_to_change_is_none(self) -> None:
         same = rule(actions=m.Actions(description="CORNER BAKERY 42"))

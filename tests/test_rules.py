@@ -16,7 +16,7 @@ from google.rpc import error_details_pb2
 
 from service.domain import rules as rule_logic
 from service.services import rules as rule_service
-from tests.builders import Books, create_category, create_payee, create_user, day, money
+from tests.builders import INCOME, Books, create_category, create_payee, create_user, day, money
 from tests.helpers import field_violations, rpc_error, unpack
 
 FAILED = grpc.StatusCode.FAILED_PRECONDITION
@@ -235,6 +235,26 @@ class TestApplyOnCreate:
         assert {p.category for p in filed.postings} == {food.name}
         untouched = await expense(books, account)
         assert (untouched.description, untouched.payee) == ("CORNER BAKERY", "")
+
+    async def test_income_is_filed_only_under_an_income_category(self, rules, categories, books):
+        account = await books.account()
+        salary = await create_category(categories, books.user.name, "Salary", INCOME)
+        food = await create_category(categories, books.user.name, "Food")
+        for category in (salary, food):  # food last: it would win, were it not skipped
+            actions = rpb.RuleActions(set_category=category.name, add_tags=[category.display_name])
+            await create_rule(rules, books.user.name, actions=actions)
+        income = await books.transactions.RecordIncome(
+            tpb.RecordIncomeRequest(
+                parent=books.user.name,
+                account=account.name,
+                amount=money(100),
+                booking_date=day(15),
+                description="Bakery pays wages",
+                apply_rules=True,
+            )
+        )
+        assert {p.category for p in income.postings} == {salary.name}
+        assert sorted(income.tags) == ["Food", "Salary"]
 
     async def test_create_transaction_applies_rules_too(self, rules, books):
         account, other = await books.account(), await books.account("Savings")

@@ -2,11 +2,12 @@
 and recorded ones (service/domain/rule_models.py holds what a rule is)."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 import regex
 
+from service.domain.categories import CategoryKind
 from service.domain.errors import FailedPrecondition, PreconditionViolation
 from service.domain.ledger import Transaction, TransactionChanges, TransactionDraft
 from service.domain.rule_models import Actions, Rule
@@ -168,9 +169,22 @@ def changed_fields(changes: TransactionChanges) -> list[str]:
     return [name for name, changed in fields if changed]
 
 
-def apply_to_draft(rules: Iterable[Rule], draft: TransactionDraft) -> TransactionDraft:
-    """A new transaction as the rules file it."""
-    after = evaluate(rules, facts_of(draft))
+def apply_to_draft(
+    rules: Iterable[Rule], draft: TransactionDraft, kinds: Mapping[str, CategoryKind]
+) -> TransactionDraft:
+    """A new transaction as the rules file it. Where the draft needs categories of one kind
+    (an expense, an income), a rule's category of the other kind (`kinds` has each rule
+    category's) is not set: a rule for spending at a shop does not file the shop's refund."""
+    wanted = draft.category_kind
+    fitting = [
+        replace(rule, actions=replace(rule.actions, category_id=None))
+        if wanted is not None
+        and rule.actions.category_id is not None
+        and kinds.get(rule.actions.category_id) is not wanted
+        else rule
+        for rule in rules
+    ]
+    after = evaluate(fitting, facts_of(draft))
     postings = tuple(
         replace(p, category_id=category)
         for p, category in zip(draft.postings, after.categories, strict=True)

@@ -56,9 +56,7 @@ class LedgerService:
                 return await w.transactions.get(TransactionKey(owner.user_id, earlier))
             if not await w.users.exists(owner):
                 raise NotFound(owner)
-            filed = (
-                rules.apply_to_draft(await w.rules.in_order(owner), draft) if apply_rules else draft
-            )
+            filed = await _filed(w, owner, draft) if apply_rules else draft
             return await record_transaction(w, key, filed)
 
         return await self._uow.run(work, caller=caller, user=owner)
@@ -179,6 +177,13 @@ class LedgerService:
             isolation="repeatable_read",
             readonly=True,
         )
+
+
+async def _filed(w: Work, owner: UserKey, draft: TransactionDraft) -> TransactionDraft:
+    """The draft as the owner's rules file it."""
+    in_order = await w.rules.in_order(owner)
+    kinds = await w.categories.kinds(owner, (r.actions.category_id for r in in_order))
+    return rules.apply_to_draft(in_order, draft, kinds)
 
 
 async def _claim(

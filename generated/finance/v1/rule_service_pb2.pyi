@@ -158,7 +158,10 @@ class RuleActions(_message.Message):
     ADD_TAGS_FIELD_NUMBER: _builtins.int
     SET_DESCRIPTION_FIELD_NUMBER: _builtins.int
     set_category: _builtins.str
-    """The category of every posting of the transaction, `users/{user}/categories/{category}`."""
+    """The category of every posting of the transaction, `users/{user}/categories/{category}`.
+    On a new expense or income (RecordExpense, RecordIncome) a category of the other kind is
+    left out, so that a rule for spending at a shop does not fail the shop's refund.
+    """
     set_payee: _builtins.str
     """The payee, `users/{user}/payees/{payee}`."""
     set_description: _builtins.str

@@ -491,8 +491,8 @@ class RecordExpenseRequest(_message.Message):
     """A UUID that makes retries of this request safe."""
     apply_rules: _builtins.bool
     """When set, the user's rules (see RuleService) are applied to the transaction before it is
-    recorded: they may set its description, payee, tags and category (a rule's category must
-    then be of this call's kind).
+    recorded: they may set its description, payee, tags and category (a rule's category of
+    the other kind is left out).
     """
     @_builtins.property
     def amount(self) -> _money_pb2.Money:
@@ -552,8 +552,8 @@ class RecordIncomeRequest(_message.Message):
     """A UUID that makes retries of this request safe."""
     apply_rules: _builtins.bool
     """When set, the user's rules (see RuleService) are applied to the transaction before it is
-    recorded: they may set its description, payee, tags and category (a rule's category must
-    then be of this call's kind).
+    recorded: they may set its description, payee, tags and category (a rule's category of
+    the other kind is left out).
     """
     @_builtins.property
     def amount(self) -> _money_pb2.Money:

@@ -166,6 +166,8 @@ export declare const RuleConditionsSchema: GenMessage<RuleConditions>;
 export declare type RuleActions = Message<"finance.v1.RuleActions"> & {
   /**
    * The category of every posting of the transaction, `users/{user}/categories/{category}`.
+   * On a new expense or income (RecordExpense, RecordIncome) a category of the other kind is
+   * left out, so that a rule for spending at a shop does not fail the shop's refund.
    *
    * @generated from field: string set_category = 1;
    */

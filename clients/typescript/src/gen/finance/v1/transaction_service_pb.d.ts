@@ -575,8 +575,8 @@ export declare type RecordExpenseRequest = Message<"finance.v1.RecordExpenseRequ
 
   /**
    * When set, the user's rules (see RuleService) are applied to the transaction before it is
-   * recorded: they may set its description, payee, tags and category (a rule's category must
-   * then be of this call's kind).
+   * recorded: they may set its description, payee, tags and category (a rule's category of
+   * the other kind is left out).
    *
    * @generated from field: bool apply_rules = 9;
    */
@@ -653,8 +653,8 @@ export declare type RecordIncomeRequest = Message<"finance.v1.RecordIncomeReques
 
   /**
    * When set, the user's rules (see RuleService) are applied to the transaction before it is
-   * recorded: they may set its description, payee, tags and category (a rule's category must
-   * then be of this call's kind).
+   * recorded: they may set its description, payee, tags and category (a rule's category of
+   * the other kind is left out).
    *
    * @generated from field: bool apply_rules = 9;
    */
