@@ -212,3 +212,31 @@ class TestEvaluate:
         same = rule(actions=m.Actions(description="CORNER BAKERY 42"))
         before = facts()
         assert r.changes_between(before, r.evaluate([same], before)) is None
+
+
+_WORDS = st.sampled_from(["bakery", "corner", "butcher", "42"])
+
+
+@settings(derandomize=True, max_examples=100)
+@given(
+    specs=st.lists(st.tuples(st.integers(0, 3), _WORDS, _WORDS), min_size=1, max_size=6),
+    description=st.lists(_WORDS, max_size=3).map(" ".join),
+)
+def test_with_stop_on_every_rule_only_the_first_match_applies(
+    specs: list[tuple[int, str, str]], description: str
+) -> None:
+    all_stop = [
+        rule(
+            f"r{i}",
+            priority=priority,
+            stop=True,
+            created=i,
+            conditions=m.Conditions(description_contains=word),
+            actions=m.Actions(description=f"{new} {i}", add_tags=(f"t{i}",)),
+        )
+        for i, (priority, word, new) in enumerate(specs)
+    ]
+    before = facts(description=description)
+    first = next((x for x in r.in_order(all_stop) if r.matches(x, before)), None)
+    expected = before if first is None else r.act(first.actions, before)
+    assert r.evaluate(all_stop, before) == expected
