@@ -15,6 +15,8 @@ from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
+from finance.v1 import rule_service_pb2 as rpb
+from finance.v1 import rule_service_pb2_grpc as rpb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -80,6 +82,7 @@ class Clients:
     categories: "cpb_grpc.CategoryServiceAsyncStub"
     payees: "ppb_grpc.PayeeServiceAsyncStub"
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
+    rules: "rpb_grpc.RuleServiceAsyncStub"
 
     @classmethod
     def over(cls, channel: grpc.aio.Channel) -> "Clients":
@@ -92,6 +95,7 @@ class Clients:
             cpb_grpc.CategoryServiceStub(channel),
             ppb_grpc.PayeeServiceStub(channel),
             tpb_grpc.TransactionServiceStub(channel),
+            rpb_grpc.RuleServiceStub(channel),
         )
 
 
@@ -114,6 +118,7 @@ class SharedBooks:
     posted: str
     spare_member: str
     exchange_rate: str
+    rule: str
 
 
 async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBooks:
@@ -157,6 +162,16 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
     )
     category = await create_category(owner.categories, user.name)
     payee = await create_payee(owner.payees, user.name)
+    rule = await owner.rules.CreateRule(
+        rpb.CreateRuleRequest(
+            parent=user.name,
+            rule=rpb.Rule(
+                display_name="Bakery",
+                conditions=rpb.RuleConditions(description_contains="bakery"),
+                actions=rpb.RuleActions(add_tags=["bread"]),
+            ),
+        )
+    )
     return SharedBooks(
         user=user.name,
         account=checking.name,
@@ -167,4 +182,5 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
         posted=posted.name,
         spare_member=spare.name,
         exchange_rate=rate.name,
+        rule=rule.name,
     )

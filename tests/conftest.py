@@ -24,6 +24,7 @@ from finance.v1 import (
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    rule_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2,
     user_service_pb2_grpc,
@@ -154,6 +155,12 @@ def transactions(
 ) -> "transaction_service_pb2_grpc.TransactionServiceAsyncStub":
     """A TransactionService client."""
     return transaction_service_pb2_grpc.TransactionServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def rules(channel: grpc.aio.Channel) -> "rule_service_pb2_grpc.RuleServiceAsyncStub":
+    """A RuleService client."""
+    return rule_service_pb2_grpc.RuleServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

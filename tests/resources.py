@@ -14,6 +14,7 @@ from finance.v1 import exchange_rate_service_pb2_grpc as xpb_grpc
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
+from finance.v1 import rule_service_pb2_grpc as rpb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -44,6 +45,7 @@ class Clients:
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
     members: "mpb_grpc.MemberServiceAsyncStub"
     exchange_rates: "xpb_grpc.ExchangeRateServiceAsyncStub"
+    rules: "rpb_grpc.RuleServiceAsyncStub"
 
 
 @dataclass(frozen=True)

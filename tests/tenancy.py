@@ -13,6 +13,7 @@ from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
+from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from google.api import field_behavior_pb2, resource_pb2
 from google.protobuf.descriptor import Descriptor, FileDescriptor
@@ -48,6 +49,7 @@ class World:
     pending: tpb.Transaction
     member: mpb.Member
     exchange_rate: xpb.ExchangeRate
+    rule: rpb.Rule
 
     def name_of(self, target: str) -> str:
         """The resource name of this user's `target` (account, category, posted...)."""
@@ -105,7 +107,26 @@ async def build_world(c: Clients) -> World:
             ),
         )
     )
-    return World(user, account, other, category, payee, posted, pending, member, exchange_rate)
+    rule = await c.rules.CreateRule(rpb.CreateRuleRequest(parent=user, rule=_rule()))
+    return World(
+        user, account, other, category, payee, posted, pending, member, exchange_rate, rule
+    )
+
+
+def _rule(actions: rpb.RuleActions | None = None, **conditions: Any) -> rpb.Rule:
+    """A valid rule with `conditions` (a description unless told) and `actions` (adding a tag
+    unless told)."""
+    return rpb.Rule(
+        display_name="Rule",
+        conditions=rpb.RuleConditions(**(conditions or {"description_contains": "bakery"})),
+        actions=actions or rpb.RuleActions(add_tags=["tagged"]),
+    )
+
+
+def _update_rule(me: World, path: str, rule: rpb.Rule) -> rpb.UpdateRuleRequest:
+    """An update of the caller's rule to `rule`'s `path`."""
+    rule.name = me.rule.name
+    return rpb.UpdateRuleRequest(rule=rule, update_mask=mask(path))
 
 
 async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: str) -> list[Any]:
@@ -122,6 +143,7 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
     rates = await c.exchange_rates.ListExchangeRates(
         xpb.ListExchangeRatesRequest(parent=user, page_size=1000)
     )
+    rules = await c.rules.ListRules(rpb.ListRulesRequest(parent=user, page_size=1000))
     events = await audit.ListAuditEvents(
         audit_service_pb2.ListAuditEventsRequest(parent=user, page_size=1000)
     )
@@ -132,6 +154,7 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         list(transactions.transactions),
         list(members.members),
         list(rates.exchange_rates),
+        list(rules.rules),
         list(events.audit_events),
     ]
 
@@ -145,6 +168,7 @@ TARGETS = {
     "pending": ("finance-tracker/Transaction", "transactions"),
     "member": ("finance-tracker/Member", "members"),
     "exchange_rate": ("finance-tracker/ExchangeRate", "exchangeRates"),
+    "rule": ("finance-tracker/Rule", "rules"),
 }
 
 # (clients, the caller's world, the name of another user's resource) -> the call.
@@ -216,7 +240,7 @@ def _transfer(me: World, **fields: Any) -> tpb.TransferFundsRequest:
 
 
 A, CAT, P, TX = "AccountService", "CategoryService", "PayeeService", "TransactionService"
-M, X = "MemberService", "ExchangeRateService"
+M, X, R = "MemberService", "ExchangeRateService", "RuleService"
 CASES = [
     Case(f"{X}.GetExchangeRate", "name", "exchange_rate",
          lambda c, me, n: c.exchange_rates.GetExchangeRate(xpb.GetExchangeRateRequest(name=n))),
@@ -315,6 +339,37 @@ CASES = [
          lambda c, me, n: c.transactions.TransferFunds(_transfer(me, from_account=n))),
     Case(f"{TX}.TransferFunds", "to_account", "account",
          lambda c, me, n: c.transactions.TransferFunds(_transfer(me, to_account=n))),
+    Case(f"{R}.GetRule", "name", "rule",
+         lambda c, me, n: c.rules.GetRule(rpb.GetRuleRequest(name=n))),
+    Case(f"{R}.UpdateRule", "rule.name", "rule",
+         lambda c, me, n: c.rules.UpdateRule(rpb.UpdateRuleRequest(
+             rule=rpb.Rule(name=n, priority=1), update_mask=mask("priority")))),
+    Case(f"{R}.DeleteRule", "name", "rule",
+         lambda c, me, n: c.rules.DeleteRule(rpb.DeleteRuleRequest(name=n))),
+    Case(f"{R}.TestRule", "name", "rule",
+         lambda c, me, n: c.rules.TestRule(rpb.TestRuleRequest(name=n))),
+    Case(f"{R}.CreateRule", "rule.conditions.payee", "payee",
+         lambda c, me, n: c.rules.CreateRule(rpb.CreateRuleRequest(
+             parent=me.user, rule=_rule(payee=n)))),
+    Case(f"{R}.CreateRule", "rule.conditions.account", "account",
+         lambda c, me, n: c.rules.CreateRule(rpb.CreateRuleRequest(
+             parent=me.user, rule=_rule(account=n)))),
+    Case(f"{R}.CreateRule", "rule.actions.set_category", "category",
+         lambda c, me, n: c.rules.CreateRule(rpb.CreateRuleRequest(
+             parent=me.user, rule=_rule(rpb.RuleActions(set_category=n))))),
+    Case(f"{R}.CreateRule", "rule.actions.set_payee", "payee",
+         lambda c, me, n: c.rules.CreateRule(rpb.CreateRuleRequest(
+             parent=me.user, rule=_rule(rpb.RuleActions(set_payee=n))))),
+    Case(f"{R}.UpdateRule", "rule.conditions.payee", "payee",
+         lambda c, me, n: c.rules.UpdateRule(_update_rule(me, "conditions", _rule(payee=n)))),
+    Case(f"{R}.UpdateRule", "rule.conditions.account", "account",
+         lambda c, me, n: c.rules.UpdateRule(_update_rule(me, "conditions", _rule(account=n)))),
+    Case(f"{R}.UpdateRule", "rule.actions.set_category", "category",
+         lambda c, me, n: c.rules.UpdateRule(_update_rule(
+             me, "actions", _rule(rpb.RuleActions(set_category=n))))),
+    Case(f"{R}.UpdateRule", "rule.actions.set_payee", "payee",
+         lambda c, me, n: c.rules.UpdateRule(_update_rule(
+             me, "actions", _rule(rpb.RuleActions(set_payee=n))))),
 ]  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
+from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from google.protobuf import field_mask_pb2
@@ -226,6 +227,28 @@ MATRIX: dict[str, Case] = {
         ),
     ),
     "PayeeService/DeletePayee": Case(Need.EDITOR, lambda b: ppb.DeletePayeeRequest(name=b.payee)),
+    "RuleService/CreateRule": Case(
+        Need.EDITOR,
+        lambda b: rpb.CreateRuleRequest(
+            parent=b.user,
+            rule=rpb.Rule(
+                display_name="Rent",
+                conditions=rpb.RuleConditions(description_contains="rent"),
+                actions=rpb.RuleActions(add_tags=["home"]),
+            ),
+        ),
+    ),
+    "RuleService/GetRule": Case(Need.VIEWER, lambda b: rpb.GetRuleRequest(name=b.rule)),
+    "RuleService/ListRules": Case(Need.VIEWER, lambda b: rpb.ListRulesRequest(parent=b.user)),
+    "RuleService/UpdateRule": Case(
+        Need.EDITOR,
+        lambda b: rpb.UpdateRuleRequest(
+            rule=rpb.Rule(name=b.rule, priority=2), update_mask=mask("priority")
+        ),
+    ),
+    "RuleService/DeleteRule": Case(Need.EDITOR, lambda b: rpb.DeleteRuleRequest(name=b.rule)),
+    "RuleService/TestRule": Case(Need.VIEWER, lambda b: rpb.TestRuleRequest(name=b.rule)),
+    "RuleService/ApplyRules": Case(Need.EDITOR, lambda b: rpb.ApplyRulesRequest(parent=b.user)),
     "TransactionService/CreateTransaction": Case(
         Need.EDITOR,
         lambda b: tpb.CreateTransactionRequest(

@@ -13,6 +13,7 @@ from service.domain.keys import (
     MemberKey,
     PayeeKey,
     ResourceKey,
+    RuleKey,
     TransactionKey,
     UserKey,
 )
@@ -37,6 +38,7 @@ RESOURCE_TYPES: dict[type, str] = {
     TransactionKey: "Transaction",
     MemberKey: "Member",
     ExchangeRateKey: "ExchangeRate",
+    RuleKey: "Rule",
 }
 
 
@@ -95,6 +97,11 @@ def parse_exchange_rate_name(name: str, field: str = "name") -> ExchangeRateKey:
     )
 
 
+def parse_rule_name(name: str, field: str = "name") -> RuleKey:
+    """The key of a `users/{user}/rules/{rule}` name; BadRequest if malformed."""
+    return RuleKey(*parse_user_child(name, "rules", field, id_label="rule"))
+
+
 _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "accounts": AccountKey,
     "categories": CategoryKey,
@@ -102,6 +109,7 @@ _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "transactions": TransactionKey,
     "members": MemberKey,
     "exchangeRates": ExchangeRateKey,
+    "rules": RuleKey,
 }
 
 
@@ -137,6 +145,8 @@ def resource_name(key: ResourceKey) -> str:
             return child_name(user_id, "members", member_id)
         case ExchangeRateKey(user_id, exchange_rate_id):
             return child_name(user_id, "exchangeRates", exchange_rate_id)
+        case RuleKey(user_id, rule_id):
+            return child_name(user_id, "rules", rule_id)
 
 
 def child_name(user_id: str, collection: str, child_id: str) -> str:

@@ -14,6 +14,7 @@ from service.domain.keys import (
     MemberKey,
     PayeeKey,
     ResourceKey,
+    RuleKey,
     TransactionKey,
     UserKey,
 )
@@ -36,6 +37,7 @@ _KINDS: dict[type, str] = {
     TransactionKey: "transaction",
     MemberKey: "member",
     ExchangeRateKey: "exchange_rate",
+    RuleKey: "rule",
 }
 _KEYS = {kind: key_type for key_type, kind in _KINDS.items()}
 

@@ -7,6 +7,7 @@ import type { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import type { ExchangeRateService } from "./gen/finance/v1/exchange_rate_service_pb.js";
 import type { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import type { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
+import type { RuleService } from "./gen/finance/v1/rule_service_pb.js";
 import type { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import type { UserService } from "./gen/finance/v1/user_service_pb.js";
 import type {
@@ -21,6 +22,7 @@ export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/exchange_rate_service_pb.js";
 export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
+export * from "./gen/finance/v1/rule_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
@@ -82,6 +84,7 @@ export interface FinanceClient {
   readonly categories: Client<typeof CategoryService>;
   readonly payees: Client<typeof PayeeService>;
   readonly transactions: Client<typeof TransactionService>;
+  readonly rules: Client<typeof RuleService>;
   readonly audit: Client<typeof AuditService>;
 }
 

@@ -11,6 +11,7 @@ import { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import { ExchangeRateService } from "./gen/finance/v1/exchange_rate_service_pb.js";
 import { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
+import { RuleService } from "./gen/finance/v1/rule_service_pb.js";
 import { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import { UserService } from "./gen/finance/v1/user_service_pb.js";
 import {
@@ -25,6 +26,7 @@ export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/exchange_rate_service_pb.js";
 export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
+export * from "./gen/finance/v1/rule_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
@@ -134,6 +136,7 @@ export function createFinanceClient(options) {
     categories: createClient(CategoryService, transport),
     payees: createClient(PayeeService, transport),
     transactions: createClient(TransactionService, transport),
+    rules: createClient(RuleService, transport),
     audit: createClient(AuditService, transport),
   };
 }
