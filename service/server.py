@@ -12,6 +12,7 @@ from finance.v1 import (
     category_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    statement_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
@@ -28,6 +29,7 @@ from service.api.interceptor import RpcInterceptor
 from service.api.member_servicer import MemberServicer
 from service.api.page_tokens import PageTokens
 from service.api.payee_servicer import PayeeServicer
+from service.api.statement_servicer import StatementServicer
 from service.api.transaction_servicer import TransactionServicer
 from service.api.user_servicer import UserServicer
 from service.db.database import Database
@@ -43,6 +45,7 @@ from service.services.audit import AuditService
 from service.services.catalog import CategoryService, PayeeService
 from service.services.ledger import LedgerService
 from service.services.members import MemberService
+from service.services.statements import StatementService
 from service.services.users import UserService
 from service.settings import Settings
 
@@ -57,6 +60,7 @@ SERVICE_NAMES = tuple(
         "CategoryService",
         "PayeeService",
         "TransactionService",
+        "StatementService",
         "AuditService",
     )
 )
@@ -83,6 +87,9 @@ def add_servicers(
     )
     transaction_service_pb2_grpc.add_TransactionServiceServicer_to_server(
         TransactionServicer(LedgerService(uow), page_tokens=page_tokens), server
+    )
+    statement_service_pb2_grpc.add_StatementServiceServicer_to_server(
+        StatementServicer(StatementService(uow), page_tokens=page_tokens), server
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(AuditService(uow), page_tokens=page_tokens), server

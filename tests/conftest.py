@@ -22,6 +22,7 @@ from finance.v1 import (
     category_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    statement_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2,
     user_service_pb2_grpc,
@@ -143,6 +144,14 @@ def transactions(
 ) -> "transaction_service_pb2_grpc.TransactionServiceAsyncStub":
     """A TransactionService client."""
     return transaction_service_pb2_grpc.TransactionServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def statements(
+    channel: grpc.aio.Channel,
+) -> "statement_service_pb2_grpc.StatementServiceAsyncStub":
+    """A StatementService client."""
+    return statement_service_pb2_grpc.StatementServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,13 @@ from service.api.convert import account_to_proto, user_to_proto
 from service.api.convert_catalog import category_to_proto, payee_to_proto
 from service.api.convert_ledger import transaction_to_proto
 from service.api.member_requests import member_to_proto
+from service.api.statement_requests import statement_to_proto
 from service.domain.categories import Category
 from service.domain.ledger import Transaction
 from service.domain.members import Member
 from service.domain.models import Account, User
 from service.domain.payees import Payee
+from service.domain.statements import Statement
 
 
 def present(resource: object) -> dict[str, Any]:
@@ -40,4 +42,6 @@ def _message(resource: object) -> Message:
             return transaction_to_proto(resource)
         case Member():
             return member_to_proto(resource)
+        case Statement():
+            return statement_to_proto(resource)
     raise TypeError(f"no API form for {type(resource).__name__}")

@@ -54,7 +54,23 @@ class MemberKey:
     member_id: str
 
 
-ResourceKey = UserKey | AccountKey | CategoryKey | PayeeKey | TransactionKey | MemberKey
+@dataclass(frozen=True)
+class StatementKey:
+    """Identifies a statement: its owner, its account and its own id."""
+
+    user_id: str
+    account_id: str
+    statement_id: str
+
+    @property
+    def account(self) -> AccountKey:
+        """The key of the statement's account."""
+        return AccountKey(self.user_id, self.account_id)
+
+
+ResourceKey = (
+    UserKey | AccountKey | CategoryKey | PayeeKey | TransactionKey | MemberKey | StatementKey
+)
 
 
 def owner_of(key: ResourceKey) -> UserKey:

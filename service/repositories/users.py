@@ -48,6 +48,7 @@ SELECT (SELECT count(*) FROM accounts WHERE user_id = $1) AS accounts,
 # its own self-references, such as reversals and category trees, at its end).
 _ERASE = (
     "DELETE FROM postings WHERE user_id = $1",
+    "DELETE FROM statements WHERE user_id = $1",
     "DELETE FROM transactions WHERE user_id = $1",
     "DELETE FROM accounts WHERE user_id = $1",
     "DELETE FROM categories WHERE user_id = $1",

@@ -19,6 +19,7 @@ from service.domain.ledger import (
 )
 from service.domain.listing import ListQuery, Page
 from service.domain.revisions import check_revision
+from service.domain.statements import check_clearing_changes
 from service.repositories.balances import Discrepancy
 from service.services.bookkeeping import check_references, record_transaction
 from service.services.owners import owned_page
@@ -137,9 +138,10 @@ class LedgerService:
         expected_revision: int | None,
         caller: Caller,
     ) -> Transaction:
-        """Change the descriptive fields of a transaction. Raises NotFound (the transaction, or
-        a category or payee it is given), EtagMismatch, or InvalidArgument if per-posting
-        changes do not have one entry per posting."""
+        """Change the descriptive fields and clearing statuses of a transaction. Raises
+        NotFound (the transaction, or a category or payee it is given), EtagMismatch,
+        InvalidArgument if per-posting changes do not have one entry per posting or set one
+        reconciled, FailedPrecondition for changing the status of a reconciled posting."""
         owner = UserKey(key.user_id)
 
         async def work(w: Work) -> Transaction:
@@ -149,10 +151,16 @@ class LedgerService:
             if earlier is not None:
                 return before
             check_revision(key, before.revision, expected_revision)
-            for field, values in (("categories", changes.categories), ("memos", changes.memos)):
+            for field, values in (
+                ("categories", changes.categories),
+                ("memos", changes.memos),
+                ("clearing statuses", changes.clearing_statuses),
+            ):
                 ledger_rules.check_posting_changes(
                     before, None if values is None else len(values), field
                 )
+            if changes.clearing_statuses is not None:
+                check_clearing_changes(before, changes.clearing_statuses)
             payee = changes.payee_id if changes.change_payee else None
             await check_references(w, owner, payee, list(changes.categories or ()))
             await w.transactions.change(before, changes)
