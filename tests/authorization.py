@@ -14,6 +14,8 @@ from finance.v1 import category_service_pb2_grpc as cpb_grpc
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
+from finance.v1 import statement_service_pb2 as spb
+from finance.v1 import statement_service_pb2_grpc as spb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -21,7 +23,7 @@ from finance.v1 import user_service_pb2_grpc as upb_grpc
 
 from service.db.database import Database
 from service.server import App, build_app
-from tests.builders import Books, create_category, create_payee, leg, money
+from tests.builders import Books, create_category, create_payee, day, leg, money
 from tests.conftest import make_settings
 from tests.credentials import SigningKeys
 
@@ -77,6 +79,7 @@ class Clients:
     categories: "cpb_grpc.CategoryServiceAsyncStub"
     payees: "ppb_grpc.PayeeServiceAsyncStub"
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
+    statements: "spb_grpc.StatementServiceAsyncStub"
 
     @classmethod
     def over(cls, channel: grpc.aio.Channel) -> "Clients":
@@ -89,6 +92,7 @@ class Clients:
             cpb_grpc.CategoryServiceStub(channel),
             ppb_grpc.PayeeServiceStub(channel),
             tpb_grpc.TransactionServiceStub(channel),
+            spb_grpc.StatementServiceStub(channel),
         )
 
 
@@ -110,6 +114,8 @@ class SharedBooks:
     pending: str
     posted: str
     spare_member: str
+    # A statement of an account of its own, reconciled on the 31st of January 2024.
+    statement: str
 
 
 async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBooks:
@@ -142,6 +148,12 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
     posted = await books.create(leg(checking, -7), leg(savings, 7))
     category = await create_category(owner.categories, user.name)
     payee = await create_payee(owner.payees, user.name)
+    reconciled = await books.account("Reconciled")
+    statement = await owner.statements.ReconcileAccount(
+        spb.ReconcileAccountRequest(
+            account=reconciled.name, statement_date=day(31), closing_balance=money(0)
+        )
+    )
     return SharedBooks(
         user=user.name,
         account=checking.name,
@@ -151,4 +163,5 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
         pending=pending.name,
         posted=posted.name,
         spare_member=spare.name,
+        statement=statement.statement.name,
     )

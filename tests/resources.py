@@ -13,6 +13,7 @@ from finance.v1 import category_service_pb2_grpc as cpb_grpc
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
+from finance.v1 import statement_service_pb2_grpc as spb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -42,6 +43,7 @@ class Clients:
     payees: "ppb_grpc.PayeeServiceAsyncStub"
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
     members: "mpb_grpc.MemberServiceAsyncStub"
+    statements: "spb_grpc.StatementServiceAsyncStub"
 
 
 @dataclass(frozen=True)

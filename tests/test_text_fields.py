@@ -218,9 +218,9 @@ MULTI_LINE = {"CreateTransaction notes", "UpdateTransaction notes"}
 
 
 @pytest.fixture
-def target(user, users, accounts, categories, payees, transactions, members) -> Target:
+def target(user, users, accounts, categories, payees, transactions, members, statements) -> Target:
     """Requests on behalf of the test's user."""
-    clients = Clients(users, accounts, categories, payees, transactions, members)
+    clients = Clients(users, accounts, categories, payees, transactions, members, statements)
     return Target(user.name, f"{user.name}/accounts/a1", clients)
 
 

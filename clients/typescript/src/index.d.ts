@@ -5,6 +5,7 @@ import type { AccountService } from "./gen/finance/v1/account_service_pb.js";
 import type { AuditService } from "./gen/finance/v1/audit_service_pb.js";
 import type { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import type { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
+import type { StatementService } from "./gen/finance/v1/statement_service_pb.js";
 import type { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import type { UserService } from "./gen/finance/v1/user_service_pb.js";
 import type {
@@ -17,6 +18,7 @@ export * from "./gen/finance/v1/account_service_pb.js";
 export * from "./gen/finance/v1/audit_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
+export * from "./gen/finance/v1/statement_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
@@ -48,6 +50,7 @@ export interface FinanceClient {
   readonly accounts: Client<typeof AccountService>;
   readonly categories: Client<typeof CategoryService>;
   readonly payees: Client<typeof PayeeService>;
+  readonly statements: Client<typeof StatementService>;
   readonly transactions: Client<typeof TransactionService>;
   readonly audit: Client<typeof AuditService>;
 }

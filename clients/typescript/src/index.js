@@ -9,6 +9,7 @@ import { AccountService } from "./gen/finance/v1/account_service_pb.js";
 import { AuditService } from "./gen/finance/v1/audit_service_pb.js";
 import { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
+import { StatementService } from "./gen/finance/v1/statement_service_pb.js";
 import { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import { UserService } from "./gen/finance/v1/user_service_pb.js";
 import {
@@ -21,6 +22,7 @@ export * from "./gen/finance/v1/account_service_pb.js";
 export * from "./gen/finance/v1/audit_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
+export * from "./gen/finance/v1/statement_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
@@ -66,6 +68,7 @@ export function createFinanceClient(options) {
     accounts: createClient(AccountService, transport),
     categories: createClient(CategoryService, transport),
     payees: createClient(PayeeService, transport),
+    statements: createClient(StatementService, transport),
     transactions: createClient(TransactionService, transport),
     audit: createClient(AuditService, transport),
   };
