@@ -14,6 +14,7 @@ from finance.v1 import audit_service_pb2 as aupb
 from finance.v1 import statement_service_pb2 as spb
 from finance.v1 import statement_service_pb2_grpc as spb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
+from finance.v1 import user_service_pb2 as upb
 from google.protobuf import field_mask_pb2, json_format
 from google.rpc import error_details_pb2
 from google.type import date_pb2
@@ -232,6 +233,15 @@ class TestReconcileAccount:
         assert response.statement.posting_count == 1  # the opening balance only
         assert statuses(await desk.get(later))[0] == CLEARED
 
+    async def test_counts_only_the_accounts_own_postings(self, desk):
+        checking, savings = await desk.account(100), await desk.account(display_name="Savings")
+        moved = await desk.books.create(cleared(checking, -5), cleared(savings, 5))
+        assert (await desk.reconcile(checking, day(31), 95)).reconciled
+        assert statuses(await desk.get(moved)) == [RECONCILED, CLEARED]
+        assert (await desk.reconcile(savings, day(31), 5)).reconciled
+        february = await desk.reconcile(checking, day(29, month=2), 95)
+        assert february.statement.opening_balance == money(95)
+
     async def test_leaves_pending_transactions_out(self, desk):
         checking, shop = await desk.account(100), await desk.account(display_name="Shop")
         pending = await desk.books.create(
@@ -403,6 +413,20 @@ class TestUnreconcileStatement:
         [statement] = await desk.listed(checking)
         elsewhere = statement.name.replace(checking.name, shop.name)
         get = desk.statements.GetStatement(spb.GetStatementRequest(name=elsewhere))
+        await rpc_error(get, grpc.StatusCode.NOT_FOUND)
+
+
+class TestStatementsAndTheirAccount:
+    async def test_an_account_with_a_statement_is_not_deleted(self, desk):
+        account = await desk.account()
+        assert (await desk.reconcile(account, day(31), 0)).reconciled
+        call = desk.books.accounts.DeleteAccount(apb.DeleteAccountRequest(name=account.name))
+        await rpc_error(call, FAILED)
+
+    async def test_erasing_a_user_takes_its_statements_along(self, desk, users):
+        await reconciled_desk(desk)
+        await users.DeleteUser(upb.DeleteUserRequest(name=desk.books.user.name, force=True))
+        get = users.GetUser(upb.GetUserRequest(name=desk.books.user.name))
         await rpc_error(get, grpc.StatusCode.NOT_FOUND)
 
 
