@@ -17,6 +17,8 @@ from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
 from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import rule_service_pb2_grpc as rpb_grpc
+from finance.v1 import statement_service_pb2 as spb
+from finance.v1 import statement_service_pb2_grpc as spb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -83,6 +85,7 @@ class Clients:
     payees: "ppb_grpc.PayeeServiceAsyncStub"
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
     rules: "rpb_grpc.RuleServiceAsyncStub"
+    statements: "spb_grpc.StatementServiceAsyncStub"
 
     @classmethod
     def over(cls, channel: grpc.aio.Channel) -> "Clients":
@@ -96,6 +99,7 @@ class Clients:
             ppb_grpc.PayeeServiceStub(channel),
             tpb_grpc.TransactionServiceStub(channel),
             rpb_grpc.RuleServiceStub(channel),
+            spb_grpc.StatementServiceStub(channel),
         )
 
 
@@ -119,6 +123,8 @@ class SharedBooks:
     spare_member: str
     exchange_rate: str
     rule: str
+    # A statement of an account of its own, reconciled on the 31st of January 2024.
+    statement: str
 
 
 async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBooks:
@@ -172,6 +178,12 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
             ),
         )
     )
+    reconciled = await books.account("Reconciled")
+    statement = await owner.statements.ReconcileAccount(
+        spb.ReconcileAccountRequest(
+            account=reconciled.name, statement_date=day(31), closing_balance=money(0)
+        )
+    )
     return SharedBooks(
         user=user.name,
         account=checking.name,
@@ -183,4 +195,5 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
         spare_member=spare.name,
         exchange_rate=rate.name,
         rule=rule.name,
+        statement=statement.statement.name,
     )

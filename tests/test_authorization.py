@@ -17,6 +17,7 @@ from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import rule_service_pb2 as rpb
+from finance.v1 import statement_service_pb2 as spb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from google.protobuf import field_mask_pb2
@@ -261,6 +262,22 @@ MATRIX: dict[str, Case] = {
                 ],
             ),
         ),
+    ),
+    "StatementService/ReconcileAccount": Case(
+        Need.EDITOR,
+        lambda b: spb.ReconcileAccountRequest(
+            account=b.account, statement_date=day(31), closing_balance=money(0)
+        ),
+    ),
+    "StatementService/GetStatement": Case(
+        Need.VIEWER, lambda b: spb.GetStatementRequest(name=b.statement)
+    ),
+    "StatementService/ListStatements": Case(
+        Need.VIEWER,
+        lambda b: spb.ListStatementsRequest(parent=b.statement.split("/statements/")[0]),
+    ),
+    "StatementService/UnreconcileStatement": Case(
+        Need.EDITOR, lambda b: spb.UnreconcileStatementRequest(name=b.statement)
     ),
     "TransactionService/GetTransaction": Case(
         Need.VIEWER, lambda b: tpb.GetTransactionRequest(name=b.posted)

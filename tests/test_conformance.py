@@ -28,11 +28,19 @@ TOKEN_NOT_ISSUED = "is not a page token this service issued"
 
 @pytest.fixture
 def clients(
-    users, accounts, categories, payees, transactions, members, exchange_rates, rules
+    users, accounts, categories, payees, transactions, members, exchange_rates, rules, statements
 ) -> Clients:
     """The clients of the services that hold resources, on the shared server."""
     return Clients(
-        users, accounts, categories, payees, transactions, members, exchange_rates, rules
+        users,
+        accounts,
+        categories,
+        payees,
+        transactions,
+        members,
+        exchange_rates,
+        rules,
+        statements,
     )
 
 

@@ -270,11 +270,28 @@ MULTI_LINE = {"CreateTransaction notes", "UpdateTransaction notes"}
 
 @pytest.fixture
 def target(
-    user, users, accounts, categories, payees, transactions, members, exchange_rates, rules
+    user,
+    users,
+    accounts,
+    categories,
+    payees,
+    transactions,
+    members,
+    exchange_rates,
+    rules,
+    statements,
 ) -> Target:
     """Requests on behalf of the test's user."""
     clients = Clients(
-        users, accounts, categories, payees, transactions, members, exchange_rates, rules
+        users,
+        accounts,
+        categories,
+        payees,
+        transactions,
+        members,
+        exchange_rates,
+        rules,
+        statements,
     )
     return Target(user.name, f"{user.name}/accounts/a1", clients)
 

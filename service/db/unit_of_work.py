@@ -37,6 +37,7 @@ from service.repositories.idempotency import IdempotencyRepository, fingerprint
 from service.repositories.members import MemberRepository
 from service.repositories.payees import PayeeRepository
 from service.repositories.rules import RuleRepository
+from service.repositories.statements import StatementRepository
 from service.repositories.transactions import TransactionRepository
 from service.repositories.users import UserRepository
 
@@ -138,6 +139,11 @@ class Work:
     def transactions(self) -> TransactionRepository:
         """Transactions and their postings."""
         return TransactionRepository(self._connection)
+
+    @cached_property
+    def statements(self) -> StatementRepository:
+        """Statements and the postings they reconcile."""
+        return StatementRepository(self._connection)
 
     @cached_property
     def balances(self) -> BalanceRepository:

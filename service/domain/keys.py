@@ -70,6 +70,20 @@ class RuleKey:
     rule_id: str
 
 
+@dataclass(frozen=True)
+class StatementKey:
+    """Identifies a statement: its owner, its account and its own id."""
+
+    user_id: str
+    account_id: str
+    statement_id: str
+
+    @property
+    def account(self) -> AccountKey:
+        """The key of the statement's account."""
+        return AccountKey(self.user_id, self.account_id)
+
+
 ResourceKey = (
     UserKey
     | AccountKey
@@ -79,6 +93,7 @@ ResourceKey = (
     | MemberKey
     | ExchangeRateKey
     | RuleKey
+    | StatementKey
 )
 
 

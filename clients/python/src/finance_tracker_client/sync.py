@@ -15,6 +15,7 @@ from finance.v1 import (
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
     rule_service_pb2_grpc,
+    statement_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
@@ -187,6 +188,17 @@ class TransactionService:
         self.transfer_funds = Call(self.stub.TransferFunds, settings)
 
 
+class StatementService:
+    """finance.v1.StatementService: reconciling accounts against their bank statements."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = statement_service_pb2_grpc.StatementServiceStub(channel)
+        self.reconcile_account = Call(self.stub.ReconcileAccount, settings)
+        self.get_statement = Call(self.stub.GetStatement, settings, read=True)
+        self.list_statements = Call(self.stub.ListStatements, settings, read=True)
+        self.unreconcile_statement = Call(self.stub.UnreconcileStatement, settings)
+
+
 class AuditService:
     """finance.v1.AuditService: the trail of every change."""
 
@@ -247,6 +259,7 @@ class FinanceClient:
         self.payees = PayeeService(self.channel, settings)
         self.transactions = TransactionService(self.channel, settings)
         self.rules = RuleService(self.channel, settings)
+        self.statements = StatementService(self.channel, settings)
         self.audit = AuditService(self.channel, settings)
 
     def close(self) -> None:
