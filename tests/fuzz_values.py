@@ -222,11 +222,25 @@ _LITERALS = [
     "TYPE_ASSET", "STATE_POSTED", "STATE_PENDING", "KIND_EXPENSE", "true", "false", "1", "-1",
     "0.5", "1e400", "9223372036854775808", "2024-01-31", '"2024-01-31"', '"2024-02-30"',
     '"2024-01-01T00:00:00Z"', '"0001-01-01"', '"9999-12-31"', "NaN", "*", '""', "''",
+    "1e100000", "-1e100000", "1e-100000", "1_000", "0x10", "Infinity", "-0",
+    '"2024-01-01T00:00:00+23:59"', '"9999-12-31T23:59:59-23:59"', '"0001-01-01T00:00:00+01:00"',
+    '"2024-01-01T24:00:00Z"', '"+12024-01-01"', '"2024-13-01"', '"\\u0000"', '"%_\\\\"',
 ]  # fmt: skip
 
 
 def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _combined(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Filters joining those of `inner` with AND, OR, NOT, - and parentheses."""
+    return st.one_of(
+        st.builds(lambda a, b: f"{a} AND {b}", inner, inner),
+        st.builds(lambda a, b: f"{a} OR {b}", inner, inner),
+        inner.map(lambda a: f"NOT {a}"),
+        inner.map(lambda a: f"-{a}"),
+        inner.map(lambda a: f"({a})"),
+    )
 
 
 def filters(names: list[str]) -> st.SearchStrategy[str]:
@@ -240,17 +254,7 @@ def filters(names: list[str]) -> st.SearchStrategy[str]:
         lambda f, op, v: f"{f} {op} {v}", st.sampled_from(LIST_FIELDS), st.sampled_from(_OPERATORS),
         value,
     )  # fmt: skip
-    expression = st.recursive(
-        comparison,
-        lambda inner: st.one_of(
-            st.builds(lambda a, b: f"{a} AND {b}", inner, inner),
-            st.builds(lambda a, b: f"{a} OR {b}", inner, inner),
-            inner.map(lambda a: f"NOT {a}"),
-            inner.map(lambda a: f"-{a}"),
-            inner.map(lambda a: f"({a})"),
-        ),
-        max_leaves=4,
-    )
+    expression = st.recursive(comparison, _combined, max_leaves=4)
     return st.one_of(
         st.just(""),
         expression,
