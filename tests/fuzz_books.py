@@ -1,54 +1,20 @@
-"""The books the fuzzer works on (the caller's, and another user's that it must never reach),
-and calling any RPC by its descriptor over a real channel."""
+"""The books the fuzzer works on: the caller's, and another user's that it must never reach."""
 
 import uuid
 from dataclasses import dataclass
 
-import grpc
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2_grpc as audit_grpc
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
-from google.protobuf import message_factory
-from google.protobuf.descriptor import MethodDescriptor
-from google.protobuf.message import Message
 
 from tests.builders import create_category, create_payee, day, leg, money
 from tests.fuzz_names import COLLECTIONS, USER, Pools
-from tests.fuzz_requests import methods
 from tests.resources import Clients
 from tests.tenancy import snapshot
 
-# Long enough that a call that hangs fails the test instead of stalling the run.
-CALL_TIMEOUT_SECONDS = 20
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the server answered one call: a status, the response, and every byte it sent."""
-
-    code: grpc.StatusCode
-    response: Message | None
-    details: str
-    sent: bytes  # the response, or the error's message and trailing metadata
-
-
-async def call(channel: grpc.aio.Channel, method: MethodDescriptor, request: Message) -> Answer:
-    """Call `method` with `request` and catch whatever status comes back."""
-    response_class = message_factory.GetMessageClass(method.output_type)
-    rpc: grpc.aio.UnaryUnaryMultiCallable[Message, Message] = channel.unary_unary(
-        f"/{method.containing_service.full_name}/{method.name}",
-        request_serializer=lambda m: m.SerializeToString(),
-        response_deserializer=response_class.FromString,
-    )
-    try:
-        response = await rpc(request, timeout=CALL_TIMEOUT_SECONDS)
-    except grpc.aio.AioRpcError as error:
-        trailers = [v if isinstance(v, bytes) else v.encode() for _, v in error.trailing_metadata()]
-        sent = b"\n".join([(error.details() or "").encode(), *trailers])
-        return Answer(error.code(), None, error.details() or "", sent)
-    return Answer(grpc.StatusCode.OK, response, "", response.SerializeToString())
+POSTED, PENDING = tpb.Transaction.STATE_POSTED, tpb.Transaction.STATE_PENDING
 
 
 @dataclass(frozen=True)
@@ -75,15 +41,25 @@ async def open_books(
     """`user`, created (as `user_id` when given), with one resource of every kind and state,
     each saying `label`."""
     user = await c.users.CreateUser(upb.CreateUserRequest(user=user, user_id=user_id))
-    parent = user.name
+    accounts = await _open_accounts(c, user.name, label)
+    request_ids = await _record(c, user.name, label, accounts)
+    return await _collect(c, audit, user, label, request_ids)
+
+
+# (title, currency, type, opening balance) of each account the books open.
+_ACCOUNTS = (
+    ("Checking", "EUR", apb.Account.TYPE_ASSET, 1000),
+    ("Cash", "EUR", apb.Account.TYPE_ASSET, 50),
+    ("Savings", "USD", apb.Account.TYPE_ASSET, 500),
+    ("Card", "JPY", apb.Account.TYPE_LIABILITY, 0),
+    ("Old", "EUR", apb.Account.TYPE_ASSET, 0),
+)
+
+
+async def _open_accounts(c: Clients, parent: str, label: str) -> list[apb.Account]:
+    """The accounts of _ACCOUNTS, the card with a credit limit, the old one archived."""
     opened = []
-    for title, currency, kind, opening in (
-        ("Checking", "EUR", apb.Account.TYPE_ASSET, 1000),
-        ("Cash", "EUR", apb.Account.TYPE_ASSET, 50),
-        ("Savings", "USD", apb.Account.TYPE_ASSET, 500),
-        ("Card", "JPY", apb.Account.TYPE_LIABILITY, 0),
-        ("Old", "EUR", apb.Account.TYPE_ASSET, 0),
-    ):
+    for title, currency, kind, opening in _ACCOUNTS:
         account = apb.Account(
             display_name=f"{label} {title}", type=kind, currency_code=currency, opening_date=day(1)
         )
@@ -91,72 +67,49 @@ async def open_books(
             account.credit_limit.CopyFrom(money(90_000, currency))
         if opening:
             account.opening_balance.CopyFrom(money(opening, currency))
-        opened.append(
-            await c.accounts.CreateAccount(apb.CreateAccountRequest(parent=parent, account=account))
-        )
-    checking, cash, savings, _, old = opened
-    await c.accounts.ArchiveAccount(apb.ArchiveAccountRequest(name=old.name))
+        request = apb.CreateAccountRequest(parent=parent, account=account)
+        opened.append(await c.accounts.CreateAccount(request))
+    await c.accounts.ArchiveAccount(apb.ArchiveAccountRequest(name=opened[-1].name))
+    return opened
+
+
+async def _record(c: Clients, parent: str, label: str, accounts: list[apb.Account]) -> list[str]:
+    """Categories, payees and transactions of every state between `accounts`; returns the
+    request IDs the transactions were created with."""
+    checking, cash, savings = accounts[:3]
     food = await create_category(c.categories, parent, f"{label} Food")
     groceries = await create_category(c.categories, parent, f"{label} Groceries", under=food.name)
-    salary = await create_category(
-        c.categories, parent, f"{label} Salary", cpb.Category.KIND_INCOME
-    )
+    income = cpb.Category.KIND_INCOME
+    salary = await create_category(c.categories, parent, f"{label} Salary", income)
     bakery = await create_payee(c.payees, parent, f"{label} Bakery")
     employer = await create_payee(c.payees, parent, f"{label} Employer")
-    request_ids = [str(uuid.uuid4()) for _ in range(3)]
+    request_ids = [str(uuid.uuid4()) for _ in range(2)]
     t = c.transactions
-    for state in (tpb.Transaction.STATE_POSTED, tpb.Transaction.STATE_PENDING):
+    for state, request_id in zip((POSTED, PENDING), request_ids, strict=True):
+        transaction = tpb.Transaction(
+            booking_date=day(10), description=f"{label} rent", notes=f"{label}\nnotes",
+            tags=[label.lower()], external_id=f"{label}-{state}", payee=bakery.name, state=state,
+            postings=[leg(checking, -10), leg(cash, 10, memo=f"{label} memo")],
+        )  # fmt: skip
         await t.CreateTransaction(
             tpb.CreateTransactionRequest(
-                parent=parent,
-                request_id=request_ids[state - 1],
-                transaction=tpb.Transaction(
-                    booking_date=day(10),
-                    description=f"{label} rent",
-                    notes=f"{label}\nnotes",
-                    tags=[label.lower()],
-                    external_id=f"{label}-{state}",
-                    payee=bakery.name,
-                    postings=[leg(checking, -10), leg(cash, 10, memo=f"{label} memo")],
-                    state=state,
-                ),
+                parent=parent, transaction=transaction, request_id=request_id
             )
         )
-    expense = await t.RecordExpense(
-        tpb.RecordExpenseRequest(
-            parent=parent,
-            account=checking.name,
-            amount=money(3),
-            category=groceries.name,
-            payee=bakery.name,
-            booking_date=day(12),
-            description=f"{label} bread",
-        )
-    )
+    expense = await t.RecordExpense(tpb.RecordExpenseRequest(
+        parent=parent, account=checking.name, amount=money(3), category=groceries.name,
+        payee=bakery.name, booking_date=day(12), description=f"{label} bread",
+    ))  # fmt: skip
     await t.ReverseTransaction(tpb.ReverseTransactionRequest(name=expense.name, reason=label))
-    await t.RecordIncome(
-        tpb.RecordIncomeRequest(
-            parent=parent,
-            account=savings.name,
-            amount=money(100, "USD"),
-            category=salary.name,
-            payee=employer.name,
-            booking_date=day(14),
-            description=f"{label} pay",
-        )
-    )
-    await t.TransferFunds(
-        tpb.TransferFundsRequest(
-            parent=parent,
-            from_account=checking.name,
-            to_account=savings.name,
-            amount=money(20),
-            to_amount=money(22, "USD"),
-            booking_date=day(16),
-            description=f"{label} exchange",
-        )
-    )
-    return await _collect(c, audit, user, label, request_ids)
+    await t.RecordIncome(tpb.RecordIncomeRequest(
+        parent=parent, account=savings.name, amount=money(100, "USD"), category=salary.name,
+        payee=employer.name, booking_date=day(14), description=f"{label} pay",
+    ))  # fmt: skip
+    await t.TransferFunds(tpb.TransferFundsRequest(
+        parent=parent, from_account=checking.name, to_account=savings.name, amount=money(20),
+        to_amount=money(22, "USD"), booking_date=day(16), description=f"{label} exchange",
+    ))  # fmt: skip
+    return request_ids
 
 
 async def _collect(
@@ -183,22 +136,6 @@ async def _collect(
         etags=[m.etag for m in everything],
         request_ids=request_ids,
     )
-
-
-async def page_tokens(channel: grpc.aio.Channel, user: str) -> dict[str, list[str]]:
-    """For each List method, the token of the second page of one item each, for `user`."""
-    tokens: dict[str, list[str]] = {}
-    for method in methods():
-        fields = method.input_type.fields_by_name
-        if "page_token" not in fields:
-            continue
-        request = message_factory.GetMessageClass(method.input_type)(page_size=1)
-        if "parent" in fields:
-            request.parent = user  # type: ignore[attr-defined]
-        answer = await call(channel, method, request)
-        token = getattr(answer.response, "next_page_token", "")
-        tokens[method.full_name] = [token] if token else []
-    return tokens
 
 
 def pools(

@@ -2,7 +2,6 @@
 update masks, balanced postings, and the filters and orderings a List call takes."""
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from finance.v1 import transaction_service_pb2 as tpb
@@ -14,8 +13,6 @@ from google.type import date_pb2, money_pb2
 from hypothesis import strategies as st
 
 from tests import fuzz_values as values
-
-_IN_2024 = st.dates(date(2024, 1, 1), date(2024, 12, 31))
 
 
 def _options(descriptor: FieldDescriptor | Descriptor) -> Any:
@@ -52,7 +49,7 @@ def _money(_: MethodDescriptor, tame: bool) -> st.SearchStrategy[Message]:
 
 
 def _date(_: MethodDescriptor, tame: bool) -> st.SearchStrategy[Message]:
-    parts = _IN_2024.map(lambda d: (d.year, d.month, d.day)) if tame else values.date_parts()
+    parts = values.IN_2024.map(lambda d: (d.year, d.month, d.day)) if tame else values.date_parts()
     return parts.map(lambda p: date_pb2.Date(year=p[0], month=p[1], day=p[2]))
 
 
@@ -139,64 +136,3 @@ def balanced_postings(
         ]
 
     return build()
-
-
-def _listed(method: MethodDescriptor) -> Descriptor | None:
-    """The resource a List method lists: its response's repeated message field."""
-    for field in method.output_type.fields:
-        if field.is_repeated and field.message_type is not None:
-            return field.message_type
-    return None
-
-
-def _comparisons(field: FieldDescriptor, names: list[str]) -> list[st.SearchStrategy[str]]:
-    """Filter terms on `field` that a List of its resources could take."""
-    f, message = field.name, field.message_type
-    if f in ("name", "etag"):
-        return []
-    if field.enum_type is not None:
-        literals = [v.name for v in field.enum_type.values if v.number]
-        return [st.sampled_from(literals).map(lambda v: f"{f} = {v}")]
-    if message is not None and message.full_name == "google.protobuf.Timestamp":
-        return [st.just(f'{f} > "2024-01-01T00:00:00Z"'), st.just(f'{f} <= "2030-01-01T00:00:00Z"')]
-    if message is not None and message.full_name == "google.type.Date":
-        return [_IN_2024.map(lambda d: f'{f} >= "{d.isoformat()}"')]
-    if message is not None and message.full_name == "google.type.Money":
-        return [st.integers(0, 100).map(lambda n: f"{f} > {n}")]
-    if field.type == FieldDescriptor.TYPE_BOOL:
-        return [st.sampled_from([f"{f} = true", f"{f} = false"])]
-    if field.type != FieldDescriptor.TYPE_STRING:
-        return []
-    if reference_type(field) and names:
-        return [st.sampled_from(names).map(lambda n: f'{f} = "{n}"')]
-    plain = st.text(st.characters(categories=("L", "N")), min_size=1, max_size=8)
-    return [plain.map(lambda v: f'{f} = "{v}"'), plain.map(lambda v: f'{f}:"{v}"')]
-
-
-def tame_filters(method: MethodDescriptor, names: list[str]) -> st.SearchStrategy[str]:
-    """Filters on the fields of the resource `method` lists, comparing names with `names`."""
-    resource = _listed(method)
-    terms = [t for f in resource.fields for t in _comparisons(f, names)] if resource else []
-    if not terms:
-        return st.just("")
-    term = st.one_of(terms)
-    joined = st.builds(lambda a, op, b: f"{a} {op} {b}", term, st.sampled_from(["AND", "OR"]), term)
-    return st.one_of(st.just(""), term, joined)
-
-
-def _sortable(field: FieldDescriptor) -> bool:
-    if field.is_repeated or field.name in ("name", "etag"):
-        return False
-    if field.message_type is not None:
-        return field.message_type.full_name in ("google.protobuf.Timestamp", "google.type.Date")
-    return field.type == FieldDescriptor.TYPE_STRING and not reference_type(field)
-
-
-def tame_order_by(method: MethodDescriptor) -> st.SearchStrategy[str]:
-    """An ordering by one of the plain fields of the resource `method` lists."""
-    resource = _listed(method)
-    sortable = [f.name for f in (resource.fields if resource else []) if _sortable(f)]
-    if not sortable:
-        return st.just("")
-    key = st.builds(lambda f, d: f + d, st.sampled_from(sortable), st.sampled_from(["", " desc"]))
-    return st.one_of(st.just(""), key)

@@ -27,12 +27,11 @@ from google.protobuf.message import Message
 from hypothesis import strategies as st
 
 from tests import fuzz_values as values
+from tests.fuzz_filters import filters, order_by, tame_filters, tame_order_by
 from tests.fuzz_messages import (
     SPECIAL,
     balanced_postings,
     behaviors,
-    tame_filters,
-    tame_order_by,
 )
 from tests.fuzz_names import REFERENCE, Names, Pools, name_role
 
@@ -163,11 +162,9 @@ class Requests:
             ),
             "page_size": lambda: st.integers(0, 100) if tame else values.int32((-2, 1001)),
             "filter": lambda: (
-                tame_filters(method, self.names.own())
-                if tame
-                else values.filters(self.names.every())
+                tame_filters(method, self.names.own()) if tame else filters(self.names.every())
             ),
-            "order_by": lambda: tame_order_by(method) if tame else values.order_by(),
+            "order_by": lambda: tame_order_by(method) if tame else order_by(),
             "etag": lambda: values.etag(p.etags, tame=tame),
             "currency_code": lambda: values.currency_code(tame=tame),
             "email": lambda: values.email(tame=tame),

@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from service.db.database import Database
 from service.db.unit_of_work import UnitOfWork
 from service.services.ledger import LedgerService
-from tests.fuzz_books import Answer, Books, call, open_books, page_tokens, pools, secrets
+from tests.fuzz_books import Books, open_books, pools, secrets
+from tests.fuzz_calls import Answer, call, page_tokens
 from tests.fuzz_requests import Requests, methods
 from tests.resources import Clients
 from tests.tenancy import snapshot
