@@ -23,8 +23,13 @@ class Answer:
     sent: bytes  # the response, or the error's message and trailing metadata
 
 
-async def call(channel: grpc.aio.Channel, method: MethodDescriptor, request: Message) -> Answer:
-    """Call `method` with `request` and catch whatever status comes back."""
+async def call(
+    channel: grpc.aio.Channel,
+    method: MethodDescriptor,
+    request: Message,
+    metadata: tuple[tuple[str, str | bytes], ...] = (),
+) -> Answer:
+    """Call `method` with `request` and `metadata`, and catch whatever status comes back."""
     response_class = message_factory.GetMessageClass(method.output_type)
     rpc: grpc.aio.UnaryUnaryMultiCallable[Message, Message] = channel.unary_unary(
         f"/{method.containing_service.full_name}/{method.name}",
@@ -32,7 +37,7 @@ async def call(channel: grpc.aio.Channel, method: MethodDescriptor, request: Mes
         response_deserializer=response_class.FromString,
     )
     try:
-        response = await rpc(request, timeout=CALL_TIMEOUT_SECONDS)
+        response = await rpc(request, timeout=CALL_TIMEOUT_SECONDS, metadata=metadata)
     except grpc.aio.AioRpcError as error:
         trailers = [v if isinstance(v, bytes) else v.encode() for _, v in error.trailing_metadata()]
         sent = b"\n".join([(error.details() or "").encode(), *trailers])

@@ -21,7 +21,11 @@ COLLECTIONS = {
     "finance-tracker/AuditEvent": "auditEvents",
 }
 # How a request field names a resource: the user a call acts for (a parent, a user's name),
-# the resource it acts on (`name`), or one that the request refers to.
+# the resource it acts on (`name`), or one that the request refers to. The API knows callers by
+# nothing but these names, so a call for the other user is theirs to make: the fuzzer acts for
+# its own user (or for none), and reaches for the other user's resources only through the
+# fields that must not lead there, by their IDs under its own user and, in references, by
+# their own names.
 SCOPE, ADDRESS, REFERENCE = "scope", "address", "reference"
 
 
@@ -99,13 +103,12 @@ class Names:
     def stray(self, field: FieldDescriptor) -> st.SearchStrategy[str] | None:
         """Names for `field` of resources that are not the caller's: another user's, by their
         ID under the caller's name or (where the field refers to a resource) by their own
-        name, and ones that do not exist. None for a field that names no resource."""
+        name, and ones that do not exist. None for a field that names no resource, or the
+        user the call acts for: the call must get as far as the names that stray."""
         role = name_role(field)
-        if role is None or field.is_repeated:
+        if role is None or field.is_repeated or role[1] == SCOPE:
             return None
         kind, how = role
-        if how == SCOPE:
-            return st.uuids().map(lambda u: f"users/{u}")
         user, collection = self.pools.user, COLLECTIONS[kind]
         foreign = self.pools.foreign.get(kind, [])
         nowhere = st.uuids().map(lambda u: f"{user}/{collection}/{u}")

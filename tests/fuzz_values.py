@@ -195,6 +195,21 @@ def email(*, tame: bool = False) -> st.SearchStrategy[str]:
     )
 
 
+def actor_metadata() -> st.SearchStrategy[tuple[tuple[str, str | bytes], ...]]:
+    """Request metadata naming the actor for the audit trail (x-actor): none, one, several, or
+    a binary one; blank, long, or with what text fields refuse. Python's gRPC sends printable
+    ASCII only in text metadata, and a few KiB at most."""
+    printable = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
+    value = st.one_of(
+        st.sampled_from(["ops", "ops@example.org", "  ", "", "\\x1b[31m", "Robert'); --"]),
+        printable,
+        st.sampled_from([199, 200, 201, 4000]).map(lambda n: "a" * n),
+    )
+    actor = value.map(lambda v: ("x-actor", v))
+    binary = st.binary(max_size=20).map(lambda b: ("x-actor-bin", b))
+    return st.lists(st.one_of(actor, binary), max_size=2).map(tuple)
+
+
 def page_token(real: list[str], *, tame: bool = False) -> st.SearchStrategy[str]:
     """A page token: none or one the service issued for the request (tame); or one issued for
     another, one altered by a character, or garbage."""

@@ -3,6 +3,9 @@ whatever a caller sends, the answer is a status the API promises (never INTERNAL
 it shows nothing of another user's, another user's books stay as they were, and the ledger
 still verifies.
 
+Each RPC is fuzzed over books of a fuzzing user of its own, opened again whenever a call
+deletes that user (DeleteUser with force), so that every RPC's examples have books to act on.
+
 The default run has a fixed seed and a few examples per RPC; FINANCE_TRACKER_FUZZ_EXAMPLES=2000
 runs that many per RPC, from a new seed each time (a failure prints how to reproduce it).
 """
@@ -31,6 +34,7 @@ from service.services.ledger import LedgerService
 from tests.fuzz_books import Books, open_books, pools, secrets
 from tests.fuzz_calls import Answer, call, page_tokens
 from tests.fuzz_requests import Requests, methods
+from tests.fuzz_values import actor_metadata
 from tests.resources import Clients
 from tests.tenancy import snapshot
 
@@ -142,7 +146,7 @@ def _describe(method: MethodDescriptor, request: Message, answer: Answer) -> str
     shown = text_format.MessageToString(request, as_utf8=True)
     if len(shown) > 3000:
         shown = shown[:3000] + "…"
-    return f"{method.full_name} answered {answer.code.name} {answer.details!r} to:\n{shown}"
+    return f"{method.full_name} answered {answer.code.name} {answer.details!r} to\n{shown}"
 
 
 @pytest.mark.parametrize("method", METHODS, ids=lambda m: m.full_name)
@@ -150,7 +154,8 @@ def _describe(method: MethodDescriptor, request: Message, answer: Answer) -> str
 @given(data=st.data())
 async def test_any_request_gets_a_promised_status_and_nothing_of_another_user(fuzzer, method, data):
     request = data.draw(fuzzer.requests.of(method), label="request")
-    answer = await call(fuzzer.channel, method, request)
+    metadata = data.draw(actor_metadata(), label="metadata")
+    answer = await call(fuzzer.channel, method, request, metadata)
     assert answer.code in ALLOWED, _describe(method, request, answer)
     leaked = fuzzer.leaks(method, request, answer)
     assert not leaked, f"{leaked} of another user's in {_describe(method, request, answer)}"
