@@ -8,6 +8,7 @@ from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
 from tests.fuzz_requests import methods
+from tests.fuzz_values import WireChange, change_wire
 
 # Long enough that a call that hangs fails the test instead of stalling the run.
 CALL_TIMEOUT_SECONDS = 20
@@ -28,12 +29,14 @@ async def call(
     method: MethodDescriptor,
     request: Message,
     metadata: tuple[tuple[str, str | bytes], ...] = (),
+    wire: WireChange | None = None,
 ) -> Answer:
-    """Call `method` with `request` and `metadata`, and catch whatever status comes back."""
+    """Call `method` with `request` (its bytes changed on the `wire`) and `metadata`, and
+    catch whatever status comes back."""
     response_class = message_factory.GetMessageClass(method.output_type)
     rpc: grpc.aio.UnaryUnaryMultiCallable[Message, Message] = channel.unary_unary(
         f"/{method.containing_service.full_name}/{method.name}",
-        request_serializer=lambda m: m.SerializeToString(),
+        request_serializer=lambda m: change_wire(m.SerializeToString(), wire),
         response_deserializer=response_class.FromString,
     )
     try:

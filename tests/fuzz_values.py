@@ -210,6 +210,36 @@ def actor_metadata() -> st.SearchStrategy[tuple[tuple[str, str | bytes], ...]]:
     return st.lists(st.one_of(actor, binary), max_size=2).map(tuple)
 
 
+# A change to a request's bytes on the wire: (kind, argument).
+WireChange = tuple[str, int | bytes]
+
+
+def wire_change() -> st.SearchStrategy[WireChange | None]:
+    """Mostly none; else the request's bytes cut short, followed by arbitrary bytes, or
+    followed by a length-delimited field of invalid UTF-8 (a string no protobuf library
+    writes, though any client can send it)."""
+    return st.one_of(
+        st.none(),
+        st.none(),
+        st.none(),
+        st.tuples(st.just("truncate"), st.integers(0, 200)),
+        st.tuples(st.just("append"), st.binary(min_size=1, max_size=12)),
+        st.tuples(st.just("invalid_utf8"), st.integers(1, 20)),
+    )
+
+
+def change_wire(data: bytes, change: WireChange | None) -> bytes:
+    """`data` changed as `change` says."""
+    match change:
+        case ("truncate", int(keep)):
+            return data[:keep] if keep < len(data) else data[:-1]
+        case ("append", bytes(extra)):
+            return data + extra
+        case ("invalid_utf8", int(number)):
+            return data + bytes([number << 3 | 2, 2]) + b"\xc3\x28"
+    return data
+
+
 def page_token(real: list[str], *, tame: bool = False) -> st.SearchStrategy[str]:
     """A page token: none or one the service issued for the request (tame); or one issued for
     another, one altered by a character, or garbage."""

@@ -34,7 +34,7 @@ from service.services.ledger import LedgerService
 from tests.fuzz_books import Books, open_books, pools, secrets
 from tests.fuzz_calls import Answer, call, page_tokens
 from tests.fuzz_requests import Requests, methods
-from tests.fuzz_values import actor_metadata
+from tests.fuzz_values import actor_metadata, wire_change
 from tests.resources import Clients
 from tests.tenancy import snapshot
 
@@ -155,7 +155,8 @@ def _describe(method: MethodDescriptor, request: Message, answer: Answer) -> str
 async def test_any_request_gets_a_promised_status_and_nothing_of_another_user(fuzzer, method, data):
     request = data.draw(fuzzer.requests.of(method), label="request")
     metadata = data.draw(actor_metadata(), label="metadata")
-    answer = await call(fuzzer.channel, method, request, metadata)
+    wire = data.draw(wire_change(), label="wire")
+    answer = await call(fuzzer.channel, method, request, metadata, wire)
     assert answer.code in ALLOWED, _describe(method, request, answer)
     leaked = fuzzer.leaks(method, request, answer)
     assert not leaked, f"{leaked} of another user's in {_describe(method, request, answer)}"
