@@ -25,6 +25,36 @@ _LITERALS = [
 ]  # fmt: skip
 
 
+# Literals for the fields that take numbers, dates and timestamps: in range, at its ends and
+# past them (PostgreSQL's numeric holds 131072 digits before the point and 16383 after it).
+_NUMBERS = st.one_of(
+    st.integers().map(str),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.sampled_from(["1e131071", "1e131072", "1e-16383", "1e-16384", "-1e100000", "1e-100000"]),
+)
+_DATES = st.one_of(
+    st.dates().map(lambda d: f'"{d.isoformat()}"'),
+    st.sampled_from(['"0001-01-01"', '"9999-12-31"', '"2024-02-30"', '"+12024-01-01"', '"1"']),
+)
+_TIMESTAMPS = st.builds(
+    lambda moment, offset: f'"{moment.isoformat()}{offset}"',
+    st.datetimes(),
+    st.sampled_from(["Z", "+00:00", "+23:59", "-23:59", "+05:30", "", "+24:00"]),
+)
+_TYPED = {
+    "amount": _NUMBERS,
+    "booking_date": _DATES,
+    "create_time": _TIMESTAMPS,
+    "update_time": _TIMESTAMPS,
+    "event_time": _TIMESTAMPS,
+}
+_TYPED_COMPARISON = st.sampled_from(sorted(_TYPED)).flatmap(
+    lambda f: st.builds(
+        lambda op, v: f"{f} {op} {v}", st.sampled_from(["=", "!=", "<", "<=", ">", ">="]), _TYPED[f]
+    )
+)
+
+
 def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -51,7 +81,7 @@ def filters(names: list[str]) -> st.SearchStrategy[str]:
         lambda f, op, v: f"{f} {op} {v}", st.sampled_from(LIST_FIELDS), st.sampled_from(_OPERATORS),
         value,
     )  # fmt: skip
-    expression = st.recursive(comparison, _combined, max_leaves=4)
+    expression = st.recursive(comparison | _TYPED_COMPARISON, _combined, max_leaves=4)
     return st.one_of(
         st.just(""),
         expression,
@@ -112,14 +142,15 @@ def _comparisons(field: FieldDescriptor, names: list[str]) -> list[st.SearchStra
 
 
 def tame_filters(method: MethodDescriptor, names: list[str]) -> st.SearchStrategy[str]:
-    """Filters on the fields of the resource `method` lists, comparing names with `names`."""
+    """Filters on the fields of the resource `method` lists, comparing names with `names`, and
+    on the number, date and timestamp fields Lists take."""
     resource = _listed(method)
     terms = [t for f in resource.fields for t in _comparisons(f, names)] if resource else []
     if not terms:
         return st.just("")
     term = st.one_of(terms)
     joined = st.builds(lambda a, op, b: f"{a} {op} {b}", term, st.sampled_from(["AND", "OR"]), term)
-    return st.one_of(st.just(""), term, joined)
+    return st.one_of(st.just(""), term, _TYPED_COMPARISON, joined)
 
 
 def _sortable(field: FieldDescriptor) -> bool:
