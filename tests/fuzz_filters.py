@@ -28,9 +28,9 @@ _LITERALS = [
 # Literals for the fields that take numbers, dates and timestamps: in range, at its ends and
 # past them (PostgreSQL's numeric holds 131072 digits before the point and 16383 after it).
 _NUMBERS = st.one_of(
-    st.integers().map(str),
-    st.decimals(allow_nan=False, allow_infinity=False).map(str),
     st.sampled_from(["1e131071", "1e131072", "1e-16383", "1e-16384", "-1e100000", "1e-100000"]),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.integers().map(str),
 )
 _DATES = st.one_of(
     st.dates().map(lambda d: f'"{d.isoformat()}"'),
@@ -150,7 +150,7 @@ def tame_filters(method: MethodDescriptor, names: list[str]) -> st.SearchStrateg
         return st.just("")
     term = st.one_of(terms)
     joined = st.builds(lambda a, op, b: f"{a} {op} {b}", term, st.sampled_from(["AND", "OR"]), term)
-    return st.one_of(st.just(""), term, _TYPED_COMPARISON, joined)
+    return st.one_of(st.just(""), term, _TYPED_COMPARISON, _TYPED_COMPARISON, joined)
 
 
 def _sortable(field: FieldDescriptor) -> bool:
