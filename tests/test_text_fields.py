@@ -269,30 +269,8 @@ MULTI_LINE = {"CreateTransaction notes", "UpdateTransaction notes"}
 
 
 @pytest.fixture
-def target(
-    user,
-    users,
-    accounts,
-    categories,
-    payees,
-    transactions,
-    members,
-    exchange_rates,
-    rules,
-    statements,
-) -> Target:
+def target(user, clients) -> Target:
     """Requests on behalf of the test's user."""
-    clients = Clients(
-        users,
-        accounts,
-        categories,
-        payees,
-        transactions,
-        members,
-        exchange_rates,
-        rules,
-        statements,
-    )
     return Target(user.name, f"{user.name}/accounts/a1", clients)
 
 
