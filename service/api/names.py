@@ -8,6 +8,7 @@ from service.api.bad_request import BadRequest
 from service.domain.errors import excerpt
 from service.domain.keys import (
     AccountKey,
+    BudgetKey,
     CategoryKey,
     ExchangeRateKey,
     MemberKey,
@@ -37,6 +38,7 @@ RESOURCE_TYPES: dict[type, str] = {
     TransactionKey: "Transaction",
     MemberKey: "Member",
     ExchangeRateKey: "ExchangeRate",
+    BudgetKey: "Budget",
 }
 
 
@@ -95,6 +97,11 @@ def parse_exchange_rate_name(name: str, field: str = "name") -> ExchangeRateKey:
     )
 
 
+def parse_budget_name(name: str, field: str = "name") -> BudgetKey:
+    """The key of a `users/{user}/budgets/{budget}` name; BadRequest if malformed."""
+    return BudgetKey(*parse_user_child(name, "budgets", field, id_label="budget"))
+
+
 _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "accounts": AccountKey,
     "categories": CategoryKey,
@@ -102,6 +109,7 @@ _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "transactions": TransactionKey,
     "members": MemberKey,
     "exchangeRates": ExchangeRateKey,
+    "budgets": BudgetKey,
 }
 
 
@@ -137,6 +145,8 @@ def resource_name(key: ResourceKey) -> str:
             return child_name(user_id, "members", member_id)
         case ExchangeRateKey(user_id, exchange_rate_id):
             return child_name(user_id, "exchangeRates", exchange_rate_id)
+        case BudgetKey(user_id, budget_id):
+            return child_name(user_id, "budgets", budget_id)
 
 
 def child_name(user_id: str, collection: str, child_id: str) -> str:

@@ -24,6 +24,7 @@ _SINGULAR = {
     "categories": "category",
     "payees": "payee",
     "exchange rates": "exchange rate",
+    "budgets": "budget",
 }
 
 

@@ -62,8 +62,23 @@ class ExchangeRateKey:
     exchange_rate_id: str
 
 
+@dataclass(frozen=True)
+class BudgetKey:
+    """Identifies a budget: its owner and its own id."""
+
+    user_id: str
+    budget_id: str
+
+
 ResourceKey = (
-    UserKey | AccountKey | CategoryKey | PayeeKey | TransactionKey | MemberKey | ExchangeRateKey
+    UserKey
+    | AccountKey
+    | CategoryKey
+    | PayeeKey
+    | TransactionKey
+    | MemberKey
+    | ExchangeRateKey
+    | BudgetKey
 )
 
 

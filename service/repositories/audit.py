@@ -9,6 +9,7 @@ from service.domain.audit import AuditEvent, Caller
 from service.domain.filter_syntax import Comparison
 from service.domain.keys import (
     AccountKey,
+    BudgetKey,
     CategoryKey,
     ExchangeRateKey,
     MemberKey,
@@ -36,6 +37,7 @@ _KINDS: dict[type, str] = {
     TransactionKey: "transaction",
     MemberKey: "member",
     ExchangeRateKey: "exchange_rate",
+    BudgetKey: "budget",
 }
 _KEYS = {kind: key_type for key_type, kind in _KINDS.items()}
 

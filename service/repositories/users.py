@@ -42,12 +42,15 @@ SELECT (SELECT count(*) FROM accounts WHERE user_id = $1) AS accounts,
        (SELECT count(*) FROM transactions WHERE user_id = $1) AS transactions,
        (SELECT count(*) FROM categories WHERE user_id = $1) AS categories,
        (SELECT count(*) FROM payees WHERE user_id = $1) AS payees,
-       (SELECT count(*) FROM exchange_rates WHERE user_id = $1) AS "exchange rates"
+       (SELECT count(*) FROM exchange_rates WHERE user_id = $1) AS "exchange rates",
+       (SELECT count(*) FROM budgets WHERE user_id = $1) AS budgets
 """
 
 # Everything a user has, in an order that no foreign key objects to (each statement checks
 # its own self-references, such as reversals and category trees, at its end).
 _ERASE = (
+    "DELETE FROM budget_lines WHERE user_id = $1",
+    "DELETE FROM budgets WHERE user_id = $1",
     "DELETE FROM postings WHERE user_id = $1",
     "DELETE FROM transactions WHERE user_id = $1",
     "DELETE FROM accounts WHERE user_id = $1",
@@ -152,14 +155,15 @@ class UserRepository(RowRepository[User, UserKey]):
         return found
 
     async def holdings(self, key: UserKey) -> dict[str, int]:
-        """How many accounts, transactions, categories, payees and exchange rates the user
-        has."""
+        """How many accounts, transactions, categories, payees, exchange rates and budgets the
+        user has."""
         row = await self._connection.fetchrow(_HOLDINGS, key.user_id)
         assert row is not None
         return dict(row.items())
 
     async def erase_holdings(self, key: UserKey) -> None:
-        """Delete the user's accounts, transactions, categories, payees and exchange rates."""
+        """Delete the user's budgets, accounts, transactions, categories, payees and exchange
+        rates."""
         for statement in _ERASE:
             await self._connection.execute(statement, key.user_id)
 
