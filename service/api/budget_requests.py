@@ -68,15 +68,13 @@ def _enum(value: int, known: Mapping[E, int], field: str, *, required: bool) -> 
 
 def parse_month(value: date_pb2.Date, field: str, *, present: bool) -> date:
     """A year and month (`day` 0, or 1) as the first day of that month."""
-    if present and value.day == 0 and value.year and value.month:
-        value = date_pb2.Date(year=value.year, month=value.month, day=1)
-    if present and value.day not in (0, 1):
+    if not present or (value.year, value.month, value.day) == (0, 0, 0):
+        raise BadRequest.single(field, "is required: a year and a month")
+    if value.day not in (0, 1):
         raise BadRequest.single(field, "must be a year and a month, with day 0 or 1")
-    return parse_date(value, field, present=present)
-
-
-def _category(value: str, field: str) -> str:
-    return names.parse_category_name(value, field).category_id
+    if not (1 <= value.year <= 9999 and 1 <= value.month <= 12):
+        raise BadRequest.single(field, f"{value.year:04}-{value.month:02} is not a month")
+    return date(value.year, value.month, 1)
 
 
 def _line(owner: UserKey | None, line: pb.Budget.Line, field: str) -> BudgetLine:

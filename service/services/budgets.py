@@ -38,10 +38,11 @@ def merge(before: BudgetPlan, given: BudgetPlan, paths: frozenset[str]) -> Budge
 
 
 async def _checked(w: Work, owner: UserKey, plan: BudgetPlan) -> None:
-    """Raise InvalidArgument or NotFound unless `plan` is a valid budget of `owner`'s."""
-    check_plan(plan)
+    """Raise NotFound for a category that is not the owner's, InvalidArgument unless `plan`
+    holds together."""
     kinds = await w.categories.kinds(owner, plan.category_ids)
     check_categories(plan, kinds, user_id=owner.user_id)
+    check_plan(plan)
 
 
 class BudgetService:
