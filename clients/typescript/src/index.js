@@ -7,6 +7,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 
 import { AccountService } from "./gen/finance/v1/account_service_pb.js";
 import { AuditService } from "./gen/finance/v1/audit_service_pb.js";
+import { BudgetService } from "./gen/finance/v1/budget_service_pb.js";
 import { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
@@ -20,6 +21,7 @@ import {
 
 export * from "./gen/finance/v1/account_service_pb.js";
 export * from "./gen/finance/v1/audit_service_pb.js";
+export * from "./gen/finance/v1/budget_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
@@ -131,6 +133,7 @@ export function createFinanceClient(options) {
     categories: createClient(CategoryService, transport),
     payees: createClient(PayeeService, transport),
     transactions: createClient(TransactionService, transport),
+    budgets: createClient(BudgetService, transport),
     audit: createClient(AuditService, transport),
   };
 }

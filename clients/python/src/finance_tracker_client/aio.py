@@ -10,6 +10,7 @@ import grpc
 from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
+    budget_service_pb2_grpc,
     category_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
@@ -92,6 +93,19 @@ class AsyncMemberService:
         self.list_members = AsyncCall(self.stub.ListMembers, settings, read=True)
         self.update_member = AsyncCall(self.stub.UpdateMember, settings)
         self.delete_member = AsyncCall(self.stub.DeleteMember, settings)
+
+
+class AsyncBudgetService:
+    """finance.v1.BudgetService: a user's budgets and how spending measures up to them."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = budget_service_pb2_grpc.BudgetServiceStub(channel)
+        self.create_budget = AsyncCall(self.stub.CreateBudget, settings)
+        self.get_budget = AsyncCall(self.stub.GetBudget, settings, read=True)
+        self.list_budgets = AsyncCall(self.stub.ListBudgets, settings, read=True)
+        self.update_budget = AsyncCall(self.stub.UpdateBudget, settings)
+        self.delete_budget = AsyncCall(self.stub.DeleteBudget, settings)
+        self.get_budget_status = AsyncCall(self.stub.GetBudgetStatus, settings, read=True)
 
 
 class AsyncAccountService:
@@ -209,6 +223,7 @@ class AsyncFinanceClient:
         self.categories = AsyncCategoryService(self.channel, settings)
         self.payees = AsyncPayeeService(self.channel, settings)
         self.transactions = AsyncTransactionService(self.channel, settings)
+        self.budgets = AsyncBudgetService(self.channel, settings)
         self.audit = AsyncAuditService(self.channel, settings)
 
     async def close(self, grace: float | None = None) -> None:
