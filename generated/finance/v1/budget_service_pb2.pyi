@@ -521,8 +521,8 @@ class BudgetStatus(_message.Message):
 
     @_typing.final
     class Line(_message.Message):
-        """One line of the budget (period limits), or one category with an assignment in this month
-        or an earlier one (envelopes), in the period.
+        """One line of the budget (period limits), or one category with an assignment in any month
+        (envelopes), in the period.
         """
 
         DESCRIPTOR: _descriptor.Descriptor
@@ -629,7 +629,7 @@ class BudgetStatus(_message.Message):
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___BudgetStatus.Line]:
         """One entry per line, in the order of the budget's lines (period limits), or per category
-        in the order of first assignment (envelopes).
+        in the order of its first assignment in `Budget.assignments` (envelopes).
         """
 
     @_builtins.property

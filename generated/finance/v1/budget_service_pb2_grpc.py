@@ -190,8 +190,9 @@ class BudgetServiceServicer:
         """The state of a budget on a day: for the period (or month) holding `as_of_date`, each
         line's amount, spending and what is left, counting spending booked up to and including
         that day. Returns NOT_FOUND if the budget does not exist, and INVALID_ARGUMENT if
-        `as_of_date` is before the budget's `start_date`, after the end of a budget that does not
-        repeat, or more than 5000 periods after its start.
+        `as_of_date` is before the first period (for envelopes: before the first day of the month
+        of `start_date`), after the only period of a budget that does not repeat, or more than
+        5000 periods after the start.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -95,8 +95,9 @@ class BudgetServiceStub:
     """The state of a budget on a day: for the period (or month) holding `as_of_date`, each
     line's amount, spending and what is left, counting spending booked up to and including
     that day. Returns NOT_FOUND if the budget does not exist, and INVALID_ARGUMENT if
-    `as_of_date` is before the budget's `start_date`, after the end of a budget that does not
-    repeat, or more than 5000 periods after its start.
+    `as_of_date` is before the first period (for envelopes: before the first day of the month
+    of `start_date`), after the only period of a budget that does not repeat, or more than
+    5000 periods after the start.
     """
 
 @_typing.type_check_only
@@ -165,8 +166,9 @@ class BudgetServiceAsyncStub(BudgetServiceStub):
     """The state of a budget on a day: for the period (or month) holding `as_of_date`, each
     line's amount, spending and what is left, counting spending booked up to and including
     that day. Returns NOT_FOUND if the budget does not exist, and INVALID_ARGUMENT if
-    `as_of_date` is before the budget's `start_date`, after the end of a budget that does not
-    repeat, or more than 5000 periods after its start.
+    `as_of_date` is before the first period (for envelopes: before the first day of the month
+    of `start_date`), after the only period of a budget that does not repeat, or more than
+    5000 periods after the start.
     """
 
 class BudgetServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -268,8 +270,9 @@ class BudgetServiceServicer(metaclass=_abc_1.ABCMeta):
         """The state of a budget on a day: for the period (or month) holding `as_of_date`, each
         line's amount, spending and what is left, counting spending booked up to and including
         that day. Returns NOT_FOUND if the budget does not exist, and INVALID_ARGUMENT if
-        `as_of_date` is before the budget's `start_date`, after the end of a budget that does not
-        repeat, or more than 5000 periods after its start.
+        `as_of_date` is before the first period (for envelopes: before the first day of the month
+        of `start_date`), after the only period of a budget that does not repeat, or more than
+        5000 periods after the start.
         """
 
 def add_BudgetServiceServicer_to_server(servicer: BudgetServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

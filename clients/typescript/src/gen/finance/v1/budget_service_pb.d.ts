@@ -587,7 +587,7 @@ export declare type BudgetStatus = Message<"finance.v1.BudgetStatus"> & {
 
   /**
    * One entry per line, in the order of the budget's lines (period limits), or per category
-   * in the order of first assignment (envelopes).
+   * in the order of its first assignment in `Budget.assignments` (envelopes).
    *
    * @generated from field: repeated finance.v1.BudgetStatus.Line lines = 5;
    */
@@ -631,8 +631,8 @@ export declare type BudgetStatus = Message<"finance.v1.BudgetStatus"> & {
 export declare const BudgetStatusSchema: GenMessage<BudgetStatus>;
 
 /**
- * One line of the budget (period limits), or one category with an assignment in this month
- * or an earlier one (envelopes), in the period.
+ * One line of the budget (period limits), or one category with an assignment in any month
+ * (envelopes), in the period.
  *
  * @generated from message finance.v1.BudgetStatus.Line
  */
@@ -825,8 +825,9 @@ export declare const BudgetService: GenService<{
    * The state of a budget on a day: for the period (or month) holding `as_of_date`, each
    * line's amount, spending and what is left, counting spending booked up to and including
    * that day. Returns NOT_FOUND if the budget does not exist, and INVALID_ARGUMENT if
-   * `as_of_date` is before the budget's `start_date`, after the end of a budget that does not
-   * repeat, or more than 5000 periods after its start.
+   * `as_of_date` is before the first period (for envelopes: before the first day of the month
+   * of `start_date`), after the only period of a budget that does not repeat, or more than
+   * 5000 periods after the start.
    *
    * @generated from rpc finance.v1.BudgetService.GetBudgetStatus
    */
