@@ -69,6 +69,8 @@ async def test_grpcurl_examples_work_as_written(app):
     assert '"displayName": "Everyday checking"' in ran.stdout  # the update with a mask
     # The balance as of the 31st: the opening balance of the 1st (opening_date) less lunch.
     assert '"units": "108"' in ran.stdout
+    # The budget's food line: 45 EUR spent of 200.
+    assert '"units": "155"' in ran.stdout
     failed = await _bash(bad_request)
     assert "Code: InvalidArgument" in failed.stdout + failed.stderr
     assert "'EUX' is not an ISO 4217 currency code" in failed.stdout + failed.stderr
