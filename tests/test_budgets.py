@@ -10,12 +10,14 @@ from finance.v1 import budget_service_pb2 as bpb
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import transaction_service_pb2 as tpb
+from finance.v1 import user_service_pb2 as upb
 from google.protobuf import field_mask_pb2
+from google.rpc import error_details_pb2
 from google.type import decimal_pb2
 
 from tests.budget_builders import Planner, assign, envelopes, limits, line, units
 from tests.builders import INCOME, create_account, create_category, create_user, day, money
-from tests.helpers import field_violations
+from tests.helpers import field_violations, rpc_error, unpack
 
 
 @pytest.fixture
@@ -144,6 +146,8 @@ class TestCreateBudget:
             period=bpb.Budget.PERIOD_MONTH,
             repeating=True,
             lines=[line(food.name, 1)],
+            end_date=day(31),
+            rollover=bpb.Budget.ROLLOVER_UNSPENT,
         )
         budget.assignments[1].month.day = 5
         with pytest.raises(grpc.aio.AioRpcError) as error:
@@ -154,11 +158,31 @@ class TestCreateBudget:
             await planner.create(budget)
         assert set(field_violations(error.value)) == {
             "budget.period",
+            "budget.end_date",
             "budget.repeating",
+            "budget.rollover",
             "budget.lines",
             "budget.assignments[0].month",
             "budget.assignments[2]",
         }
+
+    async def test_an_envelope_month_is_that_of_start_date(self, planner, food):
+        budget = await planner.create(envelopes(assign(1, food.name, 5), start_date=day(15)))
+        status = await planner.status(budget, day(1))
+        assert (status.period_start_date, units(status.lines[0].assigned)) == (day(1), 500)
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await planner.status(budget, day(31, 12, 2023))
+        assert set(field_violations(error.value)) == {"as_of_date"}
+
+    @pytest.mark.parametrize(("field", "limit"), [("lines", 500), ("assignments", 5000)])
+    async def test_at_most_so_many_lines_and_assignments(self, planner, food, field, limit):
+        entry = line(food.name, 1) if field == "lines" else assign(1, food.name, 1)
+        for count, too_many in ((limit, False), (limit + 1, True)):
+            budget = limits() if field == "lines" else envelopes()
+            getattr(budget, field).extend([entry] * count)
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await planner.create(budget)  # every entry after the first repeats it
+            assert (f"budget.{field}" in field_violations(error.value)) is too_many
 
 
 class TestUpdateAndDeleteBudget:
@@ -415,3 +439,28 @@ class TestEnvelopeStatus:
         assert (food_line.carried_over.units, food_line.assigned.units) == (50, 100)
         assert food_line.available.units == 150
         assert (lines[rent.name].carried_over.units, lines[rent.name].available.units) == (0, 0)
+
+
+class TestDeleteUserWithBudgets:
+    async def test_without_force_a_budget_is_what_is_left(self, users, planner, user, food):
+        await planner.create(limits(line(food.name, 1)))
+        error = await rpc_error(
+            users.DeleteUser(upb.DeleteUserRequest(name=user.name)),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        )
+        violation = unpack(error, error_details_pb2.PreconditionFailure).violations[0]
+        assert violation.description.startswith("the user still has 1 category, 1 budget;")
+
+    async def test_force_erases_budgets_with_their_lines(
+        self, users, planner, user, food, database
+    ):
+        await planner.create(limits(line(food.name, 1)))
+        await planner.create(envelopes(assign(1, food.name, 1)))
+        await users.DeleteUser(upb.DeleteUserRequest(name=user.name, force=True))
+        async with database.connection() as connection:
+            for table in ("budgets", "budget_lines"):
+                left = await connection.fetchval(
+                    f"SELECT count(*) FROM {table} WHERE user_id = $1",
+                    user.name.removeprefix("users/"),
+                )
+                assert left == 0, table
