@@ -43,23 +43,9 @@ VALUES ($1, $2, $3, $4, $5, $6, 'TRANSFER')
 ON CONFLICT (user_id, exchange_rate_id) DO NOTHING
 """
 
-# The latest rate of the pair, or of the reverse pair, on or before the day; the direct pair
-# wins a tie. Each branch reads one row of the pair-and-day index.
-_LATEST = f"""
-SELECT * FROM (
-    (SELECT {_COLUMNS}, false AS inverted FROM exchange_rates
-     WHERE user_id = $1 AND base_currency = $2 AND quote_currency = $3 AND rate_date <= $4
-     ORDER BY rate_date DESC LIMIT 1)
-    UNION ALL
-    (SELECT {_COLUMNS}, true AS inverted FROM exchange_rates
-     WHERE user_id = $1 AND base_currency = $3 AND quote_currency = $2 AND rate_date <= $4
-     ORDER BY rate_date DESC LIMIT 1)
-) AS found
-ORDER BY rate_date DESC, inverted
-LIMIT 1
-"""
-
-# _LATEST for each (base currency, day) of $2 and $3 into the quote currency $4.
+# For each (base currency, day) of $2 and $3: the latest rate of the pair into the quote
+# currency $4, or of the reverse pair, on or before the day; the direct pair wins a tie. Each
+# branch reads one row of the pair-and-day index.
 _LATEST_EACH = f"""
 SELECT wanted.base AS wanted_base, wanted.day AS wanted_day, found.*
 FROM unnest($2::text[], $3::date[]) AS wanted(base, day)
@@ -147,10 +133,7 @@ class ExchangeRateRepository(RowRepository[ExchangeRate, ExchangeRateKey]):
 
     async def latest(self, owner: UserKey, base: str, quote: str, day: date) -> FoundRate | None:
         """The latest rate converting `base` into `quote` on or before `day`, if any."""
-        row = await self._connection.fetchrow(_LATEST, owner.user_id, base, quote, day)
-        if row is None:
-            return None
-        return FoundRate(_rate(row), inverted=row["inverted"])
+        return (await self.latest_each(owner, quote, [(base, day)])).get((base, day))
 
     async def latest_each(
         self, owner: UserKey, quote: str, wanted: Iterable[tuple[str, date]]
