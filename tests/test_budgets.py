@@ -411,6 +411,29 @@ class TestConversion:
         ]
         assert missing == [("USD", "EUR", day(9))]
 
+    async def test_converts_a_days_net_amount_once(self, planner, food, accounts, exchange_rates):
+        dollars = await create_account(accounts, planner.user, currency_code="USD")
+        await exchange_rates.CreateExchangeRate(
+            xpb.CreateExchangeRateRequest(
+                parent=planner.user,
+                exchange_rate=xpb.ExchangeRate(
+                    base_currency_code="USD",
+                    quote_currency_code="EUR",
+                    rate_date=day(1),
+                    rate=decimal_pb2.Decimal(value="0.5"),
+                ),
+            )
+        )
+        budget = await planner.create(limits(line(food.name, 100)))
+        for _ in range(2):
+            await planner.spend(dollars.name, food.name, money(1, "USD", nanos=10_000_000), day(5))
+        # 2.02 USD at 0.5 is 1.01 EUR; each 1.01 USD alone would round to 0.50.
+        status = await planner.status(budget, day(5))
+        assert units(status.lines[0].spent) == 101
+        assert [r.name for r in status.exchange_rates] == [
+            f"{planner.user}/exchangeRates/usd-eur-2024-01-01"
+        ]
+
 
 class TestEnvelopeStatus:
     async def test_leftovers_carry_and_overspending_comes_out_of_to_be_budgeted(
