@@ -379,6 +379,14 @@ class TestPeriodLimitStatus:
             await planner.status(weekly, day(1, 1, 2200))
         assert set(field_violations(error.value)) == {"as_of_date"}
 
+    async def test_a_bad_name_and_a_missing_day_are_both_reported(self, planner):
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await planner.budgets.GetBudgetStatus(bpb.GetBudgetStatusRequest(name="budgets/x"))
+        assert field_violations(error.value) == {
+            "name": "'budgets/x' is not a resource name of the form users/{user}/budgets/{budget}",
+            "as_of_date": "is required: a date with year, month and day",
+        }
+
 
 class TestConversion:
     async def test_converts_per_day_at_the_latest_rate_and_lists_missing_ones(
