@@ -9,6 +9,7 @@ import grpc
 from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
+    budget_service_pb2_grpc,
     category_service_pb2_grpc,
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
@@ -26,6 +27,7 @@ from service.api import audit_view
 from service.api.account_servicer import AccountServicer
 from service.api.audit_servicer import AuditServicer
 from service.api.authentication import authenticator, server_credentials
+from service.api.budget_servicer import BudgetServicer
 from service.api.category_servicer import CategoryServicer
 from service.api.exchange_rate_servicer import ExchangeRateServicer
 from service.api.interceptor import RpcInterceptor
@@ -47,6 +49,7 @@ from service.observability import Telemetry
 from service.repositories.balances import Discrepancy
 from service.services.accounts import AccountService
 from service.services.audit import AuditService
+from service.services.budgets import BudgetService
 from service.services.catalog import CategoryService, PayeeService
 from service.services.exchange_rates import ExchangeRateService
 from service.services.ledger import LedgerService
@@ -71,6 +74,7 @@ SERVICE_NAMES = tuple(
         "StatementService",
         "AuditService",
         "ExchangeRateService",
+        "BudgetService",
     )
 )
 
@@ -105,6 +109,9 @@ def add_servicers(
     )
     statement_service_pb2_grpc.add_StatementServiceServicer_to_server(
         StatementServicer(StatementService(uow), page_tokens=page_tokens), server
+    )
+    budget_service_pb2_grpc.add_BudgetServiceServicer_to_server(
+        BudgetServicer(BudgetService(uow), page_tokens=page_tokens), server
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(AuditService(uow), page_tokens=page_tokens), server

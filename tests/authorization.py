@@ -10,6 +10,8 @@ from typing import Any
 
 import grpc
 from finance.v1 import account_service_pb2_grpc as apb_grpc
+from finance.v1 import budget_service_pb2 as bpb
+from finance.v1 import budget_service_pb2_grpc as bpb_grpc
 from finance.v1 import category_service_pb2_grpc as cpb_grpc
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
@@ -125,6 +127,7 @@ class SharedBooks:
     rule: str
     # A statement of an account of its own, reconciled on the 31st of January 2024.
     statement: str
+    budget: str
 
 
 async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBooks:
@@ -184,6 +187,21 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
             account=reconciled.name, statement_date=day(31), closing_balance=money(0)
         )
     )
+    # Its own category: one a budget names cannot be deleted.
+    budgeted = await create_category(owner.categories, user.name, "Budgeted")
+    budget = await bpb_grpc.BudgetServiceStub(owner.channel).CreateBudget(
+        bpb.CreateBudgetRequest(
+            parent=user.name,
+            budget=bpb.Budget(
+                display_name="Monthly",
+                style=bpb.Budget.STYLE_PERIOD_LIMITS,
+                currency_code="EUR",
+                period=bpb.Budget.PERIOD_MONTH,
+                start_date=day(1),
+                lines=[bpb.Budget.Line(category=budgeted.name, amount=money(50))],
+            ),
+        )
+    )
     return SharedBooks(
         user=user.name,
         account=checking.name,
@@ -196,4 +214,5 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
         exchange_rate=rate.name,
         rule=rule.name,
         statement=statement.statement.name,
+        budget=budget.name,
     )

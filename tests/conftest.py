@@ -20,6 +20,7 @@ import pytest
 from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
+    budget_service_pb2_grpc,
     category_service_pb2_grpc,
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
@@ -121,6 +122,12 @@ def users(channel: grpc.aio.Channel) -> "user_service_pb2_grpc.UserServiceAsyncS
 def members(channel: grpc.aio.Channel) -> "member_service_pb2_grpc.MemberServiceAsyncStub":
     """A MemberService client."""
     return member_service_pb2_grpc.MemberServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def budgets(channel: grpc.aio.Channel) -> "budget_service_pb2_grpc.BudgetServiceAsyncStub":
+    """A BudgetService client."""
+    return budget_service_pb2_grpc.BudgetServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2_grpc as audit_grpc
+from finance.v1 import budget_service_pb2 as bpb
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
@@ -120,7 +121,8 @@ async def _record(c: Clients, parent: str, label: str, accounts: list[apb.Accoun
 
 
 async def _share_and_plan(c: Clients, parent: str, label: str) -> None:
-    """A member, an exchange rate, a rule and a reconciled statement of its own account."""
+    """A member, an exchange rate, a rule, a reconciled statement of its own account and a
+    budget of its own category."""
     await c.members.CreateMember(mpb.CreateMemberRequest(
         parent=parent, member=mpb.Member(principal=f"{label} partner", role=mpb.Member.ROLE_EDITOR),
     ))  # fmt: skip
@@ -143,6 +145,12 @@ async def _share_and_plan(c: Clients, parent: str, label: str) -> None:
     await c.statements.ReconcileAccount(spb.ReconcileAccountRequest(
         account=account.name, statement_date=day(31), closing_balance=money(0)
     ))  # fmt: skip
+    budgeted = await create_category(c.categories, parent, f"{label} Budgeted")
+    await c.budgets.CreateBudget(bpb.CreateBudgetRequest(parent=parent, budget=bpb.Budget(
+        display_name=f"{label} budget", style=bpb.Budget.STYLE_PERIOD_LIMITS,
+        currency_code="EUR", period=bpb.Budget.PERIOD_MONTH, start_date=day(1), repeating=True,
+        lines=[bpb.Budget.Line(category=budgeted.name, amount=money(50))],
+    )))  # fmt: skip
 
 
 async def _collect(
@@ -154,6 +162,7 @@ async def _collect(
 ) -> Books:
     found = await snapshot(c, audit, user.name)
     accounts, categories, payees, transactions, members, rates, rules, statements = found[:8]
+    budgets = found[8]
     statements = [s for per_account in statements for s in per_account]
     names = {
         "finance-tracker/Account": [a.name for a in accounts],
@@ -164,11 +173,12 @@ async def _collect(
         "finance-tracker/ExchangeRate": [r.name for r in rates],
         "finance-tracker/Rule": [r.name for r in rules],
         "finance-tracker/Statement": [s.name for s in statements],
+        "finance-tracker/Budget": [b.name for b in budgets],
         USER: [user.name],
     }
     everything = [
         user, *accounts, *categories, *payees, *transactions, *members, *rates, *rules,
-        *statements,
+        *statements, *budgets,
     ]  # fmt: skip
     return Books(
         user=user,

@@ -31,6 +31,12 @@ def reference_type(field: FieldDescriptor) -> str:
     return kind
 
 
+def resource_patterns(message: Descriptor) -> list[str]:
+    """The name patterns of the resource `message` is (its google.api.resource), if any."""
+    patterns: list[str] = list(_options(message).Extensions[resource_pb2.resource].pattern)
+    return patterns
+
+
 def resource_type(message: Descriptor) -> str:
     """The resource type `message` is (its google.api.resource), or ''."""
     kind: str = _options(message).Extensions[resource_pb2.resource].type

@@ -5,26 +5,36 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from google.api import field_behavior_pb2
+from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import FieldDescriptor
 from hypothesis import strategies as st
 
+from service.server import SERVICE_NAMES
 from tests import fuzz_values as values
-from tests.fuzz_messages import behaviors, reference_type, resource_type
+from tests.fuzz_messages import behaviors, reference_type, resource_patterns, resource_type
 
 USER = "finance-tracker/User"
+
+
+def _collections() -> dict[str, str]:
+    """The collection of each resource type under a user, from the resource patterns of the
+    API's messages: `users/{user}/budgets/{budget}` is "budgets". A collection under another
+    resource (statements under an account) takes an ID of no one for its parent's."""
+    found = {}
+    pool = descriptor_pool.Default()
+    for service in SERVICE_NAMES:
+        for message in pool.FindServiceByName(service).file.message_types_by_name.values():
+            for pattern in resource_patterns(message):
+                parts = pattern.split("/")
+                if parts[:2] == ["users", "{user}"] and len(parts) > 3:
+                    found[resource_type(message)] = "/".join(
+                        "none" if p.startswith("{") else p for p in parts[2:-1]
+                    )
+    return found
+
+
 # The collection of each resource type in its names.
-COLLECTIONS = {
-    "finance-tracker/Account": "accounts",
-    "finance-tracker/Category": "categories",
-    "finance-tracker/Payee": "payees",
-    "finance-tracker/Transaction": "transactions",
-    "finance-tracker/AuditEvent": "auditEvents",
-    "finance-tracker/Member": "members",
-    "finance-tracker/ExchangeRate": "exchangeRates",
-    "finance-tracker/Rule": "rules",
-    # Statements sit under an account: this one's is an account of no one.
-    "finance-tracker/Statement": "accounts/none/statements",
-}
+COLLECTIONS = _collections()
 # How a request field names a resource: the user a call acts for (a parent, a user's name),
 # the resource it acts on (`name`), or one that the request refers to. The API knows callers by
 # nothing but these names, so a call for the other user is theirs to make: the fuzzer acts for

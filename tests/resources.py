@@ -9,6 +9,8 @@ from typing import Any
 import grpc
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import account_service_pb2_grpc as apb_grpc
+from finance.v1 import budget_service_pb2 as bpb
+from finance.v1 import budget_service_pb2_grpc as bpb_grpc
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import category_service_pb2_grpc as cpb_grpc
 from finance.v1 import exchange_rate_service_pb2_grpc as xpb_grpc
@@ -49,6 +51,7 @@ class Clients:
     exchange_rates: "xpb_grpc.ExchangeRateServiceAsyncStub"
     rules: "rpb_grpc.RuleServiceAsyncStub"
     statements: "spb_grpc.StatementServiceAsyncStub"
+    budgets: "bpb_grpc.BudgetServiceAsyncStub"
 
     @classmethod
     def over(cls, channel: grpc.aio.Channel) -> "Clients":
@@ -63,6 +66,7 @@ class Clients:
             exchange_rates=xpb_grpc.ExchangeRateServiceStub(channel),
             rules=rpb_grpc.RuleServiceStub(channel),
             statements=spb_grpc.StatementServiceStub(channel),
+            budgets=bpb_grpc.BudgetServiceStub(channel),
         )
 
 
@@ -365,6 +369,72 @@ def transactions(c: Clients) -> Resource:
     )
 
 
+def budgets(c: Clients) -> Resource:
+    """Budgets of a user: monthly limits without lines."""
+
+    async def create(scope: str, label: str = "One", request_id: str = "") -> bpb.Budget:
+        budget = bpb.Budget(
+            display_name=label,
+            style=bpb.Budget.STYLE_PERIOD_LIMITS,
+            currency_code="EUR",
+            period=bpb.Budget.PERIOD_MONTH,
+            start_date=day(1),
+        )
+        request = bpb.CreateBudgetRequest(parent=scope, budget=budget, request_id=request_id)
+        return await c.budgets.CreateBudget(request)
+
+    async def list_(scope: str, **fields: Any) -> Page:
+        page = await c.budgets.ListBudgets(bpb.ListBudgetsRequest(parent=scope, **fields))
+        return Page(list(page.budgets), page.next_page_token)
+
+    async def update(name: str, label: str, etag: str = "") -> bpb.Budget:
+        budget = bpb.Budget(name=name, display_name=label, etag=etag)
+        request = bpb.UpdateBudgetRequest(budget=budget, update_mask=mask("display_name"))
+        return await c.budgets.UpdateBudget(request)
+
+    return Resource(
+        type="finance-tracker/Budget",
+        singular="budget",
+        new_scope=lambda: new_user(c),
+        create=create,
+        get=lambda name: c.budgets.GetBudget(bpb.GetBudgetRequest(name=name)),
+        list=list_,
+        update=update,
+        delete=lambda name, etag="": c.budgets.DeleteBudget(
+            bpb.DeleteBudgetRequest(name=name, etag=etag)
+        ),
+        create_invalid=lambda: c.budgets.CreateBudget(
+            bpb.CreateBudgetRequest(
+                parent="people/x",
+                budget=bpb.Budget(
+                    display_name="",
+                    currency_code="eur",
+                    start_date=date_pb2.Date(year=2024, month=2, day=30),
+                    lines=[bpb.Budget.Line(category="food")],
+                    assignments=[bpb.Budget.Assignment(month=date_pb2.Date(year=2024))],
+                ),
+                request_id="nope",
+            )
+        ),
+        invalid_create_fields={
+            "parent": NOT_A_USER,
+            "budget.display_name": REQUIRED,
+            "budget.style": "must be one of STYLE_PERIOD_LIMITS, STYLE_ENVELOPES",
+            "budget.currency_code": "'eur' is not an ISO 4217 currency code",
+            "budget.start_date": "2024-02-30 is not a calendar date",
+            "budget.lines[0].category": "'food' is not a resource name of the form"
+            " users/{user}/categories/{id}",
+            "budget.lines[0].amount": REQUIRED,
+            "budget.assignments[0].month": "2024-00 is not a month",
+            "budget.assignments[0].category": "is required, as users/{user}/categories/{id}",
+            "budget.assignments[0].amount": REQUIRED,
+            "request_id": NOT_A_UUID,
+        },
+        filter="style = STYLE_PERIOD_LIMITS",
+        order_by="display_name",
+    )
+
+
 async def new_user(c: Clients) -> str:
     """The name of a new user: a scope of its own."""
     return (await create_user(c.users)).name
@@ -376,4 +446,5 @@ RESOURCES = {
     "categories": categories,
     "payees": payees,
     "transactions": transactions,
+    "budgets": budgets,
 }

@@ -9,6 +9,7 @@ from typing import Any
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2
 from finance.v1 import audit_service_pb2_grpc as audit_grpc
+from finance.v1 import budget_service_pb2 as bpb
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
@@ -18,7 +19,7 @@ from finance.v1 import statement_service_pb2 as spb
 from finance.v1 import transaction_service_pb2 as tpb
 from google.api import field_behavior_pb2, resource_pb2
 from google.protobuf.descriptor import Descriptor, FileDescriptor
-from google.type import decimal_pb2
+from google.type import date_pb2, decimal_pb2
 
 from tests.builders import EXPENSE, create_category, create_payee, create_user, day, leg, money
 from tests.resources import Clients, mask
@@ -52,6 +53,7 @@ class World:
     exchange_rate: xpb.ExchangeRate
     rule: rpb.Rule
     statement: spb.Statement
+    budget: bpb.Budget
 
     def name_of(self, target: str) -> str:
         """The resource name of this user's `target` (account, category, posted...)."""
@@ -115,6 +117,9 @@ async def build_world(c: Clients) -> World:
             account=account.name, statement_date=day(31), closing_balance=money(0)
         )
     )
+    budget = await c.budgets.CreateBudget(
+        bpb.CreateBudgetRequest(parent=user, budget=_limits(category.name))
+    )
     return World(
         user,
         account,
@@ -127,6 +132,7 @@ async def build_world(c: Clients) -> World:
         exchange_rate,
         rule,
         reconciled.statement,
+        budget,
     )
 
 
@@ -144,6 +150,34 @@ def _update_rule(me: World, path: str, rule: rpb.Rule) -> rpb.UpdateRuleRequest:
     """An update of the caller's rule to `rule`'s `path`."""
     rule.name = me.rule.name
     return rpb.UpdateRuleRequest(rule=rule, update_mask=mask(path))
+
+
+def _limits(category: str = "", **fields: Any) -> bpb.Budget:
+    """A monthly budget with a line for `category` (none when empty), and `fields`."""
+    lines = [bpb.Budget.Line(category=category, amount=money(1))] if category else []
+    values: dict[str, Any] = {
+        "display_name": "Monthly",
+        "style": bpb.Budget.STYLE_PERIOD_LIMITS,
+        "currency_code": "EUR",
+        "period": bpb.Budget.PERIOD_MONTH,
+        "start_date": day(1),
+        "lines": lines,
+        **fields,
+    }
+    return bpb.Budget(**values)
+
+
+def _envelopes(category: str) -> bpb.Budget:
+    """An envelope budget assigning 1 EUR to `category` in January 2024."""
+    month = date_pb2.Date(year=2024, month=1)
+    assignment = bpb.Budget.Assignment(month=month, category=category, amount=money(1))
+    return bpb.Budget(
+        display_name="Envelopes",
+        style=bpb.Budget.STYLE_ENVELOPES,
+        currency_code="EUR",
+        start_date=day(1),
+        assignments=[assignment],
+    )
 
 
 async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: str) -> list[Any]:
@@ -171,6 +205,7 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         )
         for a in accounts.accounts
     ]
+    budgets = await c.budgets.ListBudgets(bpb.ListBudgetsRequest(parent=user, page_size=1000))
     events = await audit.ListAuditEvents(
         audit_service_pb2.ListAuditEventsRequest(parent=user, page_size=1000)
     )
@@ -183,6 +218,7 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         list(rates.exchange_rates),
         list(rules.rules),
         statements,
+        list(budgets.budgets),
         list(events.audit_events),
     ]
 
@@ -198,6 +234,7 @@ TARGETS = {
     "exchange_rate": ("finance-tracker/ExchangeRate", "exchangeRates"),
     "rule": ("finance-tracker/Rule", "rules"),
     "statement": ("finance-tracker/Statement", "statements"),
+    "budget": ("finance-tracker/Budget", "budgets"),
 }
 
 # (clients, the caller's world, the name of another user's resource) -> the call.
@@ -272,8 +309,38 @@ def _transfer(me: World, **fields: Any) -> tpb.TransferFundsRequest:
 
 
 A, CAT, P, TX = "AccountService", "CategoryService", "PayeeService", "TransactionService"
-M, X, R, S = "MemberService", "ExchangeRateService", "RuleService", "StatementService"
+M, X, R, S, B = (
+    "MemberService",
+    "ExchangeRateService",
+    "RuleService",
+    "StatementService",
+    "BudgetService",
+)
 CASES = [
+    Case(f"{B}.CreateBudget", "budget.lines.category", "category",
+         lambda c, me, n: c.budgets.CreateBudget(
+             bpb.CreateBudgetRequest(parent=me.user, budget=_limits(n)))),
+    Case(f"{B}.CreateBudget", "budget.assignments.category", "category",
+         lambda c, me, n: c.budgets.CreateBudget(
+             bpb.CreateBudgetRequest(parent=me.user, budget=_envelopes(n)))),
+    Case(f"{B}.GetBudget", "name", "budget",
+         lambda c, me, n: c.budgets.GetBudget(bpb.GetBudgetRequest(name=n))),
+    Case(f"{B}.UpdateBudget", "budget.name", "budget",
+         lambda c, me, n: c.budgets.UpdateBudget(bpb.UpdateBudgetRequest(
+             budget=bpb.Budget(name=n, display_name="Mine now"),
+             update_mask=mask("display_name")))),
+    Case(f"{B}.UpdateBudget", "budget.lines.category", "category",
+         lambda c, me, n: c.budgets.UpdateBudget(bpb.UpdateBudgetRequest(
+             budget=_limits(n, name=me.budget.name), update_mask=mask("lines")))),
+    Case(f"{B}.UpdateBudget", "budget.assignments.category", "category",
+         lambda c, me, n: c.budgets.UpdateBudget(bpb.UpdateBudgetRequest(
+             budget=bpb.Budget(name=me.budget.name, assignments=_envelopes(n).assignments),
+             update_mask=mask("assignments")))),
+    Case(f"{B}.DeleteBudget", "name", "budget",
+         lambda c, me, n: c.budgets.DeleteBudget(bpb.DeleteBudgetRequest(name=n))),
+    Case(f"{B}.GetBudgetStatus", "name", "budget",
+         lambda c, me, n: c.budgets.GetBudgetStatus(
+             bpb.GetBudgetStatusRequest(name=n, as_of_date=day(31)))),
     Case(f"{X}.GetExchangeRate", "name", "exchange_rate",
          lambda c, me, n: c.exchange_rates.GetExchangeRate(xpb.GetExchangeRateRequest(name=n))),
     Case(f"{X}.UpdateExchangeRate", "exchange_rate.name", "exchange_rate",

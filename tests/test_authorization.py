@@ -12,6 +12,7 @@ import pytest
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2 as aupb
 from finance.v1 import audit_service_pb2_grpc as aupb_grpc
+from finance.v1 import budget_service_pb2 as bpb
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
@@ -152,6 +153,34 @@ MATRIX: dict[str, Case] = {
     ),
     "AuditService/ListAuditEvents": Case(
         Need.VIEWER, lambda b: aupb.ListAuditEventsRequest(parent=b.user)
+    ),
+    "BudgetService/CreateBudget": Case(
+        Need.EDITOR,
+        lambda b: bpb.CreateBudgetRequest(
+            parent=b.user,
+            budget=bpb.Budget(
+                display_name="Weekly",
+                style=bpb.Budget.STYLE_PERIOD_LIMITS,
+                currency_code="EUR",
+                period=bpb.Budget.PERIOD_WEEK,
+                start_date=day(1),
+            ),
+        ),
+    ),
+    "BudgetService/GetBudget": Case(Need.VIEWER, lambda b: bpb.GetBudgetRequest(name=b.budget)),
+    "BudgetService/ListBudgets": Case(Need.VIEWER, lambda b: bpb.ListBudgetsRequest(parent=b.user)),
+    "BudgetService/UpdateBudget": Case(
+        Need.EDITOR,
+        lambda b: bpb.UpdateBudgetRequest(
+            budget=bpb.Budget(name=b.budget, display_name="Renamed"),
+            update_mask=mask("display_name"),
+        ),
+    ),
+    "BudgetService/DeleteBudget": Case(
+        Need.EDITOR, lambda b: bpb.DeleteBudgetRequest(name=b.budget)
+    ),
+    "BudgetService/GetBudgetStatus": Case(
+        Need.VIEWER, lambda b: bpb.GetBudgetStatusRequest(name=b.budget, as_of_date=day(31))
     ),
     "ExchangeRateService/CreateExchangeRate": Case(
         Need.EDITOR,

@@ -12,6 +12,8 @@ import grpc
 import pytest
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2 as aupb
+from finance.v1 import budget_service_pb2 as bpb
+from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import statement_service_pb2 as spb
 from finance.v1 import transaction_service_pb2 as tpb
@@ -163,6 +165,35 @@ class TestCalls:
         )
         [event] = [e for e in listed.audit_events if e.resource == expense.name]
         assert (event.actor_note, event.request_id) == (ACTOR, request.request_id)
+
+    async def test_plans_a_budget_and_reads_its_status(self, client, owner):
+        category = await client.categories.create_category(
+            cpb.CreateCategoryRequest(
+                parent=owner.name,
+                category=cpb.Category(display_name="Food", kind=cpb.Category.KIND_EXPENSE),
+            )
+        )
+        budget = await client.budgets.create_budget(
+            bpb.CreateBudgetRequest(
+                parent=owner.name,
+                budget=bpb.Budget(
+                    display_name="Monthly",
+                    style=bpb.Budget.STYLE_PERIOD_LIMITS,
+                    currency_code="EUR",
+                    period=bpb.Budget.PERIOD_MONTH,
+                    start_date=date_pb2.Date(year=2024, month=1, day=1),
+                    lines=[bpb.Budget.Line(category=category.name, amount=money(200))],
+                ),
+            )
+        )
+        status = await client.budgets.get_budget_status(
+            bpb.GetBudgetStatusRequest(
+                name=budget.name, as_of_date=date_pb2.Date(year=2024, month=1, day=31)
+            )
+        )
+        assert [(line.category, line.available) for line in status.lines] == [
+            (category.name, money(200))
+        ]
 
     async def test_paginates_a_list(self, client, owner):
         for name in ("A", "B", "C"):

@@ -74,6 +74,8 @@ async def test_grpcurl_examples_work_as_written(app):
     assert '"inverted": true' in ran.stdout
     # The lunch, cleared, and the opening balance make the statement's closing balance.
     assert '"reconciled": true' in ran.stdout
+    # The budget's food line: 45 EUR spent of 200.
+    assert '"units": "155"' in ran.stdout
     failed = await _bash(bad_request)
     assert "Code: InvalidArgument" in failed.stdout + failed.stderr
     assert "'EUX' is not an ISO 4217 currency code" in failed.stdout + failed.stderr

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from finance.v1 import account_service_pb2 as apb
+from finance.v1 import budget_service_pb2 as bpb
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
@@ -95,8 +96,29 @@ def _one_off(t: Target, kind: str, text: str) -> Awaitable[Any]:
     )
 
 
+def _budget(t: Target, display_name: str) -> Awaitable[Any]:
+    budget = bpb.Budget(
+        display_name=display_name,
+        style=bpb.Budget.STYLE_PERIOD_LIMITS,
+        currency_code="EUR",
+        period=bpb.Budget.PERIOD_MONTH,
+        start_date=day(1),
+    )
+    return t.clients.budgets.CreateBudget(bpb.CreateBudgetRequest(parent=t.owner, budget=budget))
+
+
 # Every text field of every request that stores text, with how to send a value in it.
 TEXT_FIELDS: dict[str, tuple[str, Send]] = {
+    "CreateBudget display_name": ("budget.display_name", _budget),
+    "UpdateBudget display_name": (
+        "budget.display_name",
+        lambda t, s: t.clients.budgets.UpdateBudget(
+            bpb.UpdateBudgetRequest(
+                budget=bpb.Budget(name=f"{t.owner}/budgets/b1", display_name=s),
+                update_mask=mask("display_name"),
+            )
+        ),
+    ),
     "CreateUser display_name": (
         "user.display_name",
         lambda t, s: t.clients.users.CreateUser(upb.CreateUserRequest(user=new_user(s))),

@@ -6,12 +6,14 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from service.api.convert import account_to_proto, user_to_proto
+from service.api.convert_budgets import budget_to_proto
 from service.api.convert_catalog import category_to_proto, payee_to_proto
 from service.api.convert_ledger import transaction_to_proto
 from service.api.convert_rules import rule_to_proto
 from service.api.exchange_rate_requests import exchange_rate_to_proto
 from service.api.member_requests import member_to_proto
 from service.api.statement_requests import statement_to_proto
+from service.domain.budgets import Budget
 from service.domain.categories import Category
 from service.domain.exchange_rates import ExchangeRate
 from service.domain.ledger import Transaction
@@ -52,4 +54,6 @@ def _message(resource: object) -> Message:
             return rule_to_proto(resource)
         case Statement():
             return statement_to_proto(resource)
+        case Budget():
+            return budget_to_proto(resource)
     raise TypeError(f"no API form for {type(resource).__name__}")

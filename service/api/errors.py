@@ -46,6 +46,7 @@ _REASON = re.compile(r"[A-Z][A-Z0-9_]*[A-Z0-9]")
 # Where the fields of a service's command sit in a request, for the methods whose request
 # nests them in a resource message: method -> (the message's field, the command's fields in it).
 # Other commands' fields (`amount`, `to_account`, `request_id`) are named alike in the request.
+_BUDGET_FIELDS = ("period", "end_date", "repeating", "rollover", "lines", "assignments")
 COMMAND_FIELDS = {
     "CreateAccount": ("account", ("opening_balance", "credit_limit")),
     "UpdateAccount": ("account", ("credit_limit",)),
@@ -53,6 +54,8 @@ COMMAND_FIELDS = {
     "UpdateCategory": ("category", ("parent",)),
     "CreateTransaction": ("transaction", ("postings",)),
     "UpdateTransaction": ("transaction", ("postings",)),
+    "CreateBudget": ("budget", _BUDGET_FIELDS),
+    "UpdateBudget": ("budget", _BUDGET_FIELDS),
 }
 
 

@@ -8,6 +8,7 @@ from service.api.bad_request import BadRequest
 from service.domain.errors import excerpt
 from service.domain.keys import (
     AccountKey,
+    BudgetKey,
     CategoryKey,
     ExchangeRateKey,
     MemberKey,
@@ -41,6 +42,7 @@ RESOURCE_TYPES: dict[type, str] = {
     ExchangeRateKey: "ExchangeRate",
     RuleKey: "Rule",
     StatementKey: "Statement",
+    BudgetKey: "Budget",
 }
 
 
@@ -116,6 +118,12 @@ def parse_statement_name(name: str, field: str = "name") -> StatementKey:
 
 _STATEMENT_NAME = re.compile(rf"users/{_ID}/accounts/{_ID}/statements/{_ID}")
 
+
+def parse_budget_name(name: str, field: str = "name") -> BudgetKey:
+    """The key of a `users/{user}/budgets/{budget}` name; BadRequest if malformed."""
+    return BudgetKey(*parse_user_child(name, "budgets", field, id_label="budget"))
+
+
 _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "accounts": AccountKey,
     "categories": CategoryKey,
@@ -124,6 +132,7 @@ _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "members": MemberKey,
     "exchangeRates": ExchangeRateKey,
     "rules": RuleKey,
+    "budgets": BudgetKey,
 }
 
 
@@ -165,6 +174,8 @@ def resource_name(key: ResourceKey) -> str:
             return child_name(user_id, "rules", rule_id)
         case StatementKey(user_id, account_id, statement_id):
             return f"{child_name(user_id, 'accounts', account_id)}/statements/{statement_id}"
+        case BudgetKey(user_id, budget_id):
+            return child_name(user_id, "budgets", budget_id)
 
 
 def child_name(user_id: str, collection: str, child_id: str) -> str:

@@ -31,6 +31,8 @@ from service.domain.keys import ResourceKey, UserKey
 from service.repositories.accounts import AccountRepository
 from service.repositories.audit import AuditRepository
 from service.repositories.balances import BalanceRepository
+from service.repositories.budget_spending import BudgetSpendingRepository
+from service.repositories.budgets import BudgetRepository
 from service.repositories.categories import CategoryRepository
 from service.repositories.exchange_rates import ExchangeRateRepository
 from service.repositories.idempotency import IdempotencyRepository, fingerprint
@@ -154,6 +156,16 @@ class Work:
     def exchange_rates(self) -> ExchangeRateRepository:
         """Exchange rates."""
         return ExchangeRateRepository(self._connection)
+
+    @cached_property
+    def budgets(self) -> BudgetRepository:
+        """Budgets with their lines and assignments."""
+        return BudgetRepository(self._connection)
+
+    @cached_property
+    def budget_spending(self) -> BudgetSpendingRepository:
+        """What budgets count, summed from postings."""
+        return BudgetSpendingRepository(self._connection)
 
     @cached_property
     def audit(self) -> AuditRepository:

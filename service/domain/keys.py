@@ -84,6 +84,14 @@ class StatementKey:
         return AccountKey(self.user_id, self.account_id)
 
 
+@dataclass(frozen=True)
+class BudgetKey:
+    """Identifies a budget: its owner and its own id."""
+
+    user_id: str
+    budget_id: str
+
+
 ResourceKey = (
     UserKey
     | AccountKey
@@ -94,6 +102,7 @@ ResourceKey = (
     | ExchangeRateKey
     | RuleKey
     | StatementKey
+    | BudgetKey
 )
 
 

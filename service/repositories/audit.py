@@ -9,6 +9,7 @@ from service.domain.audit import AuditEvent, Caller
 from service.domain.filter_syntax import Comparison
 from service.domain.keys import (
     AccountKey,
+    BudgetKey,
     CategoryKey,
     ExchangeRateKey,
     MemberKey,
@@ -40,6 +41,7 @@ _KINDS: dict[type, str] = {
     ExchangeRateKey: "exchange_rate",
     RuleKey: "rule",
     StatementKey: "statement",
+    BudgetKey: "budget",
 }
 _KEYS = {kind: key_type for key_type, kind in _KINDS.items()}
 

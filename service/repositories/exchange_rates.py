@@ -1,5 +1,6 @@
 """Exchange rates: a user's rates by pair and day, and the latest one on or before a day."""
 
+from collections.abc import Iterable
 from datetime import date
 
 import asyncpg
@@ -42,20 +43,27 @@ VALUES ($1, $2, $3, $4, $5, $6, 'TRANSFER')
 ON CONFLICT (user_id, exchange_rate_id) DO NOTHING
 """
 
-# The latest rate of the pair, or of the reverse pair, on or before the day; the direct pair
-# wins a tie. Each branch reads one row of the pair-and-day index.
-_LATEST = f"""
-SELECT * FROM (
-    (SELECT {_COLUMNS}, false AS inverted FROM exchange_rates
-     WHERE user_id = $1 AND base_currency = $2 AND quote_currency = $3 AND rate_date <= $4
-     ORDER BY rate_date DESC LIMIT 1)
-    UNION ALL
-    (SELECT {_COLUMNS}, true AS inverted FROM exchange_rates
-     WHERE user_id = $1 AND base_currency = $3 AND quote_currency = $2 AND rate_date <= $4
-     ORDER BY rate_date DESC LIMIT 1)
+# For each (base currency, day) of $2 and $3: the latest rate of the pair into the quote
+# currency $4, or of the reverse pair, on or before the day; the direct pair wins a tie. Each
+# branch reads one row of the pair-and-day index.
+_LATEST_EACH = f"""
+SELECT wanted.base AS wanted_base, wanted.day AS wanted_day, found.*
+FROM unnest($2::text[], $3::date[]) AS wanted(base, day)
+CROSS JOIN LATERAL (
+    SELECT * FROM (
+        (SELECT {_COLUMNS}, false AS inverted FROM exchange_rates
+         WHERE user_id = $1 AND base_currency = wanted.base AND quote_currency = $4
+           AND rate_date <= wanted.day
+         ORDER BY rate_date DESC LIMIT 1)
+        UNION ALL
+        (SELECT {_COLUMNS}, true AS inverted FROM exchange_rates
+         WHERE user_id = $1 AND base_currency = $4 AND quote_currency = wanted.base
+           AND rate_date <= wanted.day
+         ORDER BY rate_date DESC LIMIT 1)
+    ) AS candidates
+    ORDER BY rate_date DESC, inverted
+    LIMIT 1
 ) AS found
-ORDER BY rate_date DESC, inverted
-LIMIT 1
 """
 
 
@@ -125,10 +133,23 @@ class ExchangeRateRepository(RowRepository[ExchangeRate, ExchangeRateKey]):
 
     async def latest(self, owner: UserKey, base: str, quote: str, day: date) -> FoundRate | None:
         """The latest rate converting `base` into `quote` on or before `day`, if any."""
-        row = await self._connection.fetchrow(_LATEST, owner.user_id, base, quote, day)
-        if row is None:
-            return None
-        return FoundRate(_rate(row), inverted=row["inverted"])
+        return (await self.latest_each(owner, quote, [(base, day)])).get((base, day))
+
+    async def latest_each(
+        self, owner: UserKey, quote: str, wanted: Iterable[tuple[str, date]]
+    ) -> dict[tuple[str, date], FoundRate]:
+        """`latest` into `quote` for each (base currency, day) of `wanted`; those without a
+        rate are left out."""
+        pairs = sorted(set(wanted))
+        if not pairs:
+            return {}
+        rows = await self._connection.fetch(
+            _LATEST_EACH, owner.user_id, [b for b, _ in pairs], [d for _, d in pairs], quote
+        )
+        return {
+            (r["wanted_base"], r["wanted_day"]): FoundRate(_rate(r), inverted=r["inverted"])
+            for r in rows
+        }
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[ExchangeRate]:
         """One page of the owner's rates."""

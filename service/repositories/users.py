@@ -55,6 +55,10 @@ GROUP BY c.relname
 # user has: a user with records in these only is empty.
 _HISTORY = frozenset({"members", "idempotency_keys", "audit_events"})
 
+# Rows that are parts of another's (a transaction's postings, a budget's lines): a refused
+# delete names the whole, not its parts.
+_PARTS = frozenset({"postings", "budget_lines"})
+
 # The order a refused delete lists what is left in; tables not named here follow by name.
 _LISTED_FIRST = ("accounts", "transactions", "categories", "payees")
 
@@ -160,7 +164,7 @@ class UserRepository(RowRepository[User, UserKey]):
     async def holdings(self, key: UserKey) -> dict[str, int]:
         """How many records of each kind (by table: accounts, transactions, ...) the user has,
         beyond its history."""
-        tables = [t for t in await self._tables() if t not in _HISTORY]
+        tables = [t for t in await self._tables() if t not in _HISTORY | _PARTS]
         tables.sort(
             key=lambda t: (
                 t not in _LISTED_FIRST,

@@ -3,6 +3,7 @@ import type { CallOptions, Client, Interceptor, Transport } from "@connectrpc/co
 
 import type { AccountService } from "./gen/finance/v1/account_service_pb.js";
 import type { AuditService } from "./gen/finance/v1/audit_service_pb.js";
+import type { BudgetService } from "./gen/finance/v1/budget_service_pb.js";
 import type { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import type { ExchangeRateService } from "./gen/finance/v1/exchange_rate_service_pb.js";
 import type { MemberService } from "./gen/finance/v1/member_service_pb.js";
@@ -19,6 +20,7 @@ import type {
 
 export * from "./gen/finance/v1/account_service_pb.js";
 export * from "./gen/finance/v1/audit_service_pb.js";
+export * from "./gen/finance/v1/budget_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/exchange_rate_service_pb.js";
 export * from "./gen/finance/v1/member_service_pb.js";
@@ -88,6 +90,7 @@ export interface FinanceClient {
   readonly statements: Client<typeof StatementService>;
   readonly transactions: Client<typeof TransactionService>;
   readonly rules: Client<typeof RuleService>;
+  readonly budgets: Client<typeof BudgetService>;
   readonly audit: Client<typeof AuditService>;
 }
 

@@ -7,6 +7,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 
 import { AccountService } from "./gen/finance/v1/account_service_pb.js";
 import { AuditService } from "./gen/finance/v1/audit_service_pb.js";
+import { BudgetService } from "./gen/finance/v1/budget_service_pb.js";
 import { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import { ExchangeRateService } from "./gen/finance/v1/exchange_rate_service_pb.js";
 import { MemberService } from "./gen/finance/v1/member_service_pb.js";
@@ -23,6 +24,7 @@ import {
 
 export * from "./gen/finance/v1/account_service_pb.js";
 export * from "./gen/finance/v1/audit_service_pb.js";
+export * from "./gen/finance/v1/budget_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/exchange_rate_service_pb.js";
 export * from "./gen/finance/v1/member_service_pb.js";
@@ -140,6 +142,7 @@ export function createFinanceClient(options) {
     statements: createClient(StatementService, transport),
     transactions: createClient(TransactionService, transport),
     rules: createClient(RuleService, transport),
+    budgets: createClient(BudgetService, transport),
     audit: createClient(AuditService, transport),
   };
 }

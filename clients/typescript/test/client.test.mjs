@@ -6,6 +6,9 @@ import { after, before, describe, test } from "node:test";
 
 import {
   Account_Type,
+  Budget_Period,
+  Budget_Style,
+  Category_Kind,
   Code,
   DEFAULT_TIMEOUT_MS,
   ConnectError,
@@ -104,6 +107,32 @@ describe("finance-tracker TypeScript SDK", { skip }, () => {
     ]);
     assert.equal(asCents(afterChecking.balance), 100_00 - 12_50 - 30_00);
     assert.equal(asCents(afterSavings.balance), 30_00);
+  });
+
+  test("plans a budget and reads its status", async () => {
+    const food = await client.categories.createCategory({
+      parent,
+      category: { displayName: "Food", kind: Category_Kind.EXPENSE },
+    });
+    const budget = await client.budgets.createBudget({
+      parent,
+      budget: {
+        displayName: "Monthly",
+        style: Budget_Style.PERIOD_LIMITS,
+        currencyCode: "EUR",
+        period: Budget_Period.MONTH,
+        startDate: { year: 2024, month: 1, day: 1 },
+        lines: [{ category: food.name, amount: eur(20n) }],
+      },
+    });
+    const status = await client.budgets.getBudgetStatus({
+      name: budget.name,
+      asOfDate: { year: 2024, month: 1, day: 31 },
+    });
+    assert.deepEqual(
+      status.lines.map((line) => [line.category, asCents(line.available), line.over]),
+      [[food.name, 20_00, false]],
+    );
   });
 
   test("lists transactions one per page, following next_page_token", async () => {

@@ -10,6 +10,7 @@ import grpc
 from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
+    budget_service_pb2_grpc,
     category_service_pb2_grpc,
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
@@ -108,6 +109,19 @@ class AsyncMemberService:
         self.list_members = AsyncCall(self.stub.ListMembers, settings, read=True)
         self.update_member = AsyncCall(self.stub.UpdateMember, settings)
         self.delete_member = AsyncCall(self.stub.DeleteMember, settings)
+
+
+class AsyncBudgetService:
+    """finance.v1.BudgetService: a user's budgets and how spending measures up to them."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = budget_service_pb2_grpc.BudgetServiceStub(channel)
+        self.create_budget = AsyncCall(self.stub.CreateBudget, settings)
+        self.get_budget = AsyncCall(self.stub.GetBudget, settings, read=True)
+        self.list_budgets = AsyncCall(self.stub.ListBudgets, settings, read=True)
+        self.update_budget = AsyncCall(self.stub.UpdateBudget, settings)
+        self.delete_budget = AsyncCall(self.stub.DeleteBudget, settings)
+        self.get_budget_status = AsyncCall(self.stub.GetBudgetStatus, settings, read=True)
 
 
 class AsyncAccountService:
@@ -253,6 +267,7 @@ class AsyncFinanceClient:
         self.transactions = AsyncTransactionService(self.channel, settings)
         self.rules = AsyncRuleService(self.channel, settings)
         self.statements = AsyncStatementService(self.channel, settings)
+        self.budgets = AsyncBudgetService(self.channel, settings)
         self.audit = AsyncAuditService(self.channel, settings)
 
     async def close(self, grace: float | None = None) -> None:

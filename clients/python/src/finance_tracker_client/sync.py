@@ -10,6 +10,7 @@ import grpc
 from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
+    budget_service_pb2_grpc,
     category_service_pb2_grpc,
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
@@ -115,6 +116,19 @@ class MemberService:
         self.list_members = Call(self.stub.ListMembers, settings, read=True)
         self.update_member = Call(self.stub.UpdateMember, settings)
         self.delete_member = Call(self.stub.DeleteMember, settings)
+
+
+class BudgetService:
+    """finance.v1.BudgetService: a user's budgets and how spending measures up to them."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = budget_service_pb2_grpc.BudgetServiceStub(channel)
+        self.create_budget = Call(self.stub.CreateBudget, settings)
+        self.get_budget = Call(self.stub.GetBudget, settings, read=True)
+        self.list_budgets = Call(self.stub.ListBudgets, settings, read=True)
+        self.update_budget = Call(self.stub.UpdateBudget, settings)
+        self.delete_budget = Call(self.stub.DeleteBudget, settings)
+        self.get_budget_status = Call(self.stub.GetBudgetStatus, settings, read=True)
 
 
 class AccountService:
@@ -260,6 +274,7 @@ class FinanceClient:
         self.transactions = TransactionService(self.channel, settings)
         self.rules = RuleService(self.channel, settings)
         self.statements = StatementService(self.channel, settings)
+        self.budgets = BudgetService(self.channel, settings)
         self.audit = AuditService(self.channel, settings)
 
     def close(self) -> None:
