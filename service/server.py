@@ -13,6 +13,7 @@ from finance.v1 import (
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    report_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
@@ -31,6 +32,7 @@ from service.api.limits import Limits
 from service.api.member_servicer import MemberServicer
 from service.api.page_tokens import PageTokens
 from service.api.payee_servicer import PayeeServicer
+from service.api.report_servicer import ReportServicer
 from service.api.transaction_servicer import TransactionServicer
 from service.api.user_servicer import UserServicer
 from service.db.database import Database
@@ -47,6 +49,7 @@ from service.services.catalog import CategoryService, PayeeService
 from service.services.exchange_rates import ExchangeRateService
 from service.services.ledger import LedgerService
 from service.services.members import MemberService
+from service.services.reports import ReportService
 from service.services.users import UserService
 from service.settings import Settings
 
@@ -63,6 +66,7 @@ SERVICE_NAMES = tuple(
         "TransactionService",
         "AuditService",
         "ExchangeRateService",
+        "ReportService",
     )
 )
 
@@ -91,6 +95,9 @@ def add_servicers(
     )
     exchange_rate_service_pb2_grpc.add_ExchangeRateServiceServicer_to_server(
         ExchangeRateServicer(ExchangeRateService(uow), page_tokens=page_tokens), server
+    )
+    report_service_pb2_grpc.add_ReportServiceServicer_to_server(
+        ReportServicer(ReportService(uow)), server
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(AuditService(uow), page_tokens=page_tokens), server

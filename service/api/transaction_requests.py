@@ -29,6 +29,9 @@ T = TypeVar("T")
 
 UPDATABLE = ("description", "payee", "notes", "tags", "postings.category", "postings.memo")
 MAX_TAGS = 20
+# The filter fields of ListTransactions (and of reports) that name a resource, and its
+# collection.
+TRANSACTION_REFERENCES = {"account": "accounts", "category": "categories", "payee": "payees"}
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from service.repositories.exchange_rates import ExchangeRateRepository
 from service.repositories.idempotency import IdempotencyRepository, fingerprint
 from service.repositories.members import MemberRepository
 from service.repositories.payees import PayeeRepository
+from service.repositories.reports import ReportRepository
 from service.repositories.transactions import TransactionRepository
 from service.repositories.users import UserRepository
 
@@ -142,6 +143,11 @@ class Work:
     def exchange_rates(self) -> ExchangeRateRepository:
         """Exchange rates."""
         return ExchangeRateRepository(self._connection)
+
+    @cached_property
+    def reports(self) -> ReportRepository:
+        """Reports computed from postings."""
+        return ReportRepository(self._connection)
 
     @cached_property
     def audit(self) -> AuditRepository:
