@@ -16,6 +16,7 @@ from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
+from finance.v1 import report_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from google.protobuf import field_mask_pb2
@@ -188,6 +189,40 @@ MATRIX: dict[str, Case] = {
             base_currency_code="USD",
             quote_currency_code="EUR",
             as_of_date=day(5),
+        ),
+    ),
+    "ReportService/GetCategoryReport": Case(
+        Need.VIEWER,
+        lambda b: rpb.GetCategoryReportRequest(
+            parent=b.user,
+            start_date=day(1),
+            end_date=day(31),
+            kind=cpb.Category.KIND_EXPENSE,
+            filter=f'category = "{b.category}"',
+        ),
+    ),
+    "ReportService/GetIncomeExpenseReport": Case(
+        Need.VIEWER,
+        lambda b: rpb.GetIncomeExpenseReportRequest(
+            parent=b.user, start_date=day(1), end_date=day(31)
+        ),
+    ),
+    "ReportService/GetNetWorthReport": Case(
+        Need.VIEWER,
+        lambda b: rpb.GetNetWorthReportRequest(
+            parent=b.user, start_date=day(1), end_date=day(31), currency_code="USD"
+        ),
+    ),
+    "ReportService/GetCashFlowReport": Case(
+        Need.VIEWER,
+        lambda b: rpb.GetCashFlowReportRequest(
+            parent=b.user, start_date=day(1), end_date=day(31), filter=f'account = "{b.account}"'
+        ),
+    ),
+    "ReportService/GetTopPayeesReport": Case(
+        Need.VIEWER,
+        lambda b: rpb.GetTopPayeesReportRequest(
+            parent=b.user, start_date=day(1), end_date=day(31), max_payees=3
         ),
     ),
     "CategoryService/CreateCategory": Case(

@@ -12,6 +12,8 @@ import grpc
 import pytest
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2 as aupb
+from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import report_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from finance.v1 import user_service_pb2_grpc
@@ -107,6 +109,15 @@ class TestCalls:
         assert expense.description == "Lunch"
         balance = await client.accounts.get_account(apb.GetAccountRequest(name=account.name))
         assert balance.balance == money(70)
+        report = await client.reports.get_category_report(
+            rpb.GetCategoryReportRequest(
+                parent=user.name,
+                start_date=date_pb2.Date(year=2024, month=1, day=1),
+                end_date=date_pb2.Date(year=2024, month=1, day=31),
+                kind=cpb.Category.KIND_EXPENSE,
+            )
+        )
+        assert list(report.totals) == [money(30)]
 
     async def test_sends_the_actor_to_the_audit_trail(self, client, owner):
         account = await client.accounts.create_account(

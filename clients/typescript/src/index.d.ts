@@ -6,6 +6,7 @@ import type { AuditService } from "./gen/finance/v1/audit_service_pb.js";
 import type { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import type { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import type { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
+import type { ReportService } from "./gen/finance/v1/report_service_pb.js";
 import type { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import type { UserService } from "./gen/finance/v1/user_service_pb.js";
 import type {
@@ -19,6 +20,7 @@ export * from "./gen/finance/v1/audit_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
+export * from "./gen/finance/v1/report_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
@@ -79,6 +81,7 @@ export interface FinanceClient {
   readonly categories: Client<typeof CategoryService>;
   readonly payees: Client<typeof PayeeService>;
   readonly transactions: Client<typeof TransactionService>;
+  readonly reports: Client<typeof ReportService>;
   readonly audit: Client<typeof AuditService>;
 }
 

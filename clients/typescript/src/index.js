@@ -10,6 +10,7 @@ import { AuditService } from "./gen/finance/v1/audit_service_pb.js";
 import { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
+import { ReportService } from "./gen/finance/v1/report_service_pb.js";
 import { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import { UserService } from "./gen/finance/v1/user_service_pb.js";
 import {
@@ -23,6 +24,7 @@ export * from "./gen/finance/v1/audit_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
+export * from "./gen/finance/v1/report_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
@@ -131,6 +133,7 @@ export function createFinanceClient(options) {
     categories: createClient(CategoryService, transport),
     payees: createClient(PayeeService, transport),
     transactions: createClient(TransactionService, transport),
+    reports: createClient(ReportService, transport),
     audit: createClient(AuditService, transport),
   };
 }

@@ -115,7 +115,7 @@ class CategoryReport(_message.Message):
     @_builtins.property
     def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___CategoryReportRow]:
         """Every category with money in its subtree during the period (its ancestors too), per
-        currency: ordered by currency, then category name, the row without a category last.
+        currency: ordered by currency, then category id, the row without a category last.
         """
 
     @_builtins.property

@@ -13,6 +13,7 @@ from finance.v1 import (
     category_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    report_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
@@ -151,6 +152,21 @@ class AsyncTransactionService:
         self.transfer_funds = AsyncCall(self.stub.TransferFunds, settings)
 
 
+class AsyncReportService:
+    """finance.v1.ReportService: category, income and expense, net worth, cash flow and top
+    payee reports over a period."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = report_service_pb2_grpc.ReportServiceStub(channel)
+        self.get_category_report = AsyncCall(self.stub.GetCategoryReport, settings, read=True)
+        self.get_income_expense_report = AsyncCall(
+            self.stub.GetIncomeExpenseReport, settings, read=True
+        )
+        self.get_net_worth_report = AsyncCall(self.stub.GetNetWorthReport, settings, read=True)
+        self.get_cash_flow_report = AsyncCall(self.stub.GetCashFlowReport, settings, read=True)
+        self.get_top_payees_report = AsyncCall(self.stub.GetTopPayeesReport, settings, read=True)
+
+
 class AsyncAuditService:
     """finance.v1.AuditService: the trail of every change."""
 
@@ -209,6 +225,7 @@ class AsyncFinanceClient:
         self.categories = AsyncCategoryService(self.channel, settings)
         self.payees = AsyncPayeeService(self.channel, settings)
         self.transactions = AsyncTransactionService(self.channel, settings)
+        self.reports = AsyncReportService(self.channel, settings)
         self.audit = AsyncAuditService(self.channel, settings)
 
     async def close(self, grace: float | None = None) -> None:

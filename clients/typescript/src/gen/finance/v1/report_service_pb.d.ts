@@ -112,7 +112,7 @@ export declare const CategoryReportRowSchema: GenMessage<CategoryReportRow>;
 export declare type CategoryReport = Message<"finance.v1.CategoryReport"> & {
   /**
    * Every category with money in its subtree during the period (its ancestors too), per
-   * currency: ordered by currency, then category name, the row without a category last.
+   * currency: ordered by currency, then category id, the row without a category last.
    *
    * @generated from field: repeated finance.v1.CategoryReportRow rows = 1;
    */
