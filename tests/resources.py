@@ -45,6 +45,19 @@ class Clients:
     members: "mpb_grpc.MemberServiceAsyncStub"
     exchange_rates: "xpb_grpc.ExchangeRateServiceAsyncStub"
 
+    @classmethod
+    def over(cls, channel: Any) -> "Clients":
+        """The stubs of `channel` (a grpc.aio channel)."""
+        return cls(
+            upb_grpc.UserServiceStub(channel),
+            apb_grpc.AccountServiceStub(channel),
+            cpb_grpc.CategoryServiceStub(channel),
+            ppb_grpc.PayeeServiceStub(channel),
+            tpb_grpc.TransactionServiceStub(channel),
+            mpb_grpc.MemberServiceStub(channel),
+            xpb_grpc.ExchangeRateServiceStub(channel),
+        )
+
 
 @dataclass(frozen=True)
 class Page:
