@@ -11,7 +11,17 @@ from finance.v1 import report_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from google.type import decimal_pb2
 
-from tests.builders import EXPENSE, INCOME, create_category, create_payee, day, money, own_id
+from tests.builders import (
+    EXPENSE,
+    INCOME,
+    create_account,
+    create_category,
+    create_payee,
+    create_user,
+    day,
+    money,
+    own_id,
+)
 from tests.helpers import invalid_fields, rpc_error
 from tests.reporting import Ledger, category_rows, open_ledger, span, units
 from tests.resources import Clients
@@ -148,6 +158,19 @@ class TestPeriod:
         request = rpb.GetCashFlowReportRequest(parent=user.name, filter="color = 1", **JANUARY)
         violations = await invalid_fields(reports.GetCashFlowReport(request))
         assert violations["filter"].startswith("invalid filter: unknown field")
+
+    async def test_a_filter_naming_another_users_account_counts_nothing(
+        self, reports, ledger, users, accounts
+    ):
+        await ledger.expense(5, day(10))
+        other = await create_user(users, "Other")
+        theirs = await create_account(accounts, other.name)
+        mine_named = f"{ledger.user}/accounts/{own_id(theirs.name)}"
+        for name in (theirs.name, mine_named):
+            request = rpb.GetCashFlowReportRequest(
+                parent=ledger.user, filter=f'account = "{name}"', **JANUARY
+            )
+            assert list((await reports.GetCashFlowReport(request)).rows) == []
 
     async def test_of_an_unknown_user_is_not_found(self, reports):
         request = rpb.GetCashFlowReportRequest(parent="users/nobody-here", **JANUARY)
