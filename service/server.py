@@ -14,6 +14,7 @@ from finance.v1 import (
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    report_service_pb2_grpc,
     rule_service_pb2_grpc,
     statement_service_pb2_grpc,
     transaction_service_pb2_grpc,
@@ -35,6 +36,7 @@ from service.api.limits import Limits
 from service.api.member_servicer import MemberServicer
 from service.api.page_tokens import PageTokens
 from service.api.payee_servicer import PayeeServicer
+from service.api.report_servicer import ReportServicer
 from service.api.rule_servicer import RuleServicer
 from service.api.statement_servicer import StatementServicer
 from service.api.transaction_servicer import TransactionServicer
@@ -54,6 +56,7 @@ from service.services.catalog import CategoryService, PayeeService
 from service.services.exchange_rates import ExchangeRateService
 from service.services.ledger import LedgerService
 from service.services.members import MemberService
+from service.services.reports import ReportService
 from service.services.rules import RuleService
 from service.services.statements import StatementService
 from service.services.users import UserService
@@ -75,6 +78,7 @@ SERVICE_NAMES = tuple(
         "AuditService",
         "ExchangeRateService",
         "BudgetService",
+        "ReportService",
     )
 )
 
@@ -112,6 +116,9 @@ def add_servicers(
     )
     budget_service_pb2_grpc.add_BudgetServiceServicer_to_server(
         BudgetServicer(BudgetService(uow), page_tokens=page_tokens), server
+    )
+    report_service_pb2_grpc.add_ReportServiceServicer_to_server(
+        ReportServicer(ReportService(uow)), server
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(AuditService(uow), page_tokens=page_tokens), server

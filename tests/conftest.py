@@ -25,6 +25,7 @@ from finance.v1 import (
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    report_service_pb2_grpc,
     rule_service_pb2_grpc,
     statement_service_pb2_grpc,
     transaction_service_pb2_grpc,
@@ -136,6 +137,12 @@ def exchange_rates(
 ) -> "exchange_rate_service_pb2_grpc.ExchangeRateServiceAsyncStub":
     """An ExchangeRateService client."""
     return exchange_rate_service_pb2_grpc.ExchangeRateServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def reports(channel: grpc.aio.Channel) -> "report_service_pb2_grpc.ReportServiceAsyncStub":
+    """A ReportService client."""
+    return report_service_pb2_grpc.ReportServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
+from finance.v1 import report_service_pb2 as reppb
 from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import statement_service_pb2 as spb
 from finance.v1 import transaction_service_pb2 as tpb
@@ -219,6 +220,40 @@ MATRIX: dict[str, Case] = {
             base_currency_code="USD",
             quote_currency_code="EUR",
             as_of_date=day(5),
+        ),
+    ),
+    "ReportService/GetCategoryReport": Case(
+        Need.VIEWER,
+        lambda b: reppb.GetCategoryReportRequest(
+            parent=b.user,
+            start_date=day(1),
+            end_date=day(31),
+            kind=cpb.Category.KIND_EXPENSE,
+            filter=f'category = "{b.category}"',
+        ),
+    ),
+    "ReportService/GetIncomeExpenseReport": Case(
+        Need.VIEWER,
+        lambda b: reppb.GetIncomeExpenseReportRequest(
+            parent=b.user, start_date=day(1), end_date=day(31)
+        ),
+    ),
+    "ReportService/GetNetWorthReport": Case(
+        Need.VIEWER,
+        lambda b: reppb.GetNetWorthReportRequest(
+            parent=b.user, start_date=day(1), end_date=day(31), currency_code="USD"
+        ),
+    ),
+    "ReportService/GetCashFlowReport": Case(
+        Need.VIEWER,
+        lambda b: reppb.GetCashFlowReportRequest(
+            parent=b.user, start_date=day(1), end_date=day(31), filter=f'account = "{b.account}"'
+        ),
+    ),
+    "ReportService/GetTopPayeesReport": Case(
+        Need.VIEWER,
+        lambda b: reppb.GetTopPayeesReportRequest(
+            parent=b.user, start_date=day(1), end_date=day(31), max_payees=3
         ),
     ),
     "CategoryService/CreateCategory": Case(

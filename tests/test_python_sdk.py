@@ -15,6 +15,7 @@ from finance.v1 import audit_service_pb2 as aupb
 from finance.v1 import budget_service_pb2 as bpb
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
+from finance.v1 import report_service_pb2 as reppb
 from finance.v1 import statement_service_pb2 as spb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
@@ -111,6 +112,15 @@ class TestCalls:
         assert expense.description == "Lunch"
         balance = await client.accounts.get_account(apb.GetAccountRequest(name=account.name))
         assert balance.balance == money(70)
+        report = await client.reports.get_category_report(
+            reppb.GetCategoryReportRequest(
+                parent=user.name,
+                start_date=date_pb2.Date(year=2024, month=1, day=1),
+                end_date=date_pb2.Date(year=2024, month=1, day=31),
+                kind=cpb.Category.KIND_EXPENSE,
+            )
+        )
+        assert list(report.totals) == [money(30)]
 
     async def test_records_an_exchange_rate_and_looks_up_its_inverse(self, client, owner):
         await client.exchange_rates.create_exchange_rate(

@@ -14,7 +14,7 @@ from service.domain.categories import CategoryChanges, NewCategory
 from service.domain.keys import CategoryKey, UserKey
 
 UPDATABLE = ("display_name", "parent")
-_KINDS_BY_PROTO = {proto: domain for domain, proto in CATEGORY_KINDS.items()}
+KINDS_BY_PROTO = {proto: domain for domain, proto in CATEGORY_KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,12 @@ def parse_create(request: category_service_pb2.CreateCategoryRequest) -> CreateC
     display_name = violations.check(
         lambda: require_text(category.display_name, "category.display_name")
     )
-    kind = _KINDS_BY_PROTO.get(category.kind)
+    kind = KINDS_BY_PROTO.get(category.kind)
     if kind is None:
         violations.add(
             "category.kind",
             "is required: one of "
-            + ", ".join(category_service_pb2.Category.Kind.Name(k) for k in _KINDS_BY_PROTO),
+            + ", ".join(category_service_pb2.Category.Kind.Name(k) for k in KINDS_BY_PROTO),
         )
     parent = violations.check(lambda: _parent(category.parent))
     request_id = violations.check(lambda: parse_request_id(request.request_id))

@@ -12,7 +12,7 @@ from service.api import names, pagination, rule_requests
 from service.api.callers import caller
 from service.api.convert_rules import proposal_to_proto, rule_to_proto
 from service.api.page_tokens import PageTokens
-from service.api.transaction_servicer import TRANSACTION_REFERENCES
+from service.api.transaction_requests import TRANSACTION_REFERENCES
 from service.api.validation import name_and_etag
 from service.services.rules import RuleService
 

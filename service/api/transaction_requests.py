@@ -44,6 +44,9 @@ UPDATABLE = (
 )
 POSTING_FIELDS = frozenset({"postings.category", "postings.memo", "postings.clearing_status"})
 MAX_TAGS = 20
+# The filter fields of ListTransactions (and of reports) that name a resource, and its
+# collection.
+TRANSACTION_REFERENCES = {"account": "accounts", "category": "categories", "payee": "payees"}
 
 _CLEARING_STATUSES = {
     pb.Posting.CLEARING_STATUS_UNCLEARED: ClearingStatus.UNCLEARED,

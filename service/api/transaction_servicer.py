@@ -12,13 +12,11 @@ from service.api import transaction_requests as requests
 from service.api.callers import caller
 from service.api.convert_ledger import transaction_to_proto
 from service.api.page_tokens import PageTokens
+from service.api.transaction_requests import TRANSACTION_REFERENCES
 from service.domain import movements
 from service.services.ledger import LedgerService
 
 Context = grpc.aio.ServicerContext[Any, Any]
-
-# The filter fields of ListTransactions that name a resource, and its collection.
-TRANSACTION_REFERENCES = {"account": "accounts", "category": "categories", "payee": "payees"}
 
 
 class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceServicer):

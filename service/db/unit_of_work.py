@@ -38,6 +38,7 @@ from service.repositories.exchange_rates import ExchangeRateRepository
 from service.repositories.idempotency import IdempotencyRepository, fingerprint
 from service.repositories.members import MemberRepository
 from service.repositories.payees import PayeeRepository
+from service.repositories.reports import ReportRepository
 from service.repositories.rules import RuleRepository
 from service.repositories.statements import StatementRepository
 from service.repositories.transactions import TransactionRepository
@@ -166,6 +167,11 @@ class Work:
     def budget_spending(self) -> BudgetSpendingRepository:
         """What budgets count, summed from postings."""
         return BudgetSpendingRepository(self._connection)
+
+    @cached_property
+    def reports(self) -> ReportRepository:
+        """Reports computed from postings."""
+        return ReportRepository(self._connection)
 
     @cached_property
     def audit(self) -> AuditRepository:

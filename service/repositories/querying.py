@@ -63,12 +63,16 @@ class Listing:
         """
         conditions = []
         if query.filter is not None:
-            conditions.append(_Compiler(self.fields, params).compile(query.filter))
+            conditions.append(self.where(query.filter, params))
         order = self._order(query.order_by)
         if query.after is not None:
             conditions.append(self._after(order, query.after, params))
         order_sql = ", ".join(f"{column} {'DESC' if desc else 'ASC'}" for column, _, desc in order)
         return " AND ".join(conditions), order_sql
+
+    def where(self, expression: Expression, params: list[Any]) -> str:
+        """The SQL condition of filter `expression`; appends the parameters it uses to `params`."""
+        return _Compiler(self.fields, params).compile(expression)
 
     def cursor(self, query: ListQuery, row: Mapping[str, Any] | asyncpg.Record) -> Cursor:
         """The cursor that starts the page after `row`."""

@@ -10,6 +10,7 @@ import type { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import type { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
 import type { RuleService } from "./gen/finance/v1/rule_service_pb.js";
 import type { StatementService } from "./gen/finance/v1/statement_service_pb.js";
+import type { ReportService } from "./gen/finance/v1/report_service_pb.js";
 import type { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import type { UserService } from "./gen/finance/v1/user_service_pb.js";
 import type {
@@ -27,6 +28,7 @@ export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
 export * from "./gen/finance/v1/rule_service_pb.js";
 export * from "./gen/finance/v1/statement_service_pb.js";
+export * from "./gen/finance/v1/report_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
@@ -91,6 +93,7 @@ export interface FinanceClient {
   readonly transactions: Client<typeof TransactionService>;
   readonly rules: Client<typeof RuleService>;
   readonly budgets: Client<typeof BudgetService>;
+  readonly reports: Client<typeof ReportService>;
   readonly audit: Client<typeof AuditService>;
 }
 

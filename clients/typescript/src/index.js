@@ -14,6 +14,7 @@ import { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
 import { RuleService } from "./gen/finance/v1/rule_service_pb.js";
 import { StatementService } from "./gen/finance/v1/statement_service_pb.js";
+import { ReportService } from "./gen/finance/v1/report_service_pb.js";
 import { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import { UserService } from "./gen/finance/v1/user_service_pb.js";
 import {
@@ -31,6 +32,7 @@ export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
 export * from "./gen/finance/v1/rule_service_pb.js";
 export * from "./gen/finance/v1/statement_service_pb.js";
+export * from "./gen/finance/v1/report_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
@@ -143,6 +145,7 @@ export function createFinanceClient(options) {
     transactions: createClient(TransactionService, transport),
     rules: createClient(RuleService, transport),
     budgets: createClient(BudgetService, transport),
+    reports: createClient(ReportService, transport),
     audit: createClient(AuditService, transport),
   };
 }

@@ -135,6 +135,15 @@ describe("finance-tracker TypeScript SDK", { skip }, () => {
     );
   });
 
+  test("reports the expense and the transfer", async () => {
+    const period = { parent, startDate: { year: 2024, month: 1, day: 1 }, endDate: { year: 2024, month: 2, day: 29 } };
+    const spending = await client.reports.getCategoryReport({ ...period, kind: Category_Kind.EXPENSE });
+    assert.deepEqual(spending.totals.map(asCents), [12_50]);
+    const flows = await client.reports.getCashFlowReport(period);
+    const bySavings = flows.rows.find((r) => r.account === savings);
+    assert.equal(asCents(bySavings?.inflow), 30_00);
+  });
+
   test("lists transactions one per page, following next_page_token", async () => {
     const all = await client.transactions.listTransactions({ parent, pageSize: 50 });
     assert.equal(all.nextPageToken, "");

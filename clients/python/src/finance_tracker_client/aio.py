@@ -15,6 +15,7 @@ from finance.v1 import (
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    report_service_pb2_grpc,
     rule_service_pb2_grpc,
     statement_service_pb2_grpc,
     transaction_service_pb2_grpc,
@@ -206,6 +207,21 @@ class AsyncStatementService:
         self.unreconcile_statement = AsyncCall(self.stub.UnreconcileStatement, settings)
 
 
+class AsyncReportService:
+    """finance.v1.ReportService: category, income and expense, net worth, cash flow and top
+    payee reports over a period."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = report_service_pb2_grpc.ReportServiceStub(channel)
+        self.get_category_report = AsyncCall(self.stub.GetCategoryReport, settings, read=True)
+        self.get_income_expense_report = AsyncCall(
+            self.stub.GetIncomeExpenseReport, settings, read=True
+        )
+        self.get_net_worth_report = AsyncCall(self.stub.GetNetWorthReport, settings, read=True)
+        self.get_cash_flow_report = AsyncCall(self.stub.GetCashFlowReport, settings, read=True)
+        self.get_top_payees_report = AsyncCall(self.stub.GetTopPayeesReport, settings, read=True)
+
+
 class AsyncAuditService:
     """finance.v1.AuditService: the trail of every change."""
 
@@ -268,6 +284,7 @@ class AsyncFinanceClient:
         self.rules = AsyncRuleService(self.channel, settings)
         self.statements = AsyncStatementService(self.channel, settings)
         self.budgets = AsyncBudgetService(self.channel, settings)
+        self.reports = AsyncReportService(self.channel, settings)
         self.audit = AsyncAuditService(self.channel, settings)
 
     async def close(self, grace: float | None = None) -> None:

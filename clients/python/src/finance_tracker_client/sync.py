@@ -15,6 +15,7 @@ from finance.v1 import (
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    report_service_pb2_grpc,
     rule_service_pb2_grpc,
     statement_service_pb2_grpc,
     transaction_service_pb2_grpc,
@@ -213,6 +214,19 @@ class StatementService:
         self.unreconcile_statement = Call(self.stub.UnreconcileStatement, settings)
 
 
+class ReportService:
+    """finance.v1.ReportService: category, income and expense, net worth, cash flow and top
+    payee reports over a period."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = report_service_pb2_grpc.ReportServiceStub(channel)
+        self.get_category_report = Call(self.stub.GetCategoryReport, settings, read=True)
+        self.get_income_expense_report = Call(self.stub.GetIncomeExpenseReport, settings, read=True)
+        self.get_net_worth_report = Call(self.stub.GetNetWorthReport, settings, read=True)
+        self.get_cash_flow_report = Call(self.stub.GetCashFlowReport, settings, read=True)
+        self.get_top_payees_report = Call(self.stub.GetTopPayeesReport, settings, read=True)
+
+
 class AuditService:
     """finance.v1.AuditService: the trail of every change."""
 
@@ -275,6 +289,7 @@ class FinanceClient:
         self.rules = RuleService(self.channel, settings)
         self.statements = StatementService(self.channel, settings)
         self.budgets = BudgetService(self.channel, settings)
+        self.reports = ReportService(self.channel, settings)
         self.audit = AuditService(self.channel, settings)
 
     def close(self) -> None:
