@@ -8,7 +8,9 @@ from typing import Any, cast
 
 import asyncpg
 
+from service.api.callers import acting_as
 from service.db.database import Database
+from service.domain.access import ANONYMOUS
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,9 @@ class RecordingDatabase(Database):
 
 
 async def record(database: Database, call: Callable[[Database], Awaitable[Any]]) -> list[Statement]:
-    """The statements `call` runs when given a recording view of `database`."""
+    """The statements `call` runs when given a recording view of `database`, as the caller a
+    server without authentication sees (the one the benchmarks run)."""
     recording = RecordingDatabase(database)
-    await call(recording)
+    with acting_as(ANONYMOUS):
+        await call(recording)
     return recording.statements
