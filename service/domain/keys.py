@@ -54,7 +54,23 @@ class MemberKey:
     member_id: str
 
 
-ResourceKey = UserKey | AccountKey | CategoryKey | PayeeKey | TransactionKey | MemberKey
+@dataclass(frozen=True)
+class RecurringTransactionKey:
+    """Identifies a recurring transaction: its owner and its own id."""
+
+    user_id: str
+    recurring_id: str
+
+
+ResourceKey = (
+    UserKey
+    | AccountKey
+    | CategoryKey
+    | PayeeKey
+    | TransactionKey
+    | MemberKey
+    | RecurringTransactionKey
+)
 
 
 def owner_of(key: ResourceKey) -> UserKey:
