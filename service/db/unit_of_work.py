@@ -34,6 +34,7 @@ from service.repositories.categories import CategoryRepository
 from service.repositories.idempotency import IdempotencyRepository, fingerprint
 from service.repositories.members import MemberRepository
 from service.repositories.payees import PayeeRepository
+from service.repositories.recurring import RecurringRepository
 from service.repositories.transactions import TransactionRepository
 from service.repositories.users import UserRepository
 
@@ -118,6 +119,11 @@ class Work:
     def transactions(self) -> TransactionRepository:
         """Transactions and their postings."""
         return TransactionRepository(self._connection)
+
+    @cached_property
+    def recurring(self) -> RecurringRepository:
+        """Recurring transactions and their occurrences."""
+        return RecurringRepository(self._connection)
 
     @cached_property
     def balances(self) -> BalanceRepository:

@@ -12,6 +12,7 @@ from service.domain.keys import (
     CategoryKey,
     MemberKey,
     PayeeKey,
+    RecurringTransactionKey,
     ResourceKey,
     TransactionKey,
     UserKey,
@@ -34,6 +35,7 @@ _KINDS: dict[type, str] = {
     PayeeKey: "payee",
     TransactionKey: "transaction",
     MemberKey: "member",
+    RecurringTransactionKey: "recurring_transaction",
 }
 _KEYS = {kind: key_type for key_type, kind in _KINDS.items()}
 

@@ -47,6 +47,8 @@ SELECT (SELECT count(*) FROM accounts WHERE user_id = $1) AS accounts,
 # Everything a user has, in an order that no foreign key objects to (each statement checks
 # its own self-references, such as reversals and category trees, at its end).
 _ERASE = (
+    "DELETE FROM recurring_occurrences WHERE user_id = $1",
+    "DELETE FROM recurring_transactions WHERE user_id = $1",
     "DELETE FROM postings WHERE user_id = $1",
     "DELETE FROM transactions WHERE user_id = $1",
     "DELETE FROM accounts WHERE user_id = $1",
