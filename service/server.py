@@ -12,6 +12,7 @@ from finance.v1 import (
     category_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    recurring_transaction_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
@@ -28,6 +29,7 @@ from service.api.interceptor import RpcInterceptor
 from service.api.member_servicer import MemberServicer
 from service.api.page_tokens import PageTokens
 from service.api.payee_servicer import PayeeServicer
+from service.api.recurring_servicer import RecurringTransactionServicer
 from service.api.transaction_servicer import TransactionServicer
 from service.api.user_servicer import UserServicer
 from service.db.database import Database
@@ -43,6 +45,8 @@ from service.services.audit import AuditService
 from service.services.catalog import CategoryService, PayeeService
 from service.services.ledger import LedgerService
 from service.services.members import MemberService
+from service.services.recurring import RecurringService
+from service.services.scheduler import OccurrenceRecorder, RecurringScheduler
 from service.services.users import UserService
 from service.settings import Settings
 
@@ -57,6 +61,7 @@ SERVICE_NAMES = tuple(
         "CategoryService",
         "PayeeService",
         "TransactionService",
+        "RecurringTransactionService",
         "AuditService",
     )
 )
@@ -84,6 +89,10 @@ def add_servicers(
     transaction_service_pb2_grpc.add_TransactionServiceServicer_to_server(
         TransactionServicer(LedgerService(uow), page_tokens=page_tokens), server
     )
+    recurring_transaction_service_pb2_grpc.add_RecurringTransactionServiceServicer_to_server(
+        RecurringTransactionServicer(RecurringService(uow, today=today), page_tokens=page_tokens),
+        server,
+    )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(AuditService(uow), page_tokens=page_tokens), server
     )
@@ -92,8 +101,8 @@ def add_servicers(
 @dataclass
 class App:
     """A built server with what it owns besides the database: health and its monitor, the
-    unit of work its services share (whose retry counts tests read), and its metrics and
-    traces."""
+    unit of work its services share (whose retry counts tests read), its metrics and traces,
+    and the scheduler of recurring transactions (None when turned off)."""
 
     server: grpc.aio.Server
     port: int
@@ -101,16 +110,22 @@ class App:
     monitor: DatabaseHealthMonitor
     uow: UnitOfWork
     telemetry: Telemetry
+    scheduler: RecurringScheduler | None = None
 
     async def start(self) -> None:
-        """Start serving; health reflects the database from the first call on."""
+        """Start serving; health reflects the database from the first call on, and due
+        occurrences of recurring transactions are recorded from then on."""
         await self.telemetry.start()
         await self.monitor.start()
         await self.server.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING, refuse new RPCs and let in-flight ones run for up to `grace`
         seconds."""
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         await self.monitor.stop()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
@@ -171,7 +186,12 @@ def build_app(
     monitor = DatabaseHealthMonitor(
         database, health_servicer, SERVICE_NAMES, interval=settings.health_check_interval_seconds
     )
-    return App(server, port, health_servicer, monitor, uow, telemetry)
+    scheduler = None
+    if settings.recurring_interval_seconds > 0:
+        scheduler = RecurringScheduler(
+            OccurrenceRecorder(uow), today=today, interval=settings.recurring_interval_seconds
+        )
+    return App(server, port, health_servicer, monitor, uow, telemetry, scheduler)
 
 
 async def open_database(settings: Settings) -> Database:

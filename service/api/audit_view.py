@@ -8,12 +8,14 @@ from google.protobuf.message import Message
 from service.api.convert import account_to_proto, user_to_proto
 from service.api.convert_catalog import category_to_proto, payee_to_proto
 from service.api.convert_ledger import transaction_to_proto
+from service.api.convert_recurring import recurring_to_proto
 from service.api.member_requests import member_to_proto
 from service.domain.categories import Category
 from service.domain.ledger import Transaction
 from service.domain.members import Member
 from service.domain.models import Account, User
 from service.domain.payees import Payee
+from service.domain.recurring import RecurringTransaction
 
 
 def present(resource: object) -> dict[str, Any]:
@@ -40,4 +42,6 @@ def _message(resource: object) -> Message:
             return transaction_to_proto(resource)
         case Member():
             return member_to_proto(resource)
+        case RecurringTransaction():
+            return recurring_to_proto(resource)
     raise TypeError(f"no API form for {type(resource).__name__}")

@@ -47,6 +47,8 @@ COMMAND_FIELDS = {
     "UpdateCategory": ("category", ("parent",)),
     "CreateTransaction": ("transaction", ("postings",)),
     "UpdateTransaction": ("transaction", ("postings",)),
+    "CreateRecurringTransaction": ("recurring_transaction", ("template", "schedule")),
+    "UpdateRecurringTransaction": ("recurring_transaction", ("template", "schedule")),
 }
 
 

@@ -11,6 +11,7 @@ from service.domain.keys import (
     CategoryKey,
     MemberKey,
     PayeeKey,
+    RecurringTransactionKey,
     ResourceKey,
     TransactionKey,
     UserKey,
@@ -26,6 +27,8 @@ USER_ID = re.compile(
 # Any ID in a name: wider than USER_ID, so that every ID the service made stays readable.
 _ID = r"([a-z0-9][a-z0-9-]{0,62})"
 _USER_NAME = re.compile(rf"users/{_ID}")
+# The collection of recurring transactions (AIP-122: camelCase).
+RECURRING = "recurringTransactions"
 
 # The resource type of each kind of key (AIP-123), in error details.
 RESOURCE_TYPES: dict[type, str] = {
@@ -35,6 +38,7 @@ RESOURCE_TYPES: dict[type, str] = {
     PayeeKey: "Payee",
     TransactionKey: "Transaction",
     MemberKey: "Member",
+    RecurringTransactionKey: "RecurringTransaction",
 }
 
 
@@ -85,12 +89,21 @@ def parse_member_name(name: str, field: str = "name") -> MemberKey:
     return MemberKey(*parse_user_child(name, "members", field, id_label="member"))
 
 
+def parse_recurring_transaction_name(name: str, field: str = "name") -> RecurringTransactionKey:
+    """The key of a `users/{user}/recurringTransactions/{recurring_transaction}` name;
+    BadRequest if malformed."""
+    return RecurringTransactionKey(
+        *parse_user_child(name, RECURRING, field, id_label="recurring_transaction")
+    )
+
+
 _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "accounts": AccountKey,
     "categories": CategoryKey,
     "payees": PayeeKey,
     "transactions": TransactionKey,
     "members": MemberKey,
+    RECURRING: RecurringTransactionKey,
 }
 
 
@@ -124,6 +137,8 @@ def resource_name(key: ResourceKey) -> str:
             return child_name(user_id, "transactions", transaction_id)
         case MemberKey(user_id, member_id):
             return child_name(user_id, "members", member_id)
+        case RecurringTransactionKey(user_id, recurring_id):
+            return child_name(user_id, RECURRING, recurring_id)
 
 
 def child_name(user_id: str, collection: str, child_id: str) -> str:
