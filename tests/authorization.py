@@ -14,6 +14,7 @@ from finance.v1 import category_service_pb2_grpc as cpb_grpc
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
+from finance.v1 import recurring_transaction_service_pb2_grpc as rpb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -21,7 +22,15 @@ from finance.v1 import user_service_pb2_grpc as upb_grpc
 
 from service.db.database import Database
 from service.server import App, build_app
-from tests.builders import Books, create_category, create_payee, leg, money
+from tests.builders import (
+    Books,
+    create_category,
+    create_payee,
+    create_recurring,
+    leg,
+    money,
+    monthly_expense,
+)
 from tests.conftest import make_settings
 from tests.credentials import SigningKeys
 
@@ -77,6 +86,7 @@ class Clients:
     categories: "cpb_grpc.CategoryServiceAsyncStub"
     payees: "ppb_grpc.PayeeServiceAsyncStub"
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
+    recurring: "rpb_grpc.RecurringTransactionServiceAsyncStub"
 
     @classmethod
     def over(cls, channel: grpc.aio.Channel) -> "Clients":
@@ -89,6 +99,7 @@ class Clients:
             cpb_grpc.CategoryServiceStub(channel),
             ppb_grpc.PayeeServiceStub(channel),
             tpb_grpc.TransactionServiceStub(channel),
+            rpb_grpc.RecurringTransactionServiceStub(channel),
         )
 
 
@@ -110,6 +121,7 @@ class SharedBooks:
     pending: str
     posted: str
     spare_member: str
+    recurring: str
 
 
 async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBooks:
@@ -142,6 +154,7 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
     posted = await books.create(leg(checking, -7), leg(savings, 7))
     category = await create_category(owner.categories, user.name)
     payee = await create_payee(owner.payees, user.name)
+    recurring = await create_recurring(owner.recurring, user.name, monthly_expense(checking.name))
     return SharedBooks(
         user=user.name,
         account=checking.name,
@@ -151,4 +164,5 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
         pending=pending.name,
         posted=posted.name,
         spare_member=spare.name,
+        recurring=recurring.name,
     )

@@ -13,6 +13,8 @@ from finance.v1 import category_service_pb2_grpc as cpb_grpc
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
+from finance.v1 import recurring_transaction_service_pb2 as rpb
+from finance.v1 import recurring_transaction_service_pb2_grpc as rpb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -20,7 +22,15 @@ from finance.v1 import user_service_pb2_grpc as upb_grpc
 from google.protobuf import field_mask_pb2
 from google.type import date_pb2
 
-from tests.builders import EXPENSE, create_account, create_user, day, money, own_id
+from tests.builders import (
+    EXPENSE,
+    create_account,
+    create_user,
+    day,
+    money,
+    monthly_expense,
+    own_id,
+)
 
 REQUIRED = "is required"
 NOT_A_UUID = "must be a UUID"
@@ -42,6 +52,7 @@ class Clients:
     payees: "ppb_grpc.PayeeServiceAsyncStub"
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
     members: "mpb_grpc.MemberServiceAsyncStub"
+    recurring: "rpb_grpc.RecurringTransactionServiceAsyncStub"
 
 
 @dataclass(frozen=True)
@@ -343,6 +354,80 @@ def transactions(c: Clients) -> Resource:
     )
 
 
+def recurring_transactions(c: Clients) -> Resource:
+    """Recurring transactions of a user: monthly expenses from an account of its own, the
+    template's description their label."""
+    opened: dict[str, str] = {}
+
+    async def new_scope() -> str:
+        user = await new_user(c)
+        opened[user] = (await create_account(c.accounts, user)).name
+        return user
+
+    def message(scope: str, label: str) -> rpb.RecurringTransaction:
+        recurring = monthly_expense(opened.get(scope, f"{scope}/accounts/a"))
+        recurring.template.description = label
+        return recurring
+
+    async def create(
+        scope: str, label: str = "One", request_id: str = ""
+    ) -> rpb.RecurringTransaction:
+        return await c.recurring.CreateRecurringTransaction(
+            rpb.CreateRecurringTransactionRequest(
+                parent=scope, recurring_transaction=message(scope, label), request_id=request_id
+            )
+        )
+
+    async def list_(scope: str, **fields: Any) -> Page:
+        request = rpb.ListRecurringTransactionsRequest(parent=scope, **fields)
+        page = await c.recurring.ListRecurringTransactions(request)
+        return Page(list(page.recurring_transactions), page.next_page_token)
+
+    async def update(name: str, label: str, etag: str = "") -> rpb.RecurringTransaction:
+        scope = name.split("/recurringTransactions/")[0]
+        recurring = message(scope, label)
+        recurring.name, recurring.etag = name, etag
+        return await c.recurring.UpdateRecurringTransaction(
+            rpb.UpdateRecurringTransactionRequest(
+                recurring_transaction=recurring, update_mask=mask("template")
+            )
+        )
+
+    return Resource(
+        type="finance-tracker/RecurringTransaction",
+        singular="recurring_transaction",
+        new_scope=new_scope,
+        create=create,
+        get=lambda name: c.recurring.GetRecurringTransaction(
+            rpb.GetRecurringTransactionRequest(name=name)
+        ),
+        list=list_,
+        update=update,
+        delete=lambda name, etag="": c.recurring.DeleteRecurringTransaction(
+            rpb.DeleteRecurringTransactionRequest(name=name, etag=etag)
+        ),
+        create_invalid=lambda: c.recurring.CreateRecurringTransaction(
+            rpb.CreateRecurringTransactionRequest(
+                parent="people/x",
+                recurring_transaction=monthly_expense(
+                    "nope", schedule=rpb.Schedule(start_date=day(1))
+                ),
+                request_id="nope",
+            )
+        ),
+        invalid_create_fields={
+            "parent": NOT_A_USER,
+            "recurring_transaction.template.account": "'nope' is not a resource name of the"
+            " form users/{user}/accounts/{account}",
+            "recurring_transaction.schedule.frequency": "is required: FREQUENCY_DAILY,"
+            " FREQUENCY_WEEKLY, FREQUENCY_MONTHLY or FREQUENCY_YEARLY",
+            "request_id": NOT_A_UUID,
+        },
+        filter='description:"One"',
+        order_by="description",
+    )
+
+
 async def new_user(c: Clients) -> str:
     """The name of a new user: a scope of its own."""
     return (await create_user(c.users)).name
@@ -354,4 +439,5 @@ RESOURCES = {
     "categories": categories,
     "payees": payees,
     "transactions": transactions,
+    "recurringTransactions": recurring_transactions,
 }

@@ -11,11 +11,22 @@ from finance.v1 import audit_service_pb2_grpc as audit_grpc
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
+from finance.v1 import recurring_transaction_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from google.api import field_behavior_pb2, resource_pb2
 from google.protobuf.descriptor import Descriptor, FileDescriptor
 
-from tests.builders import EXPENSE, create_category, create_payee, create_user, day, leg, money
+from tests.builders import (
+    EXPENSE,
+    create_category,
+    create_payee,
+    create_recurring,
+    create_user,
+    day,
+    leg,
+    money,
+    monthly_expense,
+)
 from tests.resources import Clients, mask
 
 USER_TYPE = "finance-tracker/User"
@@ -31,7 +42,7 @@ NOT_READ = {
 @dataclass(frozen=True)
 class World:
     """One user's resources, all real: two accounts with a posted and a pending transfer
-    between them, a category and a payee."""
+    between them, a category, a payee, a member and a recurring expense."""
 
     user: str
     account: apb.Account
@@ -41,6 +52,7 @@ class World:
     posted: tpb.Transaction
     pending: tpb.Transaction
     member: mpb.Member
+    recurring: rpb.RecurringTransaction
 
     def name_of(self, target: str) -> str:
         """The resource name of this user's `target` (account, category, posted...)."""
@@ -84,7 +96,8 @@ async def build_world(c: Clients) -> World:
             member=mpb.Member(principal=f"accountant-of-{user}", role=mpb.Member.ROLE_VIEWER),
         )
     )
-    return World(user, account, other, category, payee, posted, pending, member)
+    recurring = await create_recurring(c.recurring, user, monthly_expense(account.name))
+    return World(user, account, other, category, payee, posted, pending, member, recurring)
 
 
 async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: str) -> list[Any]:
@@ -98,6 +111,9 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         tpb.ListTransactionsRequest(parent=user, page_size=1000)
     )
     members = await c.members.ListMembers(mpb.ListMembersRequest(parent=user, page_size=1000))
+    recurring = await c.recurring.ListRecurringTransactions(
+        rpb.ListRecurringTransactionsRequest(parent=user, page_size=1000)
+    )
     events = await audit.ListAuditEvents(
         audit_service_pb2.ListAuditEventsRequest(parent=user, page_size=1000)
     )
@@ -107,6 +123,7 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         list(payees.payees),
         list(transactions.transactions),
         list(members.members),
+        list(recurring.recurring_transactions),
         list(events.audit_events),
     ]
 
@@ -119,6 +136,7 @@ TARGETS = {
     "posted": ("finance-tracker/Transaction", "transactions"),
     "pending": ("finance-tracker/Transaction", "transactions"),
     "member": ("finance-tracker/Member", "members"),
+    "recurring": ("finance-tracker/RecurringTransaction", "recurringTransactions"),
 }
 
 # (clients, the caller's world, the name of another user's resource) -> the call.
@@ -189,8 +207,41 @@ def _transfer(me: World, **fields: Any) -> tpb.TransferFundsRequest:
     return tpb.TransferFundsRequest(parent=me.user, **values)
 
 
+def _template(me: World, **fields: Any) -> rpb.TransactionTemplate:
+    """A monthly expense's template from the caller's account, with `fields`."""
+    values = {
+        "kind": rpb.TransactionTemplate.KIND_EXPENSE,
+        "account": me.account.name,
+        "amount": money(1),
+        **fields,
+    }
+    return rpb.TransactionTemplate(**values)
+
+
+def _transfer_template(me: World, **fields: Any) -> rpb.TransactionTemplate:
+    values = {"to_account": me.other_account.name, **fields}
+    return _template(me, kind=rpb.TransactionTemplate.KIND_TRANSFER, **values)
+
+
+def _create_recurring(
+    me: World, template: rpb.TransactionTemplate
+) -> rpb.CreateRecurringTransactionRequest:
+    return rpb.CreateRecurringTransactionRequest(
+        parent=me.user, recurring_transaction=monthly_expense("", template=template)
+    )
+
+
+def _update_recurring(
+    me: World, template: rpb.TransactionTemplate, name: str = ""
+) -> rpb.UpdateRecurringTransactionRequest:
+    recurring = rpb.RecurringTransaction(name=name or me.recurring.name, template=template)
+    return rpb.UpdateRecurringTransactionRequest(
+        recurring_transaction=recurring, update_mask=mask("template")
+    )
+
+
 A, CAT, P, TX = "AccountService", "CategoryService", "PayeeService", "TransactionService"
-M = "MemberService"
+M, RT = "MemberService", "RecurringTransactionService"
 CASES = [
     Case(f"{M}.GetMember", "name", "member",
          lambda c, me, n: c.members.GetMember(mpb.GetMemberRequest(name=n))),
@@ -280,6 +331,56 @@ CASES = [
          lambda c, me, n: c.transactions.TransferFunds(_transfer(me, from_account=n))),
     Case(f"{TX}.TransferFunds", "to_account", "account",
          lambda c, me, n: c.transactions.TransferFunds(_transfer(me, to_account=n))),
+    Case(f"{RT}.CreateRecurringTransaction", "recurring_transaction.template.account", "account",
+         lambda c, me, n: c.recurring.CreateRecurringTransaction(
+             _create_recurring(me, _template(me, account=n)))),
+    Case(f"{RT}.CreateRecurringTransaction", "recurring_transaction.template.to_account",
+         "account",
+         lambda c, me, n: c.recurring.CreateRecurringTransaction(
+             _create_recurring(me, _transfer_template(me, to_account=n)))),
+    Case(f"{RT}.CreateRecurringTransaction", "recurring_transaction.template.category",
+         "category",
+         lambda c, me, n: c.recurring.CreateRecurringTransaction(
+             _create_recurring(me, _template(me, category=n)))),
+    Case(f"{RT}.CreateRecurringTransaction", "recurring_transaction.template.payee", "payee",
+         lambda c, me, n: c.recurring.CreateRecurringTransaction(
+             _create_recurring(me, _template(me, payee=n)))),
+    Case(f"{RT}.GetRecurringTransaction", "name", "recurring",
+         lambda c, me, n: c.recurring.GetRecurringTransaction(
+             rpb.GetRecurringTransactionRequest(name=n))),
+    Case(f"{RT}.UpdateRecurringTransaction", "recurring_transaction.name", "recurring",
+         lambda c, me, n: c.recurring.UpdateRecurringTransaction(
+             _update_recurring(me, _template(me), name=n))),
+    Case(f"{RT}.UpdateRecurringTransaction", "recurring_transaction.template.account",
+         "account",
+         lambda c, me, n: c.recurring.UpdateRecurringTransaction(
+             _update_recurring(me, _template(me, account=n)))),
+    Case(f"{RT}.UpdateRecurringTransaction", "recurring_transaction.template.to_account",
+         "account",
+         lambda c, me, n: c.recurring.UpdateRecurringTransaction(
+             _update_recurring(me, _transfer_template(me, to_account=n)))),
+    Case(f"{RT}.UpdateRecurringTransaction", "recurring_transaction.template.category",
+         "category",
+         lambda c, me, n: c.recurring.UpdateRecurringTransaction(
+             _update_recurring(me, _template(me, category=n)))),
+    Case(f"{RT}.UpdateRecurringTransaction", "recurring_transaction.template.payee", "payee",
+         lambda c, me, n: c.recurring.UpdateRecurringTransaction(
+             _update_recurring(me, _template(me, payee=n)))),
+    Case(f"{RT}.DeleteRecurringTransaction", "name", "recurring",
+         lambda c, me, n: c.recurring.DeleteRecurringTransaction(
+             rpb.DeleteRecurringTransactionRequest(name=n))),
+    Case(f"{RT}.PauseRecurringTransaction", "name", "recurring",
+         lambda c, me, n: c.recurring.PauseRecurringTransaction(
+             rpb.PauseRecurringTransactionRequest(name=n))),
+    Case(f"{RT}.ResumeRecurringTransaction", "name", "recurring",
+         lambda c, me, n: c.recurring.ResumeRecurringTransaction(
+             rpb.ResumeRecurringTransactionRequest(name=n))),
+    Case(f"{RT}.SkipOccurrence", "name", "recurring",
+         lambda c, me, n: c.recurring.SkipOccurrence(
+             rpb.SkipOccurrenceRequest(name=n, occurrence_date=day(31)))),
+    Case(f"{RT}.ListUpcomingOccurrences", "name", "recurring",
+         lambda c, me, n: c.recurring.ListUpcomingOccurrences(
+             rpb.ListUpcomingOccurrencesRequest(name=n, start_date=day(1), end_date=day(31)))),
 ]  # fmt: skip
 
 

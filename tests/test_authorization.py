@@ -15,6 +15,7 @@ from finance.v1 import audit_service_pb2_grpc as aupb_grpc
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
+from finance.v1 import recurring_transaction_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from google.protobuf import field_mask_pb2
@@ -29,7 +30,7 @@ from tests.authorization import (
     jwt_server,
     share_books,
 )
-from tests.builders import day, money
+from tests.builders import day, money, monthly_expense
 from tests.credentials import SigningKeys
 from tests.helpers import field_violations, rpc_error
 
@@ -196,6 +197,44 @@ MATRIX: dict[str, Case] = {
                     tpb.Posting(account=b.empty_account, amount=money(1)),
                 ],
             ),
+        ),
+    ),
+    "RecurringTransactionService/CreateRecurringTransaction": Case(
+        Need.EDITOR,
+        lambda b: rpb.CreateRecurringTransactionRequest(
+            parent=b.user, recurring_transaction=monthly_expense(b.account)
+        ),
+    ),
+    "RecurringTransactionService/GetRecurringTransaction": Case(
+        Need.VIEWER, lambda b: rpb.GetRecurringTransactionRequest(name=b.recurring)
+    ),
+    "RecurringTransactionService/ListRecurringTransactions": Case(
+        Need.VIEWER, lambda b: rpb.ListRecurringTransactionsRequest(parent=b.user)
+    ),
+    "RecurringTransactionService/UpdateRecurringTransaction": Case(
+        Need.EDITOR,
+        lambda b: rpb.UpdateRecurringTransactionRequest(
+            recurring_transaction=monthly_expense(b.account, units=12, name=b.recurring),
+            update_mask=mask("template"),
+        ),
+    ),
+    "RecurringTransactionService/DeleteRecurringTransaction": Case(
+        Need.EDITOR, lambda b: rpb.DeleteRecurringTransactionRequest(name=b.recurring)
+    ),
+    "RecurringTransactionService/PauseRecurringTransaction": Case(
+        Need.EDITOR, lambda b: rpb.PauseRecurringTransactionRequest(name=b.recurring)
+    ),
+    "RecurringTransactionService/ResumeRecurringTransaction": Case(
+        Need.EDITOR, lambda b: rpb.ResumeRecurringTransactionRequest(name=b.recurring)
+    ),
+    "RecurringTransactionService/SkipOccurrence": Case(
+        Need.EDITOR,
+        lambda b: rpb.SkipOccurrenceRequest(name=b.recurring, occurrence_date=day(29, 2)),
+    ),
+    "RecurringTransactionService/ListUpcomingOccurrences": Case(
+        Need.VIEWER,
+        lambda b: rpb.ListUpcomingOccurrencesRequest(
+            name=b.recurring, start_date=day(1), end_date=day(31, 12)
         ),
     ),
     "TransactionService/GetTransaction": Case(

@@ -27,9 +27,9 @@ TOKEN_NOT_ISSUED = "is not a page token this service issued"
 
 
 @pytest.fixture
-def clients(users, accounts, categories, payees, transactions, members) -> Clients:
+def clients(users, accounts, categories, payees, transactions, members, recurring) -> Clients:
     """The clients of the services that hold resources, on the shared server."""
-    return Clients(users, accounts, categories, payees, transactions, members)
+    return Clients(users, accounts, categories, payees, transactions, members, recurring)
 
 
 @pytest.fixture

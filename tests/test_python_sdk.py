@@ -12,6 +12,7 @@ import grpc
 import pytest
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2 as aupb
+from finance.v1 import recurring_transaction_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from finance.v1 import user_service_pb2_grpc
@@ -37,7 +38,7 @@ from google.type import date_pb2
 from grpc_status import rpc_status
 
 from service.server import build_app
-from tests.builders import account_request, money
+from tests.builders import account_request, day, money, monthly_expense
 from tests.conftest import make_settings
 
 ACTOR = "python-sdk-test"
@@ -106,6 +107,24 @@ class TestCalls:
         assert expense.description == "Lunch"
         balance = await client.accounts.get_account(apb.GetAccountRequest(name=account.name))
         assert balance.balance == money(70)
+
+    async def test_schedules_a_recurring_expense_and_lists_its_occurrences(self, client, owner):
+        account = await client.accounts.create_account(account_request(owner.name))
+        recurring = await client.recurring_transactions.create_recurring_transaction(
+            rpb.CreateRecurringTransactionRequest(
+                parent=owner.name, recurring_transaction=monthly_expense(account.name)
+            )
+        )
+        upcoming = await client.recurring_transactions.list_upcoming_occurrences(
+            rpb.ListUpcomingOccurrencesRequest(
+                name=recurring.name, start_date=day(1), end_date=day(31, 12)
+            )
+        )
+        assert [o.booking_date for o in upcoming.occurrences] == [
+            day(31),
+            day(29, 2),
+            day(31, 3),
+        ]
 
     async def test_sends_the_actor_to_the_audit_trail(self, client, owner):
         account = await client.accounts.create_account(
@@ -430,6 +449,10 @@ class TestSyncClient:
                     apb.ListAccountsRequest(parent=user.name, page_size=1),
                 )
                 names = [a.name for page in pages for a in page.accounts]
+                scheduled = client.recurring_transactions.list_recurring_transactions(
+                    rpb.ListRecurringTransactionsRequest(parent=user.name)
+                )
+                assert list(scheduled.recurring_transactions) == []
                 return (
                     first.name,
                     missing.value.resource_name,

@@ -5,6 +5,7 @@ import type { AccountService } from "./gen/finance/v1/account_service_pb.js";
 import type { AuditService } from "./gen/finance/v1/audit_service_pb.js";
 import type { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import type { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
+import type { RecurringTransactionService } from "./gen/finance/v1/recurring_transaction_service_pb.js";
 import type { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import type { UserService } from "./gen/finance/v1/user_service_pb.js";
 import type {
@@ -17,10 +18,12 @@ export * from "./gen/finance/v1/account_service_pb.js";
 export * from "./gen/finance/v1/audit_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
+export * from "./gen/finance/v1/recurring_transaction_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
 export * from "./gen/google/type/date_pb.js";
+export * from "./gen/google/type/dayofweek_pb.js";
 export * from "./gen/google/type/money_pb.js";
 export { Code, ConnectError } from "@connectrpc/connect";
 export { create } from "@bufbuild/protobuf";
@@ -49,6 +52,7 @@ export interface FinanceClient {
   readonly categories: Client<typeof CategoryService>;
   readonly payees: Client<typeof PayeeService>;
   readonly transactions: Client<typeof TransactionService>;
+  readonly recurringTransactions: Client<typeof RecurringTransactionService>;
   readonly audit: Client<typeof AuditService>;
 }
 

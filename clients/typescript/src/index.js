@@ -9,6 +9,7 @@ import { AccountService } from "./gen/finance/v1/account_service_pb.js";
 import { AuditService } from "./gen/finance/v1/audit_service_pb.js";
 import { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
+import { RecurringTransactionService } from "./gen/finance/v1/recurring_transaction_service_pb.js";
 import { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import { UserService } from "./gen/finance/v1/user_service_pb.js";
 import {
@@ -21,10 +22,12 @@ export * from "./gen/finance/v1/account_service_pb.js";
 export * from "./gen/finance/v1/audit_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
+export * from "./gen/finance/v1/recurring_transaction_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
 export * from "./gen/google/type/date_pb.js";
+export * from "./gen/google/type/dayofweek_pb.js";
 export * from "./gen/google/type/money_pb.js";
 export { Code, ConnectError } from "@connectrpc/connect";
 export { create } from "@bufbuild/protobuf";
@@ -67,6 +70,7 @@ export function createFinanceClient(options) {
     categories: createClient(CategoryService, transport),
     payees: createClient(PayeeService, transport),
     transactions: createClient(TransactionService, transport),
+    recurringTransactions: createClient(RecurringTransactionService, transport),
     audit: createClient(AuditService, transport),
   };
 }
