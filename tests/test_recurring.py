@@ -1,6 +1,7 @@
 """RecurringTransactionService over a real channel and a real database, and the scheduler that
 records due occurrences, driven by a clock the tests set."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -552,8 +553,6 @@ class TestTwoSchedulers:
     async def test_racing_schedulers_record_each_occurrence_once(
         self, recurring, transactions, database_url, user, checking
     ):
-        import asyncio
-
         from service.db.database import Database
         from service.db.unit_of_work import UnitOfWork
 
@@ -894,3 +893,33 @@ class TestAudit:
         assert actions == sorted(["create", "skip", "occur_recorded", "pause", "resume", "delete"])
         created_event = next(e for e in events.audit_events if e.action == "create")
         assert created_event.after["template"]["payee"] == payee.name
+
+
+class TestTheServersScheduler:
+    async def test_a_started_server_records_due_occurrences_on_its_clock(
+        self, database, database_url, recurring, transactions, user, checking
+    ):
+        await create_recurring(recurring, user.name, monthly_expense(checking.name))
+        built = build_app(
+            make_settings(database_url, recurring_interval_seconds=0.05),
+            database,
+            today=lambda: date(2024, 2, 29),
+        )
+        assert built.scheduler is not None
+        await built.start()
+        try:
+            for _ in range(400):  # a bound, not a timing assertion: it is done when done
+                if len(await booked(transactions, user)) == 2:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await built.stop(grace=1)
+        assert await booked(transactions, user) == [
+            (date(2024, 1, 31), -10, "Rent"),
+            (date(2024, 2, 29), -10, "Rent"),
+        ]
+
+    async def test_an_interval_of_zero_runs_no_scheduler(self, database, database_url):
+        built = build_app(make_settings(database_url, recurring_interval_seconds=0), database)
+        await built.server.stop(None)
+        assert built.scheduler is None
