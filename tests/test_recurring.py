@@ -725,6 +725,24 @@ class TestSkipOccurrence:
             grpc.StatusCode.FAILED_PRECONDITION,
         )
 
+    async def test_an_occurrence_passed_while_paused_cannot_be_skipped(
+        self, recurring, on_clock, clock, user, checking
+    ):
+        created = await create_recurring(recurring, user.name, monthly_expense(checking.name))
+        await recurring.PauseRecurringTransaction(
+            R.PauseRecurringTransactionRequest(name=created.name)
+        )
+        clock.today = date(2024, 3, 1)
+        await on_clock.ResumeRecurringTransaction(
+            R.ResumeRecurringTransactionRequest(name=created.name)
+        )
+        await rpc_error(
+            recurring.SkipOccurrence(
+                R.SkipOccurrenceRequest(name=created.name, occurrence_date=day(29, 2))
+            ),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        )
+
     async def test_a_retry_with_the_same_request_id_succeeds_again(self, recurring, user, checking):
         created = await create_recurring(recurring, user.name, monthly_expense(checking.name))
         request = R.SkipOccurrenceRequest(
@@ -844,6 +862,11 @@ class TestListUpcomingOccurrences:
         )
         assert found == {"end_date": "must be at most 366 days after start_date"}
 
+    async def test_a_range_of_one_day(self, recurring, user, checking):
+        created = await create_recurring(recurring, user.name, monthly_expense(checking.name))
+        found = await occurrences(recurring, created.name, day(29, 2), day(29, 2))
+        assert dates(found) == [(date(2024, 2, 29), Occurrence.STATE_SCHEDULED)]
+
     async def test_refuses_a_reversed_or_missing_range(self, recurring, user, checking):
         created = await create_recurring(recurring, user.name, monthly_expense(checking.name))
         reversed_range = await invalid_fields(
@@ -893,6 +916,23 @@ class TestAudit:
         assert actions == sorted(["create", "skip", "occur_recorded", "pause", "resume", "delete"])
         created_event = next(e for e in events.audit_events if e.action == "create")
         assert created_event.after["template"]["payee"] == payee.name
+
+
+class TestErasingTheUser:
+    async def test_a_forced_delete_erases_recurring_transactions_and_their_occurrences(
+        self, users, recurring, scheduler, clock, user, checking
+    ):
+        from finance.v1 import user_service_pb2 as upb
+
+        await create_recurring(recurring, user.name, monthly_expense(checking.name))
+        await run_on(scheduler, clock, date(2024, 2, 29))
+        await users.DeleteUser(upb.DeleteUserRequest(name=user.name, force=True))
+        await rpc_error(
+            recurring.ListRecurringTransactions(
+                R.ListRecurringTransactionsRequest(parent=user.name)
+            ),
+            grpc.StatusCode.NOT_FOUND,
+        )
 
 
 class TestTheServersScheduler:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from finance.v1 import recurring_transaction_service_pb2 as pb
 from finance.v1 import transaction_service_pb2 as tpb
@@ -23,6 +24,12 @@ from service.domain.schedules import Frequency, Schedule, WeekendRule
 UPDATABLE = ("template", "schedule")
 # Output-only fields an update mask may name (AIP-203) and that are left out.
 OUTPUT_ONLY = ("state", "next_scheduled_date", "next_booking_date", "create_time", "update_time")
+# The states a template may record its transactions in.
+CREATABLE_STATES = (
+    tpb.Transaction.STATE_UNSPECIFIED,
+    tpb.Transaction.STATE_PENDING,
+    tpb.Transaction.STATE_POSTED,
+)
 # The longest range ListUpcomingOccurrences lists.
 MAX_RANGE_DAYS = 366
 
@@ -167,22 +174,73 @@ def _template(
 ) -> Template | None:
     """The template of a request's recurring transaction, violations recorded."""
     field = "recurring_transaction.template"
-    t = recurring.template
     if not recurring.HasField("template"):
         violations.add(field, "is required")
         return None
+    t = recurring.template
     kind = KINDS.get(t.kind)
     if kind is None:
         violations.add(f"{field}.kind", "is required: KIND_EXPENSE, KIND_INCOME or KIND_TRANSFER")
+    transfer = kind is TemplateKind.TRANSFER
     account = violations.check(lambda: names.parse_account_name(t.account, f"{field}.account"))
     if account is not None:
         owned(account, owner)
     amount = _money(t, "amount", field, violations, required=True)
-    transfer = kind is TemplateKind.TRANSFER
-    to_account_id = _transfer_only(t, field, transfer, owner, violations)
+    destination = _destination(t, field, transfer, owner, amount, violations)
+    labels = _labels(t, field, transfer, owner, violations)
+    if kind is None or account is None or amount is None or labels is None:
+        return None
+    if transfer and destination is None:
+        return None
+    to_account_id, (to_amount, to_currency_code) = destination or (None, (None, None))
+    return Template(
+        kind,
+        account.account_id,
+        *amount,
+        to_account_id=to_account_id,
+        to_amount=to_amount,
+        to_currency_code=to_currency_code,
+        **labels,
+    )
+
+
+def _destination(
+    t: pb.TransactionTemplate,
+    field: str,
+    transfer: bool,
+    owner: UserKey | None,
+    amount: tuple[int, str] | None,
+    violations: Violations,
+) -> tuple[str, tuple[int, str]] | None:
+    """A transfer's `to_account` (required) and `to_amount` (`amount` when unset); both are
+    refused on other templates."""
     to_amount = _money(t, "to_amount", field, violations, required=False)
-    if to_amount is not None and not transfer:
-        violations.add(f"{field}.to_amount", "is only for transfers")
+    if not transfer:
+        if t.to_account:
+            violations.add(f"{field}.to_account", "is only for transfers")
+        if to_amount is not None:
+            violations.add(f"{field}.to_amount", "is only for transfers")
+        return None
+    if not t.to_account:
+        violations.add(f"{field}.to_account", "is required for a transfer")
+        return None
+    to_account = violations.check(
+        lambda: child_id(t.to_account, names.parse_account_name, owner, f"{field}.to_account")
+    )
+    received = to_amount or amount
+    if to_account is None or received is None:
+        return None
+    return to_account, received
+
+
+def _labels(
+    t: pb.TransactionTemplate,
+    field: str,
+    transfer: bool,
+    owner: UserKey | None,
+    violations: Violations,
+) -> dict[str, Any] | None:
+    """The template's category, payee, description and state, as Template's fields."""
     if t.category and transfer:
         violations.add(f"{field}.category", "is not for transfers")
     category = violations.check(
@@ -194,50 +252,16 @@ def _template(
     description = violations.check(
         lambda: optional_text(t.description, f"{field}.description", 500)
     )
-    if t.state not in (
-        tpb.Transaction.STATE_UNSPECIFIED,
-        tpb.Transaction.STATE_PENDING,
-        tpb.Transaction.STATE_POSTED,
-    ):
+    if t.state not in CREATABLE_STATES:
         violations.add(f"{field}.state", "may only be STATE_PENDING or STATE_POSTED")
-    if kind is None or account is None or amount is None or description is None:
+    if description is None:
         return None
-    if transfer and (to_account_id is None):
-        return None
-    to = to_amount or amount
-    return Template(
-        kind=kind,
-        account_id=account.account_id,
-        amount=amount[0],
-        currency_code=amount[1],
-        to_account_id=to_account_id if transfer else None,
-        to_amount=to[0] if transfer else None,
-        to_currency_code=to[1] if transfer else None,
-        category_id=category,
-        payee_id=payee,
-        description=description,
-        pending=t.state == tpb.Transaction.STATE_PENDING,
-    )
-
-
-def _transfer_only(
-    t: pb.TransactionTemplate,
-    field: str,
-    transfer: bool,
-    owner: UserKey | None,
-    violations: Violations,
-) -> str | None:
-    """The id of the template's `to_account`: required for a transfer, refused otherwise."""
-    if not transfer:
-        if t.to_account:
-            violations.add(f"{field}.to_account", "is only for transfers")
-        return None
-    if not t.to_account:
-        violations.add(f"{field}.to_account", "is required for a transfer")
-        return None
-    return violations.check(
-        lambda: child_id(t.to_account, names.parse_account_name, owner, f"{field}.to_account")
-    )
+    return {
+        "category_id": category,
+        "payee_id": payee,
+        "description": description,
+        "pending": t.state == tpb.Transaction.STATE_PENDING,
+    }
 
 
 def _money(

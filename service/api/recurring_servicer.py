@@ -13,9 +13,18 @@ from service.api.callers import caller
 from service.api.convert_recurring import occurrence_to_proto, recurring_to_proto
 from service.api.page_tokens import PageTokens
 from service.api.validation import name_and_etag
+from service.domain.keys import RecurringTransactionKey
 from service.services.recurring import RecurringService
 
 Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def _name_and_etag(
+    request: pb.DeleteRecurringTransactionRequest
+    | pb.PauseRecurringTransactionRequest
+    | pb.ResumeRecurringTransactionRequest,
+) -> tuple[RecurringTransactionKey, int | None]:
+    return name_and_etag(names.parse_recurring_transaction_name, request.name, request.etag)
 
 
 class RecurringTransactionServicer(pb_grpc.RecurringTransactionServiceServicer):
@@ -70,9 +79,7 @@ class RecurringTransactionServicer(pb_grpc.RecurringTransactionServiceServicer):
     async def DeleteRecurringTransaction(
         self, request: pb.DeleteRecurringTransactionRequest, context: Context
     ) -> empty_pb2.Empty:
-        key, revision = name_and_etag(
-            names.parse_recurring_transaction_name, request.name, request.etag
-        )
+        key, revision = _name_and_etag(request)
         await self._recurring.delete(
             key, expected_revision=revision, caller=caller(context.invocation_metadata())
         )
@@ -81,9 +88,7 @@ class RecurringTransactionServicer(pb_grpc.RecurringTransactionServiceServicer):
     async def PauseRecurringTransaction(
         self, request: pb.PauseRecurringTransactionRequest, context: Context
     ) -> pb.RecurringTransaction:
-        key, revision = name_and_etag(
-            names.parse_recurring_transaction_name, request.name, request.etag
-        )
+        key, revision = _name_and_etag(request)
         recurring = await self._recurring.pause(
             key, expected_revision=revision, caller=caller(context.invocation_metadata())
         )
@@ -92,9 +97,7 @@ class RecurringTransactionServicer(pb_grpc.RecurringTransactionServiceServicer):
     async def ResumeRecurringTransaction(
         self, request: pb.ResumeRecurringTransactionRequest, context: Context
     ) -> pb.RecurringTransaction:
-        key, revision = name_and_etag(
-            names.parse_recurring_transaction_name, request.name, request.etag
-        )
+        key, revision = _name_and_etag(request)
         recurring = await self._recurring.resume(
             key, expected_revision=revision, caller=caller(context.invocation_metadata())
         )
