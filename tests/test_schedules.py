@@ -14,11 +14,13 @@ from service.domain.schedules import (
     MAX_COUNT,
     MAX_INTERVAL,
     Frequency,
+    Occurrence,
     Schedule,
     WeekendRule,
     booked_between,
     check_schedule,
     first_after,
+    occurrence_on,
     occurrences,
 )
 
@@ -203,6 +205,17 @@ class TestEnds:
         schedule = Schedule(D, date(2024, 1, 1), count=2)
         assert first_after(schedule, date(2024, 1, 1)) is not None
         assert first_after(schedule, date(2024, 1, 2)) is None
+
+
+class TestOccurrenceOn:
+    def test_finds_a_scheduled_date_only(self):
+        schedule = Schedule(M, date(2024, 1, 31), count=2, weekend=WeekendRule.AFTER)
+        assert occurrence_on(schedule, date(2024, 2, 29)) == Occurrence(
+            date(2024, 2, 29), date(2024, 2, 29)
+        )
+        assert occurrence_on(schedule, date(2024, 2, 28)) is None
+        assert occurrence_on(schedule, date(2024, 1, 30)) is None  # before the start
+        assert occurrence_on(schedule, date(2024, 3, 31)) is None  # past the count
 
 
 class TestBookedBetween:

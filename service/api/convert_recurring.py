@@ -8,7 +8,7 @@ from service.api import names
 from service.api.convert import timestamp
 from service.api.dates import to_proto_date
 from service.api.money import to_money
-from service.api.recurring_requests import FREQUENCIES, KINDS
+from service.api.recurring_parts import FREQUENCIES, KINDS
 from service.api.validation import format_etag
 from service.domain.keys import AccountKey, CategoryKey, PayeeKey, TransactionKey
 from service.domain.recurring import (

@@ -16,7 +16,13 @@ from service.domain.errors import (
 )
 from service.domain.keys import RecurringTransactionKey
 from service.domain.ledger import PostingDraft, TransactionDraft, check_balanced
-from service.domain.schedules import Occurrence, Schedule, first_after, occurrences
+from service.domain.schedules import (
+    Occurrence,
+    Schedule,
+    first_after,
+    occurrence_on,
+    occurrences,
+)
 
 
 class TemplateKind(enum.StrEnum):
@@ -191,10 +197,7 @@ def check_skippable(
                 f"the occurrence of {scheduled_date.isoformat()} is {status} already",
             )
         )
-    found = next(
-        (o for o in occurrences(recurring.schedule) if o.scheduled_date >= scheduled_date), None
-    )
-    if found is None or found.scheduled_date != scheduled_date:
+    if occurrence_on(recurring.schedule, scheduled_date) is None:
         raise InvalidArgument(
             [
                 FieldViolation(

@@ -130,6 +130,15 @@ def first_after(schedule: Schedule, after: date | None) -> Occurrence | None:
     return None
 
 
+def occurrence_on(schedule: Schedule, scheduled_date: date) -> Occurrence | None:
+    """The occurrence scheduled on `scheduled_date`; None when the schedule names no
+    occurrence that day."""
+    for occurrence in occurrences(schedule):
+        if occurrence.scheduled_date >= scheduled_date:
+            return occurrence if occurrence.scheduled_date == scheduled_date else None
+    return None
+
+
 def booked_between(schedule: Schedule, first: date, last: date) -> Iterator[Occurrence]:
     """The occurrences booked from `first` to `last`, both included."""
     for occurrence in occurrences(schedule):

@@ -1,39 +1,36 @@
 """Recurring transactions and the occurrences done with."""
 
 from datetime import date
-from typing import Any
-
-import asyncpg
 
 from service.domain.keys import RecurringTransactionKey, UserKey
 from service.domain.listing import ListQuery, OrderKey, Page
 from service.domain.recurring import (
     OccurrenceRecord,
-    OccurrenceStatus,
     RecurringState,
     RecurringTransaction,
     Template,
-    TemplateKind,
 )
-from service.domain.schedules import Frequency, Schedule, WeekendRule
+from service.domain.schedules import Schedule
 from service.repositories.querying import Field, Kind, Listing
+from service.repositories.recurring_rows import (
+    SCHEDULE_COLUMNS,
+    TEMPLATE_COLUMNS,
+    assignments,
+    occurrence_from_row,
+    recurring_from_row,
+    schedule_values,
+    template_values,
+)
 from service.repositories.rows import RowRepository, Table
 
-_TEMPLATE = (
-    "kind, account_id, amount, currency_code, to_account_id, to_amount, to_currency_code,"
-    " category_id, payee_id, description, pending"
-)
-_SCHEDULE = (
-    "frequency, every, start_date, end_date, occurrence_count, day_of_month, weekday, weekend"
-)
 _COLUMNS = (
-    f"user_id, recurring_id, {_TEMPLATE}, {_SCHEDULE}, state, handled_through, revision,"
-    " create_time, update_time"
+    f"user_id, recurring_id, {TEMPLATE_COLUMNS}, {SCHEDULE_COLUMNS}, state, handled_through,"
+    " revision, create_time, update_time"
 )
 
 _INSERT = f"""
-INSERT INTO recurring_transactions (user_id, recurring_id, {_TEMPLATE}, {_SCHEDULE}, state,
-                                    due_date)
+INSERT INTO recurring_transactions (user_id, recurring_id, {TEMPLATE_COLUMNS},
+                                    {SCHEDULE_COLUMNS}, state, due_date)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
         $20, $21, 'active', $22)
 RETURNING {_COLUMNS}
@@ -77,96 +74,6 @@ ORDER BY scheduled_date
 """
 
 
-def _template(row: asyncpg.Record) -> Template:
-    return Template(
-        kind=TemplateKind(row["kind"]),
-        account_id=row["account_id"],
-        amount=row["amount"],
-        currency_code=row["currency_code"],
-        to_account_id=row["to_account_id"],
-        to_amount=row["to_amount"],
-        to_currency_code=row["to_currency_code"],
-        category_id=row["category_id"],
-        payee_id=row["payee_id"],
-        description=row["description"],
-        pending=row["pending"],
-    )
-
-
-def _schedule(row: asyncpg.Record) -> Schedule:
-    return Schedule(
-        frequency=Frequency(row["frequency"]),
-        start_date=row["start_date"],
-        interval=row["every"],
-        end_date=row["end_date"],
-        count=row["occurrence_count"],
-        day_of_month=row["day_of_month"],
-        weekday=row["weekday"],
-        weekend=WeekendRule(row["weekend"]),
-    )
-
-
-def _recurring(row: asyncpg.Record) -> RecurringTransaction:
-    return RecurringTransaction(
-        user_id=row["user_id"],
-        recurring_id=row["recurring_id"],
-        template=_template(row),
-        schedule=_schedule(row),
-        state=RecurringState(row["state"]),
-        handled_through=row["handled_through"],
-        revision=row["revision"],
-        create_time=row["create_time"],
-        update_time=row["update_time"],
-    )
-
-
-def _occurrence(row: asyncpg.Record) -> OccurrenceRecord:
-    return OccurrenceRecord(
-        scheduled_date=row["scheduled_date"],
-        booking_date=row["booking_date"],
-        status=OccurrenceStatus(row["status"]),
-        transaction_id=row["transaction_id"],
-        failure=row["failure"],
-    )
-
-
-def template_values(template: Template) -> tuple[Any, ...]:
-    """The template's column values, in the order of the template's columns."""
-    t = template
-    return (
-        t.kind.value,
-        t.account_id,
-        t.amount,
-        t.currency_code,
-        t.to_account_id,
-        t.to_amount,
-        t.to_currency_code,
-        t.category_id,
-        t.payee_id,
-        t.description,
-        t.pending,
-    )
-
-
-def schedule_values(schedule: Schedule) -> tuple[Any, ...]:
-    """The schedule's column values, in the order of the schedule's columns."""
-    s = schedule
-    return (
-        s.frequency.value,
-        s.interval,
-        s.start_date,
-        s.end_date,
-        s.count,
-        s.day_of_month,
-        s.weekday,
-        s.weekend.value,
-    )
-
-
-def _assignments(columns: str, values: tuple[Any, ...]) -> dict[str, object]:
-    return dict(zip((c.strip() for c in columns.split(",")), values, strict=True))
-
-
 RECURRING = Table(
     name="recurring_transactions",
     columns=_COLUMNS,
@@ -184,7 +91,7 @@ RECURRING = Table(
         id_column="recurring_id",
         default_order=(OrderKey("create_time"),),
     ),
-    from_row=_recurring,
+    from_row=recurring_from_row,
 )
 
 
@@ -226,16 +133,16 @@ class RecurringRepository(RowRepository[RecurringTransaction, RecurringTransacti
         handled_through: date | None = None,
     ) -> RecurringTransaction:
         """Set what is given (and always the due date), with a new revision."""
-        assignments: dict[str, object] = {"due_date": due_date}
+        values: dict[str, object] = {"due_date": due_date}
         if template is not None:
-            assignments |= _assignments(_TEMPLATE, template_values(template))
+            values |= assignments(TEMPLATE_COLUMNS, template_values(template))
         if schedule is not None:
-            assignments |= _assignments(_SCHEDULE, schedule_values(schedule))
+            values |= assignments(SCHEDULE_COLUMNS, schedule_values(schedule))
         if state is not None:
-            assignments["state"] = state.value
+            values["state"] = state.value
         if handled_through is not None:
-            assignments["handled_through"] = handled_through
-        return await self.update(key, assignments)
+            values["handled_through"] = handled_through
+        return await self.update(key, values)
 
     async def due(self, today: date, *, limit: int) -> list[RecurringTransactionKey]:
         """Up to `limit` active recurring transactions with an occurrence booked by `today`,
@@ -249,7 +156,7 @@ class RecurringRepository(RowRepository[RecurringTransaction, RecurringTransacti
         """The recurring transaction, locked, if it is active with an occurrence booked by
         `today`; None otherwise, or when another scheduler holds it."""
         row = await self._connection.fetchrow(_LOCK_DUE, key.user_id, key.recurring_id, today)
-        return None if row is None else _recurring(row)
+        return None if row is None else recurring_from_row(row)
 
     async def occurrence(
         self, key: RecurringTransactionKey, scheduled_date: date
@@ -258,7 +165,7 @@ class RecurringRepository(RowRepository[RecurringTransaction, RecurringTransacti
         row = await self._connection.fetchrow(
             _OCCURRENCE, key.user_id, key.recurring_id, scheduled_date
         )
-        return None if row is None else _occurrence(row)
+        return None if row is None else occurrence_from_row(row)
 
     async def occurrences(
         self, key: RecurringTransactionKey, first: date, last: date
@@ -267,7 +174,7 @@ class RecurringRepository(RowRepository[RecurringTransaction, RecurringTransacti
         rows = await self._connection.fetch(
             _OCCURRENCES, key.user_id, key.recurring_id, first, last
         )
-        return [_occurrence(r) for r in rows]
+        return [occurrence_from_row(r) for r in rows]
 
     async def add_occurrence(self, key: RecurringTransactionKey, done: OccurrenceRecord) -> None:
         """Keep an occurrence as done with. Its key (the user, the recurring transaction and

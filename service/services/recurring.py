@@ -25,7 +25,13 @@ from service.domain.recurring import (
     template_draft,
 )
 from service.domain.revisions import check_revision
-from service.domain.schedules import Schedule, booked_between, check_schedule, first_after
+from service.domain.schedules import (
+    Schedule,
+    booked_between,
+    check_schedule,
+    first_after,
+    occurrence_on,
+)
 from service.services.bookkeeping import check_references
 from service.services.owners import owned_page
 
@@ -214,8 +220,8 @@ class RecurringService:
             check_revision(key, before.revision, expected_revision)
             done = await w.recurring.occurrence(key, scheduled_date)
             check_skippable(before, scheduled_date, done)
-            occurrence = first_after(before.schedule, _day_before(scheduled_date))
-            assert occurrence is not None
+            occurrence = occurrence_on(before.schedule, scheduled_date)
+            assert occurrence is not None  # check_skippable found it
             skipped = OccurrenceRecord(
                 scheduled_date, occurrence.booking_date, OccurrenceStatus.SKIPPED
             )
@@ -250,7 +256,3 @@ class RecurringService:
             return sorted(in_range, key=lambda o: o.scheduled_date)
 
         return await self._uow.read(work, caller=caller, user=owner_of(key))
-
-
-def _day_before(day: date) -> date | None:
-    return None if day == date.min else date.fromordinal(day.toordinal() - 1)

@@ -26,7 +26,7 @@ from service.domain.recurring import (
     RecurringTransaction,
     template_draft,
 )
-from service.domain.schedules import Schedule, first_after
+from service.domain.schedules import Occurrence, Schedule, first_after
 from service.services.bookkeeping import record_transaction
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,8 @@ class OccurrenceRecorder:
         occurrence = first_after(before.schedule, before.handled_through)
         assert occurrence is not None  # due, so there is one
         done = await w.recurring.occurrence(key, occurrence.scheduled_date)
-        if done is None:
-            done = await self._occur(w, key, occurrence.scheduled_date, before, failure)
+        if done is None:  # not skipped
+            done = await self._occur(w, key, occurrence, before, failure)
         after = await w.recurring.change(
             key,
             handled_through=occurrence.scheduled_date,
@@ -94,13 +94,12 @@ class OccurrenceRecorder:
         self,
         w: Work,
         key: RecurringTransactionKey,
-        scheduled: date,
+        occurrence: Occurrence,
         recurring: RecurringTransaction,
         failure: str | None,
     ) -> OccurrenceRecord:
-        """Record the occurrence scheduled on `scheduled` as a transaction, or as failed."""
-        occurrence = first_after(recurring.schedule, _before(scheduled))
-        assert occurrence is not None
+        """Record `occurrence` as a transaction, or as failed with `failure`."""
+        scheduled = occurrence.scheduled_date
         if failure is not None:
             done = OccurrenceRecord(
                 scheduled, occurrence.booking_date, OccurrenceStatus.FAILED, failure=failure
@@ -124,10 +123,6 @@ def _refused(error: DomainError) -> bool:
     """Whether the ledger refused the occurrence for good (rather than the database being
     unreachable or busy, which the next pass rides out)."""
     return not isinstance(error, Aborted | Unavailable | DeadlineExceeded)
-
-
-def _before(day: date) -> date | None:
-    return None if day == date.min else date.fromordinal(day.toordinal() - 1)
 
 
 def _booking_after(schedule: Schedule, scheduled: date) -> date | None:
