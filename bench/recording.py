@@ -82,6 +82,7 @@ class RecordingDatabase(Database):
 
     def __init__(self, database: Database) -> None:
         self._inner = database
+        self.statement_timeout_seconds = database.statement_timeout_seconds
         self.statements: list[Statement] = []
 
     @asynccontextmanager

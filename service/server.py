@@ -10,6 +10,7 @@ from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
     category_service_pb2_grpc,
+    exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
     recurring_transaction_service_pb2_grpc,
@@ -25,7 +26,9 @@ from service.api.account_servicer import AccountServicer
 from service.api.audit_servicer import AuditServicer
 from service.api.authentication import authenticator, server_credentials
 from service.api.category_servicer import CategoryServicer
+from service.api.exchange_rate_servicer import ExchangeRateServicer
 from service.api.interceptor import RpcInterceptor
+from service.api.limits import Limits
 from service.api.member_servicer import MemberServicer
 from service.api.page_tokens import PageTokens
 from service.api.payee_servicer import PayeeServicer
@@ -43,6 +46,7 @@ from service.repositories.balances import Discrepancy
 from service.services.accounts import AccountService
 from service.services.audit import AuditService
 from service.services.catalog import CategoryService, PayeeService
+from service.services.exchange_rates import ExchangeRateService
 from service.services.ledger import LedgerService
 from service.services.members import MemberService
 from service.services.recurring import RecurringService
@@ -63,6 +67,7 @@ SERVICE_NAMES = tuple(
         "TransactionService",
         "RecurringTransactionService",
         "AuditService",
+        "ExchangeRateService",
     )
 )
 
@@ -92,6 +97,9 @@ def add_servicers(
     recurring_transaction_service_pb2_grpc.add_RecurringTransactionServiceServicer_to_server(
         RecurringTransactionServicer(RecurringService(uow, today=today), page_tokens=page_tokens),
         server,
+    )
+    exchange_rate_service_pb2_grpc.add_ExchangeRateServiceServicer_to_server(
+        ExchangeRateServicer(ExchangeRateService(uow), page_tokens=page_tokens), server
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(AuditService(uow), page_tokens=page_tokens), server
@@ -137,6 +145,19 @@ class App:
         return self.telemetry.metrics_port
 
 
+def grpc_options(settings: Settings) -> list[tuple[str, int]]:
+    """The options of the gRPC server: message sizes, and whether the port is shared."""
+    return [
+        # gRPC sets SO_REUSEPORT by default, which lets a second server bind the same port and
+        # take half the connections without an error; only bind shared when asked to.
+        ("grpc.so_reuseport", 1 if settings.reuse_port else 0),
+        # Explicit, rather than gRPC's defaults (4 MiB received, unlimited sent), so that they
+        # are documented and configured in one place.
+        ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
+        ("grpc.max_send_message_length", settings.max_send_message_bytes),
+    ]
+
+
 def build_app(
     settings: Settings,
     database: Database,
@@ -149,14 +170,17 @@ def build_app(
     and bind the port (`settings.port` 0 picks a free one). `today` is the books' clock;
     `page_tokens` signs page tokens (a key of this process's own when not given);
     `tracer_provider` traces RPCs instead of the one `settings.otlp_endpoint` calls for."""
-    # gRPC sets SO_REUSEPORT by default, which lets a second server bind the same port and take
-    # half the connections without an error; only bind shared when asked to.
-    options = [("grpc.so_reuseport", 1 if settings.reuse_port else 0)]
     telemetry = Telemetry(settings, tracer_provider=tracer_provider)
-    # Telemetry first, so that calls refused for their credentials are counted and traced.
+    limits = Limits(
+        max_concurrent_rpcs=settings.max_concurrent_rpcs,
+        rate=settings.rate_limit_per_second,
+        burst=settings.rate_limit_burst,
+    )
+    # Telemetry first, so that calls refused for their credentials or a limit are counted and
+    # traced.
+    interceptor = RpcInterceptor(authenticator(settings), limits)
     server = grpc.aio.server(
-        interceptors=[*telemetry.interceptors(), RpcInterceptor(authenticator(settings))],
-        options=options,
+        interceptors=[*telemetry.interceptors(), interceptor], options=grpc_options(settings)
     )
     uow = UnitOfWork(database, present=audit_view.present)
     telemetry.watch(database, uow)

@@ -16,6 +16,8 @@ from pydantic_settings import (
 
 ENV_PREFIX = "FINANCE_TRACKER_"
 
+MIB = 1024 * 1024
+
 
 def default_data_dir() -> Path:
     """Where the embedded PostgreSQL keeps its data: a per-user, persistent directory."""
@@ -71,6 +73,40 @@ class Settings(BaseSettings):
         ge=0,
         description="How often the server records the due occurrences of recurring"
         " transactions (each once, whatever the number of servers); 0 turns it off.",
+    )
+    max_concurrent_rpcs: int = Field(
+        default=100,
+        ge=0,
+        description="The most finance RPCs one server process handles at once; one more is"
+        " answered RESOURCE_EXHAUSTED with a RetryInfo at once. Health checks and reflection"
+        " are not counted. 0: no limit.",
+    )
+    rate_limit_per_second: float | None = Field(
+        default=None,
+        gt=0,
+        description="Calls per second each principal may make to one server process, on"
+        " average (a token bucket); a call past it is answered RESOURCE_EXHAUSTED with a"
+        " RetryInfo saying when the next one may come. Unset: no rate limit.",
+    )
+    rate_limit_burst: int | None = Field(
+        default=None,
+        ge=1,
+        description="How many calls a principal may make at once after a pause (the bucket's"
+        " size); by default one second's worth of rate_limit_per_second.",
+    )
+    max_receive_message_bytes: int = Field(
+        default=4 * MIB,
+        ge=MIB,
+        description="The largest request message the server accepts; a larger one is answered"
+        " RESOURCE_EXHAUSTED by gRPC itself.",
+    )
+    max_send_message_bytes: int = Field(
+        # Pages of List responses are cut at 3 MiB of items (service/api/pagination.py); 4 MiB
+        # leaves room for the rest of a response and is what a gRPC client takes by default.
+        default=4 * MIB,
+        ge=4 * MIB,
+        description="The largest response message the server sends (at least 4 MiB: a List"
+        " page holds up to 3 MiB of items).",
     )
     auth: Literal["none", "mtls", "jwt"] = Field(
         default="none",
@@ -194,6 +230,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{ENV_PREFIX}METRICS_PORT ({self.metrics_port}) must not be {ENV_PREFIX}PORT,"
                 " which gRPC listens on"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _burst_needs_a_rate(self) -> Self:
+        if self.rate_limit_burst is not None and self.rate_limit_per_second is None:
+            raise ValueError(
+                f"{ENV_PREFIX}RATE_LIMIT_BURST needs {ENV_PREFIX}RATE_LIMIT_PER_SECOND"
             )
         return self
 

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 from finance.v1 import account_service_pb2_grpc as apb_grpc
 from finance.v1 import category_service_pb2_grpc as cpb_grpc
+from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
@@ -19,6 +20,8 @@ from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
 from finance.v1 import user_service_pb2_grpc as upb_grpc
+from finance.v1.exchange_rate_service_pb2_grpc import ExchangeRateServiceStub
+from google.type import decimal_pb2
 
 from service.db.database import Database
 from service.server import App, build_app
@@ -27,6 +30,7 @@ from tests.builders import (
     create_category,
     create_payee,
     create_recurring,
+    day,
     leg,
     money,
     monthly_expense,
@@ -122,6 +126,7 @@ class SharedBooks:
     posted: str
     spare_member: str
     recurring: str
+    exchange_rate: str
 
 
 async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBooks:
@@ -152,6 +157,17 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
         leg(checking, -5), leg(savings, 5), state=tpb.Transaction.STATE_PENDING
     )
     posted = await books.create(leg(checking, -7), leg(savings, 7))
+    rate = await ExchangeRateServiceStub(owner.channel).CreateExchangeRate(
+        xpb.CreateExchangeRateRequest(
+            parent=user.name,
+            exchange_rate=xpb.ExchangeRate(
+                base_currency_code="EUR",
+                quote_currency_code="USD",
+                rate_date=day(1),
+                rate=decimal_pb2.Decimal(value="1.1"),
+            ),
+        )
+    )
     category = await create_category(owner.categories, user.name)
     payee = await create_payee(owner.payees, user.name)
     recurring = await create_recurring(owner.recurring, user.name, monthly_expense(checking.name))
@@ -165,4 +181,5 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
         posted=posted.name,
         spare_member=spare.name,
         recurring=recurring.name,
+        exchange_rate=rate.name,
     )

@@ -9,6 +9,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -20,6 +21,7 @@ from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
     category_service_pb2_grpc,
+    exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
     recurring_transaction_service_pb2_grpc,
@@ -35,6 +37,7 @@ from service.server import App, build_app
 from service.settings import Settings
 from tests.builders import Books, create_user
 from tests.node_sdk import install_node_modules
+from tools.dev_credentials import DEV_AUDIENCE, DEV_ISSUER, DevFiles, write_dev_credentials
 
 
 def with_database(url: str, name: str) -> str:
@@ -122,6 +125,14 @@ def members(channel: grpc.aio.Channel) -> "member_service_pb2_grpc.MemberService
 
 
 @pytest.fixture(scope="session")
+def exchange_rates(
+    channel: grpc.aio.Channel,
+) -> "exchange_rate_service_pb2_grpc.ExchangeRateServiceAsyncStub":
+    """An ExchangeRateService client."""
+    return exchange_rate_service_pb2_grpc.ExchangeRateServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
 def accounts(channel: grpc.aio.Channel) -> "account_service_pb2_grpc.AccountServiceAsyncStub":
     """An AccountService client."""
     return account_service_pb2_grpc.AccountServiceStub(channel)
@@ -185,3 +196,64 @@ def node_modules() -> Path:
 def books(user, accounts, transactions) -> Books:
     """The test user's books: accounts, transactions and balances."""
     return Books(user, accounts, transactions)
+
+
+@pytest.fixture(scope="session")
+def dev_credentials(tmp_path_factory: pytest.TempPathFactory) -> DevFiles:
+    """The files tools/dev_credentials.py writes: a CA, server and client certificates, a
+    JWKS and its signing key."""
+    return write_dev_credentials(tmp_path_factory.mktemp("dev-credentials"))
+
+
+@asynccontextmanager
+async def serving(database: Database, settings: Settings) -> AsyncIterator[App]:
+    """A server built from `settings`, running until the block ends."""
+    built = build_app(settings, database)
+    await built.start()
+    try:
+        yield built
+    finally:
+        await built.stop(grace=1)
+
+
+def jwt_overrides(files: DevFiles) -> dict[str, Any]:
+    """Settings that take bearer tokens signed with the development key."""
+    return {
+        "auth": "jwt",
+        "jwt_issuer": DEV_ISSUER,
+        "jwt_audience": DEV_AUDIENCE,
+        "jwt_jwks_file": files.jwks,
+    }
+
+
+@pytest.fixture(scope="session")
+async def jwt_app(
+    database: Database, database_url: str, dev_credentials: DevFiles
+) -> AsyncIterator[App]:
+    """A running server that takes bearer tokens signed with the development key, over TLS."""
+    files = dev_credentials
+    settings = make_settings(
+        database_url,
+        **jwt_overrides(files),
+        tls_cert_file=files.server_cert,
+        tls_key_file=files.server_key,
+    )
+    async with serving(database, settings) as built:
+        yield built
+
+
+@pytest.fixture(scope="session")
+async def mtls_app(
+    database: Database, database_url: str, dev_credentials: DevFiles
+) -> AsyncIterator[App]:
+    """A running server whose callers are the identities of their client certificates."""
+    files = dev_credentials
+    settings = make_settings(
+        database_url,
+        auth="mtls",
+        tls_cert_file=files.server_cert,
+        tls_key_file=files.server_key,
+        tls_client_ca_file=files.ca,
+    )
+    async with serving(database, settings) as built:
+        yield built

@@ -10,6 +10,7 @@ from finance.v1 import account_service_pb2 as apb
 from finance.v1 import account_service_pb2_grpc as apb_grpc
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import category_service_pb2_grpc as cpb_grpc
+from finance.v1 import exchange_rate_service_pb2_grpc as xpb_grpc
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
@@ -53,6 +54,7 @@ class Clients:
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
     members: "mpb_grpc.MemberServiceAsyncStub"
     recurring: "rpb_grpc.RecurringTransactionServiceAsyncStub"
+    exchange_rates: "xpb_grpc.ExchangeRateServiceAsyncStub"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Requests that name another user's resource: one per method and request field that names a
 user's resource, and the fields the descriptors say there are, so that none is left out."""
 
+import itertools
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -9,12 +10,14 @@ from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2
 from finance.v1 import audit_service_pb2_grpc as audit_grpc
 from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import recurring_transaction_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from google.api import field_behavior_pb2, resource_pb2
 from google.protobuf.descriptor import Descriptor, FileDescriptor
+from google.type import decimal_pb2
 
 from tests.builders import (
     EXPENSE,
@@ -39,6 +42,9 @@ NOT_READ = {
 }
 
 
+_WORLDS = itertools.count()
+
+
 @dataclass(frozen=True)
 class World:
     """One user's resources, all real: two accounts with a posted and a pending transfer
@@ -53,6 +59,7 @@ class World:
     pending: tpb.Transaction
     member: mpb.Member
     recurring: rpb.RecurringTransaction
+    exchange_rate: xpb.ExchangeRate
 
     def name_of(self, target: str) -> str:
         """The resource name of this user's `target` (account, category, posted...)."""
@@ -97,7 +104,23 @@ async def build_world(c: Clients) -> World:
         )
     )
     recurring = await create_recurring(c.recurring, user, monthly_expense(account.name))
-    return World(user, account, other, category, payee, posted, pending, member, recurring)
+    # A rate's id is its pair and day: each world's is of another day, so that their id under
+    # the caller's user names nothing of the caller's.
+    serial = next(_WORLDS)
+    exchange_rate = await c.exchange_rates.CreateExchangeRate(
+        xpb.CreateExchangeRateRequest(
+            parent=user,
+            exchange_rate=xpb.ExchangeRate(
+                base_currency_code="EUR",
+                quote_currency_code="USD",
+                rate_date=day(serial % 28 + 1, serial // 28 % 12 + 1, 2000 + serial // 336),
+                rate=decimal_pb2.Decimal(value="1.1"),
+            ),
+        )
+    )
+    return World(
+        user, account, other, category, payee, posted, pending, member, recurring, exchange_rate
+    )
 
 
 async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: str) -> list[Any]:
@@ -114,6 +137,9 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
     recurring = await c.recurring.ListRecurringTransactions(
         rpb.ListRecurringTransactionsRequest(parent=user, page_size=1000)
     )
+    rates = await c.exchange_rates.ListExchangeRates(
+        xpb.ListExchangeRatesRequest(parent=user, page_size=1000)
+    )
     events = await audit.ListAuditEvents(
         audit_service_pb2.ListAuditEventsRequest(parent=user, page_size=1000)
     )
@@ -124,6 +150,7 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         list(transactions.transactions),
         list(members.members),
         list(recurring.recurring_transactions),
+        list(rates.exchange_rates),
         list(events.audit_events),
     ]
 
@@ -137,6 +164,7 @@ TARGETS = {
     "pending": ("finance-tracker/Transaction", "transactions"),
     "member": ("finance-tracker/Member", "members"),
     "recurring": ("finance-tracker/RecurringTransaction", "recurringTransactions"),
+    "exchange_rate": ("finance-tracker/ExchangeRate", "exchangeRates"),
 }
 
 # (clients, the caller's world, the name of another user's resource) -> the call.
@@ -242,7 +270,17 @@ def _update_recurring(
 
 A, CAT, P, TX = "AccountService", "CategoryService", "PayeeService", "TransactionService"
 M, RT = "MemberService", "RecurringTransactionService"
+M, X = "MemberService", "ExchangeRateService"
 CASES = [
+    Case(f"{X}.GetExchangeRate", "name", "exchange_rate",
+         lambda c, me, n: c.exchange_rates.GetExchangeRate(xpb.GetExchangeRateRequest(name=n))),
+    Case(f"{X}.UpdateExchangeRate", "exchange_rate.name", "exchange_rate",
+         lambda c, me, n: c.exchange_rates.UpdateExchangeRate(xpb.UpdateExchangeRateRequest(
+             exchange_rate=xpb.ExchangeRate(name=n, rate=decimal_pb2.Decimal(value="9")),
+             update_mask=mask("rate")))),
+    Case(f"{X}.DeleteExchangeRate", "name", "exchange_rate",
+         lambda c, me, n: c.exchange_rates.DeleteExchangeRate(
+             xpb.DeleteExchangeRateRequest(name=n))),
     Case(f"{M}.GetMember", "name", "member",
          lambda c, me, n: c.members.GetMember(mpb.GetMemberRequest(name=n))),
     Case(f"{M}.UpdateMember", "member.name", "member",

@@ -13,6 +13,7 @@ from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2 as aupb
 from finance.v1 import audit_service_pb2_grpc as aupb_grpc
 from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import recurring_transaction_service_pb2 as rpb
@@ -20,6 +21,7 @@ from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from google.protobuf import field_mask_pb2
 from google.protobuf.message import Message
+from google.type import decimal_pb2
 
 from service.server import SERVICE_NAMES, App
 from tests.authorization import (
@@ -149,6 +151,45 @@ MATRIX: dict[str, Case] = {
     ),
     "AuditService/ListAuditEvents": Case(
         Need.VIEWER, lambda b: aupb.ListAuditEventsRequest(parent=b.user)
+    ),
+    "ExchangeRateService/CreateExchangeRate": Case(
+        Need.EDITOR,
+        lambda b: xpb.CreateExchangeRateRequest(
+            parent=b.user,
+            exchange_rate=xpb.ExchangeRate(
+                base_currency_code="GBP",
+                quote_currency_code="EUR",
+                rate_date=day(2),
+                rate=decimal_pb2.Decimal(value="1.17"),
+            ),
+        ),
+    ),
+    "ExchangeRateService/GetExchangeRate": Case(
+        Need.VIEWER, lambda b: xpb.GetExchangeRateRequest(name=b.exchange_rate)
+    ),
+    "ExchangeRateService/ListExchangeRates": Case(
+        Need.VIEWER, lambda b: xpb.ListExchangeRatesRequest(parent=b.user)
+    ),
+    "ExchangeRateService/UpdateExchangeRate": Case(
+        Need.EDITOR,
+        lambda b: xpb.UpdateExchangeRateRequest(
+            exchange_rate=xpb.ExchangeRate(
+                name=b.exchange_rate, rate=decimal_pb2.Decimal(value="1.2")
+            ),
+            update_mask=mask("rate"),
+        ),
+    ),
+    "ExchangeRateService/DeleteExchangeRate": Case(
+        Need.EDITOR, lambda b: xpb.DeleteExchangeRateRequest(name=b.exchange_rate)
+    ),
+    "ExchangeRateService/LookupExchangeRate": Case(
+        Need.VIEWER,
+        lambda b: xpb.LookupExchangeRateRequest(
+            parent=b.user,
+            base_currency_code="USD",
+            quote_currency_code="EUR",
+            as_of_date=day(5),
+        ),
     ),
     "CategoryService/CreateCategory": Case(
         Need.EDITOR,

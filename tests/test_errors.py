@@ -21,6 +21,7 @@ from service.domain.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
+    ResourceExhausted,
     Unavailable,
 )
 from service.domain.keys import AccountKey, UserKey
@@ -163,6 +164,7 @@ class TestErrorMap:
             (Aborted("conflicts"), code_pb2.ABORTED),
             (Unavailable("down"), code_pb2.UNAVAILABLE),
             (DeadlineExceeded("too long"), code_pb2.DEADLINE_EXCEEDED),
+            (ResourceExhausted("busy", reason="X", retry_after=1), code_pb2.RESOURCE_EXHAUSTED),
         ],
     )
     def test_each_domain_error_has_its_code(self, error, code):
@@ -180,6 +182,28 @@ class TestErrorMap:
     def test_a_request_field_stays_as_the_api_named_it(self):
         error = BadRequest.single("parent", "is required")
         assert _fields(errors.to_status(error, "CreateCategory")) == ["parent"]
+
+    @pytest.mark.parametrize(
+        ("error", "delay_ms"),
+        [
+            (ResourceExhausted("slow down", reason="RATE_LIMIT_EXCEEDED", retry_after=0.25), 250),
+            # Rounded up: a caller that waits as long finds the limit passed.
+            (ResourceExhausted("slow down", reason="RATE_LIMIT_EXCEEDED", retry_after=0.0101), 11),
+            (Unavailable("down"), 1000),
+        ],
+    )
+    def test_retry_info_says_when_and_so_does_the_grpc_retry_pushback(self, error, delay_ms):
+        status = errors.to_status(error, "AnyMethod")
+        retry = error_details_pb2.RetryInfo()
+        assert any(detail.Unpack(retry) for detail in status.details)
+        assert retry.retry_delay.ToMilliseconds() == delay_ms
+        trailers = dict(errors.trailers(status))
+        assert trailers["grpc-retry-pushback-ms"] == str(delay_ms)
+        assert trailers["grpc-status-details-bin"] == status.SerializeToString()
+
+    def test_no_pushback_without_retry_info(self):
+        trailers = dict(errors.trailers(errors.to_status(NotFound(UserKey("ada")))))
+        assert "grpc-retry-pushback-ms" not in trailers
 
 
 def _fields(status) -> list[str]:

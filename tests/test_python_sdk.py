@@ -12,6 +12,7 @@ import grpc
 import pytest
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2 as aupb
+from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import recurring_transaction_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
@@ -26,6 +27,7 @@ from finance_tracker_client import (
     InvalidArgumentError,
     NotFoundError,
     PreconditionViolation,
+    ResourceExhaustedError,
     RetryPolicy,
     UnavailableError,
     apaginate,
@@ -34,7 +36,7 @@ from finance_tracker_client import (
 from google.protobuf import any_pb2, field_mask_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from google.type import date_pb2
+from google.type import date_pb2, decimal_pb2
 from grpc_status import rpc_status
 
 from service.server import build_app
@@ -125,6 +127,28 @@ class TestCalls:
             day(29, 2),
             day(31, 3),
         ]
+
+    async def test_records_an_exchange_rate_and_looks_up_its_inverse(self, client, owner):
+        await client.exchange_rates.create_exchange_rate(
+            xpb.CreateExchangeRateRequest(
+                parent=owner.name,
+                exchange_rate=xpb.ExchangeRate(
+                    base_currency_code="USD",
+                    quote_currency_code="EUR",
+                    rate_date=date_pb2.Date(year=2024, month=3, day=1),
+                    rate=decimal_pb2.Decimal(value="0.8"),
+                ),
+            )
+        )
+        found = await client.exchange_rates.lookup_exchange_rate(
+            xpb.LookupExchangeRateRequest(
+                parent=owner.name,
+                base_currency_code="EUR",
+                quote_currency_code="USD",
+                as_of_date=date_pb2.Date(year=2024, month=3, day=31),
+            )
+        )
+        assert (found.rate.value, found.inverted) == ("1.25", True)
 
     async def test_sends_the_actor_to_the_audit_trail(self, client, owner):
         account = await client.accounts.create_account(
@@ -374,6 +398,10 @@ async def flaky() -> AsyncIterator[FlakyServer]:
 CONFLICT = status(code_pb2.ABORTED, "CONCURRENT_UPDATE")
 STALE = status(code_pb2.ABORTED, "ETAG_MISMATCH")
 DOWN = status(code_pb2.UNAVAILABLE, "DATABASE_UNAVAILABLE")
+BUSY = status(code_pb2.RESOURCE_EXHAUSTED, "CONCURRENCY_LIMIT_EXCEEDED", retry_delay_ms=10)
+RATE_LIMITED = status(code_pb2.RESOURCE_EXHAUSTED, "RATE_LIMIT_EXCEEDED", retry_delay_ms=10)
+# What gRPC answers a message too large: no RetryInfo, and the same request would fail again.
+TOO_LARGE = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message="message too large")
 
 
 async def get(client: AsyncFinanceClient) -> object:
@@ -397,6 +425,10 @@ class TestRetryPolicy:
             pytest.param(create, [STALE], 1, id="never a stale etag"),
             pytest.param(update, [CONFLICT], 1, id="no conflict without request_id"),
             pytest.param(update, [DOWN], 1, id="no unavailable without request_id"),
+            pytest.param(get, [BUSY, RATE_LIMITED], 3, id="limits that say when to retry"),
+            pytest.param(create, [RATE_LIMITED], 2, id="a limit, on a write with request_id"),
+            pytest.param(update, [RATE_LIMITED], 1, id="no limit without request_id"),
+            pytest.param(get, [TOO_LARGE], 1, id="never a message too large"),
         ],
     )
     async def test_retries_only_what_is_safe(self, flaky, send, failures, calls):
@@ -405,7 +437,7 @@ class TestRetryPolicy:
             if calls > len(failures):
                 await send(client)
             else:
-                with pytest.raises((AbortedError, UnavailableError)):
+                with pytest.raises((AbortedError, UnavailableError, ResourceExhaustedError)):
                     await send(client)
         assert flaky.users.calls == calls
 

@@ -69,6 +69,9 @@ async def test_grpcurl_examples_work_as_written(app):
     assert '"displayName": "Everyday checking"' in ran.stdout  # the update with a mask
     # The balance as of the 31st: the opening balance of the 1st (opening_date) less lunch.
     assert '"units": "108"' in ran.stdout
+    # The dollar's rate in euros, from the euro's in dollars of the 31st.
+    assert '"value": "0.922339051835"' in ran.stdout
+    assert '"inverted": true' in ran.stdout
     failed = await _bash(bad_request)
     assert "Code: InvalidArgument" in failed.stdout + failed.stderr
     assert "'EUX' is not an ISO 4217 currency code" in failed.stdout + failed.stderr

@@ -3,7 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from service.settings import Settings
+from service.api.pagination import MAX_PAGE_BYTES
+from service.settings import MIB, Settings
 
 
 def test_defaults_need_no_configuration(monkeypatch, tmp_path):
@@ -16,6 +17,9 @@ def test_defaults_need_no_configuration(monkeypatch, tmp_path):
     assert settings.metrics_port is None  # no metrics endpoint
     assert settings.otlp_endpoint is None  # no traces
     assert settings.db_prepared_statements
+    assert settings.max_concurrent_rpcs == 100
+    assert settings.rate_limit_per_second is None  # no rate limit
+    assert settings.max_receive_message_bytes == settings.max_send_message_bytes == 4 * MIB
 
 
 def test_binds_every_interface_once_callers_are_authenticated(monkeypatch, tmp_path):
@@ -92,6 +96,12 @@ def test_accepts_unix_socket_database_urls(monkeypatch, tmp_path):
         ("FINANCE_TRACKER_METRICS_PORT", "-1"),
         ("FINANCE_TRACKER_OTLP_ENDPOINT", "collector:4317"),
         ("FINANCE_TRACKER_OTLP_ENDPOINT", "grpc://collector:4317"),
+        ("FINANCE_TRACKER_MAX_CONCURRENT_RPCS", "-1"),
+        ("FINANCE_TRACKER_RATE_LIMIT_PER_SECOND", "0"),
+        ("FINANCE_TRACKER_RATE_LIMIT_BURST", "0"),
+        ("FINANCE_TRACKER_MAX_RECEIVE_MESSAGE_BYTES", str(MIB - 1)),
+        # A List page holds up to 3 MiB of items, and a response more than that.
+        ("FINANCE_TRACKER_MAX_SEND_MESSAGE_BYTES", str(4 * MIB - 1)),
     ],
 )
 def test_rejects_bad_values(monkeypatch, tmp_path, variable, value):
@@ -142,3 +152,18 @@ def test_empty_otlp_endpoint_means_no_traces(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FINANCE_TRACKER_OTLP_ENDPOINT", "")
     assert Settings().otlp_endpoint is None
+
+
+def test_a_burst_needs_a_rate(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FINANCE_TRACKER_RATE_LIMIT_BURST", "10")
+    with pytest.raises(ValidationError, match=r"RATE_LIMIT_BURST needs \w*RATE_LIMIT_PER_SECOND"):
+        Settings()
+    monkeypatch.setenv("FINANCE_TRACKER_RATE_LIMIT_PER_SECOND", "2.5")
+    assert (Settings().rate_limit_per_second, Settings().rate_limit_burst) == (2.5, 10)
+
+
+def test_the_send_limit_leaves_room_beyond_a_full_page(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError, match="max_send_message_bytes"):
+        Settings(max_send_message_bytes=MAX_PAGE_BYTES + 512 * 1024)

@@ -243,9 +243,13 @@ def _recurring(t: Target, description: str, **fields: Any) -> rpb.RecurringTrans
 
 
 @pytest.fixture
-def target(user, users, accounts, categories, payees, transactions, members, recurring) -> Target:
+def target(
+    user, users, accounts, categories, payees, transactions, members, recurring, exchange_rates
+) -> Target:
     """Requests on behalf of the test's user."""
-    clients = Clients(users, accounts, categories, payees, transactions, members, recurring)
+    clients = Clients(
+        users, accounts, categories, payees, transactions, members, recurring, exchange_rates
+    )
     return Target(user.name, f"{user.name}/accounts/a1", clients)
 
 

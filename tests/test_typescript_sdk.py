@@ -1,16 +1,20 @@
 """The TypeScript SDK (clients/typescript): its generated code matches the protos, and its own
-Node test suite passes against the live test server."""
+Node test suite passes against the live test servers (one without authentication, one taking
+bearer tokens over TLS, one taking client certificates)."""
 
 import asyncio
 import filecmp
+import json
 import os
 import re
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.node_sdk import NODE, NPM, ROOT, SDK, output, run
+from tools.dev_credentials import DEV_CLIENT_ID, dev_token
 
 TEMPLATE = SDK / "buf.gen.yaml"
 GENERATED = SDK / "src" / "gen"
@@ -54,9 +58,21 @@ def test_generated_code_is_current(node_modules, tmp_path):
     )
 
 
-async def test_node_suite_passes_against_the_live_server(node_modules, app):
+async def test_node_suite_passes_against_the_live_servers(
+    node_modules, app, jwt_app, mtls_app, dev_credentials
+):
     assert NPM is not None
-    env = {**os.environ, "FINANCE_TRACKER_ADDRESS": f"127.0.0.1:{app.port}"}
+    subject = f"typescript-{uuid.uuid4().hex[:12]}"  # the run's database is shared
+    tokens = [dev_token(dev_credentials, subject) for _ in range(3)]
+    env = {
+        **os.environ,
+        "FINANCE_TRACKER_ADDRESS": f"127.0.0.1:{app.port}",
+        "FINANCE_TRACKER_JWT_ADDRESS": f"127.0.0.1:{jwt_app.port}",
+        "FINANCE_TRACKER_MTLS_ADDRESS": f"127.0.0.1:{mtls_app.port}",
+        "FINANCE_TRACKER_CREDENTIALS": str(dev_credentials.ca.parent),
+        "FINANCE_TRACKER_TOKENS": json.dumps({"subject": subject, "tokens": tokens}),
+        "FINANCE_TRACKER_CLIENT_ID": DEV_CLIENT_ID,
+    }
     # In a thread: the server answers on this test's event loop.
     result = await asyncio.to_thread(run, [NPM, "test"], cwd=SDK, timeout=120, env=env)
     assert result.returncode == 0, output(result)

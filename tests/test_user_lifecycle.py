@@ -4,11 +4,13 @@ everything it has (AIP-135 `force`), leaving one audit event that says who did i
 import grpc
 from finance.v1 import audit_service_pb2 as aupb
 from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
+from google.type import decimal_pb2
 
 from service.db.unit_of_work import UnitOfWork
 from service.services.ledger import LedgerService
@@ -90,7 +92,7 @@ class TestDeleteUser:
         await users.GetUser(upb.GetUserRequest(name=user.name))
 
     async def test_force_erases_the_user_and_everything_it_has(
-        self, users, books, categories, transactions, audit, database
+        self, users, books, categories, transactions, audit, database, exchange_rates
     ):
         food = await create_category(categories, books.user.name)
         await create_category(categories, books.user.name, "Snacks", under=food.name)
@@ -107,6 +109,17 @@ class TestDeleteUser:
                 booking_date=day(3),
             )
         )
+        await exchange_rates.CreateExchangeRate(
+            xpb.CreateExchangeRateRequest(
+                parent=books.user.name,
+                exchange_rate=xpb.ExchangeRate(
+                    base_currency_code="EUR",
+                    quote_currency_code="USD",
+                    rate_date=day(3),
+                    rate=decimal_pb2.Decimal(value="1.1"),
+                ),
+            )
+        )
         await users.DeleteUser(
             upb.DeleteUserRequest(name=books.user.name, force=True), metadata=ACTOR
         )
@@ -118,16 +131,18 @@ class TestDeleteUser:
         assert (event.action, event.actor_note) == ("erase", "ops:erin")
         assert not event.HasField("before")
         async with database.connection() as connection:
-            for table in (
-                "accounts",
-                "transactions",
-                "postings",
-                "categories",
-                "payees",
-                "idempotency_keys",
-            ):
+            # Every table that holds user records, as the catalog lists them: a table added
+            # later is erased too.
+            tables = await connection.fetch(
+                "SELECT table_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND column_name = 'user_id'"
+                " AND table_name NOT IN ('users', 'audit_events')"
+            )
+            assert len(tables) >= 7
+            for row in tables:
+                table = row["table_name"]
                 left = await connection.fetchval(
-                    f"SELECT count(*) FROM {table} WHERE user_id = $1",
+                    f'SELECT count(*) FROM "{table}" WHERE user_id = $1',
                     books.user.name.removeprefix("users/"),
                 )
                 assert left == 0, table

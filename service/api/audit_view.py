@@ -9,8 +9,10 @@ from service.api.convert import account_to_proto, user_to_proto
 from service.api.convert_catalog import category_to_proto, payee_to_proto
 from service.api.convert_ledger import transaction_to_proto
 from service.api.convert_recurring import recurring_to_proto
+from service.api.exchange_rate_requests import exchange_rate_to_proto
 from service.api.member_requests import member_to_proto
 from service.domain.categories import Category
+from service.domain.exchange_rates import ExchangeRate
 from service.domain.ledger import Transaction
 from service.domain.members import Member
 from service.domain.models import Account, User
@@ -44,4 +46,6 @@ def _message(resource: object) -> Message:
             return member_to_proto(resource)
         case RecurringTransaction():
             return recurring_to_proto(resource)
+        case ExchangeRate():
+            return exchange_rate_to_proto(resource)
     raise TypeError(f"no API form for {type(resource).__name__}")

@@ -1,5 +1,6 @@
 """The one map from domain errors to gRPC status codes with google.rpc details (AIP-193)."""
 
+import math
 import re
 
 import grpc
@@ -20,6 +21,7 @@ from service.domain.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     Unauthenticated,
     Unavailable,
 )
@@ -34,6 +36,10 @@ ERROR_DOMAIN = "finance-tracker"
 MAX_MESSAGE_BYTES = 1000
 MAX_DESCRIPTION_BYTES = 300
 MAX_VIOLATIONS_SIZE = 2500
+
+# Where gRPC carries a google.rpc.Status with its details, and a server's retry pushback.
+_DETAILS_KEY = "grpc-status-details-bin"
+_PUSHBACK_KEY = "grpc-retry-pushback-ms"
 
 _REASON = re.compile(r"[A-Z][A-Z0-9_]*[A-Z0-9]")
 
@@ -116,6 +122,13 @@ def _resource_info(key: ResourceKey) -> error_details_pb2.ResourceInfo:
     )
 
 
+def _retry_info(seconds: float) -> error_details_pb2.RetryInfo:
+    retry = error_details_pb2.RetryInfo()
+    # Rounded up: a caller that waits exactly the delay finds the limit passed.
+    retry.retry_delay.FromMilliseconds(math.ceil(seconds * 1000))
+    return retry
+
+
 def to_status(error: DomainError, method: str = "") -> status_pb2.Status:
     """The google.rpc.Status, details included, that tells the caller of `method` (the RPC's
     name, such as CreateAccount) about `error`."""
@@ -159,10 +172,26 @@ def to_status(error: DomainError, method: str = "") -> status_pb2.Status:
         case DeadlineExceeded():
             return _status(code_pb2.DEADLINE_EXCEEDED, str(error), "STATEMENT_TIMEOUT")
         case Unavailable():
-            retry = error_details_pb2.RetryInfo()
-            retry.retry_delay.FromMilliseconds(1000)
-            return _status(code_pb2.UNAVAILABLE, str(error), "DATABASE_UNAVAILABLE", retry)
+            return _status(
+                code_pb2.UNAVAILABLE, str(error), "DATABASE_UNAVAILABLE", _retry_info(1.0)
+            )
+        case ResourceExhausted(reason=reason, retry_after=retry_after):
+            return _status(
+                code_pb2.RESOURCE_EXHAUSTED, str(error), reason, _retry_info(retry_after)
+            )
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
+
+
+def trailers(status: status_pb2.Status) -> tuple[tuple[str, str | bytes], ...]:
+    """The trailing metadata that carries `status` to the caller: the status with its details
+    and, when it says when to retry (RetryInfo), the same delay as gRPC's own retry pushback,
+    which clients with a retry policy for the code wait for (gRFC A6)."""
+    metadata: list[tuple[str, str | bytes]] = [(_DETAILS_KEY, status.SerializeToString())]
+    retry = error_details_pb2.RetryInfo()
+    for detail in status.details:
+        if detail.Unpack(retry):
+            metadata.append((_PUSHBACK_KEY, str(retry.retry_delay.ToMilliseconds())))
+    return tuple(metadata)
 
 
 def grpc_code(status: status_pb2.Status) -> grpc.StatusCode:

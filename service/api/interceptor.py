@@ -1,21 +1,23 @@
-"""One interceptor around every unary RPC: authentication, deadline, error mapping and a log
-line."""
+"""One interceptor around every unary RPC: limits, authentication, deadline, error mapping and
+a log line."""
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import nullcontext
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any, cast
 
 import grpc
 from google.protobuf.message import DecodeError
-from grpc_status import rpc_status
 
 from service import logs
 from service.api import errors
 from service.api.authentication import Authenticator
 from service.api.callers import acting_as
+from service.api.limits import Limits
+from service.db.deadlines import deadline_in
 from service.domain.access import Principal
 from service.domain.errors import DomainError, InvalidArgument
 
@@ -30,12 +32,13 @@ _AUTHENTICATED_PREFIX = "/finance."
 
 
 class RpcInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticates the caller of each unary finance RPC, parses its request, runs it within
-    its deadline as that caller, maps domain errors to a status with details, hides unexpected
-    errors behind INTERNAL and logs method, caller, status code and duration."""
+    """Admits each unary finance RPC within the `limits` (none by default) and authenticates
+    its caller, parses its request, runs it within its deadline as that caller, maps domain
+    errors to a status with details, hides unexpected errors behind INTERNAL and logs method,
+    caller, status code and duration."""
 
-    def __init__(self, authenticator: Authenticator) -> None:
-        self._authenticator = authenticator
+    def __init__(self, authenticator: Authenticator, limits: Limits | None = None) -> None:
+        self._gate = _Gate(authenticator, limits or Limits())
 
     async def intercept_service(
         self,
@@ -52,14 +55,31 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         # type RpcMethodHandler for the synchronous server only.
         behavior = cast(Handler, handler.unary_unary)
         method = handler_call_details.method
-        authenticator = self._authenticator if method.startswith(_AUTHENTICATED_PREFIX) else None
+        gate = self._gate if method.startswith(_AUTHENTICATED_PREFIX) else None
         return grpc.unary_unary_rpc_method_handler(
-            _wrap(method, behavior, handler.request_deserializer, authenticator),
+            _wrap(method, behavior, handler.request_deserializer, gate),
             # gRPC would answer bytes that are no request with a bare UNKNOWN, before any
             # interceptor runs and without a log line: `run` parses them instead.
             request_deserializer=None,
             response_serializer=handler.response_serializer,
         )
+
+
+@dataclass(frozen=True)
+class _Gate:
+    """What a finance RPC passes before its handler runs: a slot of the concurrency limit, held
+    until it ends, then authentication and its principal's rate limit."""
+
+    authenticator: Authenticator
+    limits: Limits
+
+
+@contextmanager
+def _request_scope(principal: Principal | None, remaining: float | None) -> Iterator[None]:
+    """The request-scoped context of the handler: its caller, and the deadline (`remaining`
+    seconds from now) its database work is held to."""
+    with nullcontext() if principal is None else acting_as(principal), deadline_in(remaining):
+        yield
 
 
 def _parse(request: Any, deserialize: Deserializer | None) -> Any:
@@ -75,26 +95,30 @@ def _wrap(
     method: str,
     behavior: Handler,
     deserialize: Deserializer | None,
-    authenticator: Authenticator | None,
+    gate: _Gate | None,
 ) -> Handler:
     async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         start = time.perf_counter()
         code = grpc.StatusCode.OK
         principal: Principal | None = None
         try:
-            if authenticator is not None:
-                principal = await authenticator.authenticate(context)
-            parsed = _parse(request, deserialize)
-            logs.set_request_id(parsed)
-            # A query must not outlive the RPC: at the deadline the handler is cancelled, and
-            # asyncpg cancels the statement on the server.
-            async with asyncio.timeout(context.time_remaining()):
-                with nullcontext() if principal is None else acting_as(principal):
-                    return await behavior(parsed, context)
+            with nullcontext() if gate is None else gate.limits.slot():
+                if gate is not None:
+                    principal = await gate.authenticator.authenticate(context)
+                    gate.limits.charge(principal)
+                parsed = _parse(request, deserialize)
+                logs.set_request_id(parsed)
+                # A query must not outlive the RPC: at the deadline the handler is cancelled,
+                # and asyncpg cancels the statement on the server; PostgreSQL's own
+                # statement_timeout, set from the deadline, stops it if that cancel is lost.
+                remaining = context.time_remaining()
+                async with asyncio.timeout(remaining):
+                    with _request_scope(principal, remaining):
+                        return await behavior(parsed, context)
         except DomainError as error:
             status = errors.to_status(error, method.rsplit("/", 1)[-1])
             code = errors.grpc_code(status)
-            await context.abort_with_status(rpc_status.to_status(status))
+            await context.abort(code, status.message, errors.trailers(status))
         except TimeoutError:
             code = grpc.StatusCode.DEADLINE_EXCEEDED
             await context.abort(code, "deadline exceeded")

@@ -9,6 +9,7 @@ from service.domain.errors import excerpt
 from service.domain.keys import (
     AccountKey,
     CategoryKey,
+    ExchangeRateKey,
     MemberKey,
     PayeeKey,
     RecurringTransactionKey,
@@ -39,6 +40,7 @@ RESOURCE_TYPES: dict[type, str] = {
     TransactionKey: "Transaction",
     MemberKey: "Member",
     RecurringTransactionKey: "RecurringTransaction",
+    ExchangeRateKey: "ExchangeRate",
 }
 
 
@@ -97,6 +99,14 @@ def parse_recurring_transaction_name(name: str, field: str = "name") -> Recurrin
     )
 
 
+def parse_exchange_rate_name(name: str, field: str = "name") -> ExchangeRateKey:
+    """The key of a `users/{user}/exchangeRates/{exchange_rate}` name; BadRequest if
+    malformed."""
+    return ExchangeRateKey(
+        *parse_user_child(name, "exchangeRates", field, id_label="exchange_rate")
+    )
+
+
 _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "accounts": AccountKey,
     "categories": CategoryKey,
@@ -104,6 +114,7 @@ _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "transactions": TransactionKey,
     "members": MemberKey,
     RECURRING: RecurringTransactionKey,
+    "exchangeRates": ExchangeRateKey,
 }
 
 
@@ -139,6 +150,8 @@ def resource_name(key: ResourceKey) -> str:
             return child_name(user_id, "members", member_id)
         case RecurringTransactionKey(user_id, recurring_id):
             return child_name(user_id, RECURRING, recurring_id)
+        case ExchangeRateKey(user_id, exchange_rate_id):
+            return child_name(user_id, "exchangeRates", exchange_rate_id)
 
 
 def child_name(user_id: str, collection: str, child_id: str) -> str:

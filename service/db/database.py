@@ -132,11 +132,21 @@ class Database:
     beyond one such scope.
     """
 
-    def __init__(self, pool: asyncpg.Pool, dsn: str, *, prepared_statements: bool = True) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        dsn: str,
+        *,
+        prepared_statements: bool = True,
+        statement_timeout_seconds: float = 30.0,
+    ) -> None:
         self._pool = pool
         self._dsn = dsn
         # For the connections of its own outside the pool: the migrations' and the ping's.
         self._own_connections: dict[str, Any] = {} if prepared_statements else _UNNAMED
+        # The longest any one statement may run: units of work hold theirs to less when the
+        # RPC's deadline comes sooner.
+        self.statement_timeout_seconds = statement_timeout_seconds
         self._ping_connection: asyncpg.Connection | None = None
         self._waiting = 0
         # Errors of the database seen by `connection()`, by kind (see `error_kind`): what the
@@ -183,7 +193,12 @@ class Database:
             )
         except CONNECTION_ERRORS as error:
             raise Unavailable(f"cannot connect to the database: {error}") from error
-        database = cls(pool, dsn, prepared_statements=prepared_statements)
+        database = cls(
+            pool,
+            dsn,
+            prepared_statements=prepared_statements,
+            statement_timeout_seconds=statement_timeout_seconds,
+        )
         if not prepared_statements:
             await database._warn_without_statement_timeout()
         return database
@@ -243,13 +258,13 @@ class Database:
                 "request", "a value is malformed or out of range"
             ) from error
         except (TimeoutError, asyncpg.QueryCanceledError) as error:
-            # A statement past its time limit (the server's statement_timeout, or the pool's
-            # command_timeout), which asyncpg cancelled on the server: the database is fine,
-            # and the same request would time out again. (TimeoutError is an OSError, which
-            # would otherwise read as a lost connection.)
+            # A statement past its time limit (the server's statement_timeout, which a unit of
+            # work brings forward to the RPC's deadline, or the pool's command_timeout, which
+            # asyncpg cancelled on the server): the database is fine. (TimeoutError is an
+            # OSError, which would otherwise read as a lost connection.)
             self.errors["statement_timeout"] += 1
             raise DeadlineExceeded(
-                "the request took longer than the database allows; ask for less"
+                "the request ran past its deadline or the time the database allows a statement"
             ) from error
         except BaseException as error:
             broke = connection_broke(error, connection)

@@ -23,6 +23,7 @@ from service.db.connections import (
     transaction,
 )
 from service.db.database import Database
+from service.db.deadlines import statement_timeout_ms
 from service.domain.access import Role, check_access
 from service.domain.audit import Caller, Presenter, plain_picture
 from service.domain.errors import Aborted, PermissionDenied, Unavailable
@@ -31,6 +32,7 @@ from service.repositories.accounts import AccountRepository
 from service.repositories.audit import AuditRepository
 from service.repositories.balances import BalanceRepository
 from service.repositories.categories import CategoryRepository
+from service.repositories.exchange_rates import ExchangeRateRepository
 from service.repositories.idempotency import IdempotencyRepository, fingerprint
 from service.repositories.members import MemberRepository
 from service.repositories.payees import PayeeRepository
@@ -46,23 +48,35 @@ T = TypeVar("T")
 ALL_USERS = "*"
 
 # Every unit of work starts here: it becomes the tenant role, whose rows row-level security
-# limits to the user in finance.user_id (migration 0011), and reads the caller's role on that
-# user, in one round trip. The grant is read as the connection's own role: the statement is
-# planned before the role changes.
+# limits to the user in finance.user_id (migration 0011), holds the statements after this one
+# to the RPC's deadline (statement_timeout, so that PostgreSQL stops them even when the
+# cancellation at the deadline never reaches it), and reads the caller's role on that user, in
+# one round trip. The grant is read as the connection's own role: the statement is planned
+# before the role changes.
 _ENTER = """
 SELECT set_config('role', 'finance_tracker_tenant', true),
        set_config('finance.user_id', $1, true),
+       set_config('statement_timeout', $3, true),
        (SELECT role FROM members WHERE user_id = $1 AND principal = $2) AS granted
 """
 
 
 async def _enter(
-    connection: asyncpg.Connection, caller: Caller, user: UserKey | None, need: Role | None
+    connection: asyncpg.Connection,
+    caller: Caller,
+    user: UserKey | None,
+    need: Role | None,
+    *,
+    limit: float,
 ) -> None:
-    """Scope the connection's transaction to `user` (every user when None) and check that the
+    """Scope the connection's transaction to `user` (every user when None), hold its
+    statements to the RPC's deadline and to `limit` seconds, and check that the
     caller may do what takes `need` there (no check when None)."""
     row = await connection.fetchrow(
-        _ENTER, ALL_USERS if user is None else user.user_id, caller.principal.subject
+        _ENTER,
+        ALL_USERS if user is None else user.user_id,
+        caller.principal.subject,
+        str(statement_timeout_ms(limit)),
     )
     assert row is not None
     if need is None:
@@ -131,6 +145,11 @@ class Work:
         return BalanceRepository(self._connection)
 
     @cached_property
+    def exchange_rates(self) -> ExchangeRateRepository:
+        """Exchange rates."""
+        return ExchangeRateRepository(self._connection)
+
+    @cached_property
     def audit(self) -> AuditRepository:
         """The audit trail."""
         return AuditRepository(self._connection)
@@ -176,6 +195,8 @@ class UnitOfWork:
         self, database: Database, *, attempts: int = 8, present: Presenter = plain_picture
     ) -> None:
         self._database = database
+        # The longest one statement may run, when the RPC's deadline is further or unset.
+        self._statement_limit = database.statement_timeout_seconds
         self._attempts = attempts
         self._present = present
         # How often work (a write or a read) ran again, by the error that made it, as the
@@ -201,7 +222,7 @@ class UnitOfWork:
                     self._database.connection() as connection,
                     transaction(connection, readonly=True),
                 ):
-                    await _enter(connection, caller, user, need)
+                    await _enter(connection, caller, user, need, limit=self._statement_limit)
                     return await work(Work(connection, caller))
             except Unavailable as error:
                 if attempt == self._attempts:
@@ -239,7 +260,7 @@ class UnitOfWork:
                     self._database.connection() as connection,
                     transaction(connection, isolation=isolation, readonly=readonly),
                 ):
-                    await _enter(connection, caller, user, need)
+                    await _enter(connection, caller, user, need, limit=self._statement_limit)
                     return await work(Work(connection, caller, present=self._present))
             except RETRYABLE_TRANSACTION_ERRORS as error:
                 # Nothing of it was committed: a conflict the database resolved by rolling it

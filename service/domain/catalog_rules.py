@@ -23,6 +23,7 @@ _SINGULAR = {
     "transactions": "transaction",
     "categories": "category",
     "payees": "payee",
+    "exchange rates": "exchange rate",
 }
 
 

@@ -114,3 +114,13 @@ class Aborted(DomainError):
 
 class DeadlineExceeded(DomainError):
     """A statement ran past the time the database allows one."""
+
+
+class ResourceExhausted(DomainError):
+    """The server, or the caller's share of it, is used up for now: the caller may retry after
+    `retry_after` seconds. `reason` names the limit (RATE_LIMIT_EXCEEDED, ...)."""
+
+    def __init__(self, message: str, *, reason: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after = retry_after

@@ -62,6 +62,14 @@ class RecurringTransactionKey:
     recurring_id: str
 
 
+@dataclass(frozen=True)
+class ExchangeRateKey:
+    """Identifies an exchange rate: its user, and the pair and day it is for."""
+
+    user_id: str
+    exchange_rate_id: str
+
+
 ResourceKey = (
     UserKey
     | AccountKey
@@ -70,6 +78,7 @@ ResourceKey = (
     | TransactionKey
     | MemberKey
     | RecurringTransactionKey
+    | ExchangeRateKey
 )
 
 

@@ -10,6 +10,7 @@ from service.domain.filter_syntax import Comparison
 from service.domain.keys import (
     AccountKey,
     CategoryKey,
+    ExchangeRateKey,
     MemberKey,
     PayeeKey,
     RecurringTransactionKey,
@@ -36,6 +37,7 @@ _KINDS: dict[type, str] = {
     TransactionKey: "transaction",
     MemberKey: "member",
     RecurringTransactionKey: "recurring_transaction",
+    ExchangeRateKey: "exchange_rate",
 }
 _KEYS = {kind: key_type for key_type, kind in _KINDS.items()}
 

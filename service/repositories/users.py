@@ -1,5 +1,6 @@
 """Users: the tenants every other record belongs to."""
 
+import graphlib
 import uuid
 
 import asyncpg
@@ -36,32 +37,26 @@ _GRANTED = (
 
 _EXISTS = "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)"
 
-# What a user still has, by kind, for a delete that is not forced.
-_HOLDINGS = """
-SELECT (SELECT count(*) FROM accounts WHERE user_id = $1) AS accounts,
-       (SELECT count(*) FROM transactions WHERE user_id = $1) AS transactions,
-       (SELECT count(*) FROM categories WHERE user_id = $1) AS categories,
-       (SELECT count(*) FROM payees WHERE user_id = $1) AS payees
+# The tables that hold a user's records, and those each refers to: read from the catalog, so
+# that a table added later is counted and erased too, in an order no foreign key objects to.
+_USER_TABLES = """
+SELECT c.relname AS name,
+       array_remove(array_agg(DISTINCT r.relname), NULL) AS refers_to
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'user_id' AND NOT a.attisdropped
+LEFT JOIN pg_constraint f ON f.conrelid = c.oid AND f.contype = 'f'
+LEFT JOIN pg_class r ON r.oid = f.confrelid
+WHERE c.relkind = 'r' AND c.relname <> 'users'
+GROUP BY c.relname
 """
 
-# Everything a user has, in an order that no foreign key objects to (each statement checks
-# its own self-references, such as reversals and category trees, at its end).
-_ERASE = (
-    "DELETE FROM recurring_occurrences WHERE user_id = $1",
-    "DELETE FROM recurring_transactions WHERE user_id = $1",
-    "DELETE FROM postings WHERE user_id = $1",
-    "DELETE FROM transactions WHERE user_id = $1",
-    "DELETE FROM accounts WHERE user_id = $1",
-    "DELETE FROM categories WHERE user_id = $1",
-    "DELETE FROM payees WHERE user_id = $1",
-)
+# What the service keeps about a user's requests, changes and sharing, rather than what the
+# user has: a user with records in these only is empty.
+_HISTORY = frozenset({"members", "idempotency_keys", "audit_events"})
 
-# What the service kept about the user's requests and changes.
-_FORGET = (
-    "DELETE FROM members WHERE user_id = $1",
-    "DELETE FROM idempotency_keys WHERE user_id = $1",
-    "DELETE FROM audit_events WHERE user_id = $1",
-)
+# The order a refused delete lists what is left in; tables not named here follow by name.
+_LISTED_FIRST = ("accounts", "transactions", "categories", "payees")
 
 
 def _user(row: asyncpg.Record) -> User:
@@ -151,18 +146,47 @@ class UserRepository(RowRepository[User, UserKey]):
         found: bool = await self._connection.fetchval(_EXISTS, key.user_id)
         return found
 
+    async def _tables(self) -> list[str]:
+        """The tables holding user records, each before every table it refers to."""
+        rows = await self._connection.fetch(_USER_TABLES)
+        refers_to = {r["name"]: set(r["refers_to"]) for r in rows}
+        graph = {
+            name: {t for t in targets if t in refers_to} - {name}
+            for name, targets in refers_to.items()
+        }
+        # static_order puts what a table refers to first; deleting goes the other way.
+        return list(reversed(list(graphlib.TopologicalSorter(graph).static_order())))
+
     async def holdings(self, key: UserKey) -> dict[str, int]:
-        """How many accounts, transactions, categories and payees the user has."""
-        row = await self._connection.fetchrow(_HOLDINGS, key.user_id)
+        """How many records of each kind (by table: accounts, transactions, ...) the user has,
+        beyond its history."""
+        tables = [t for t in await self._tables() if t not in _HISTORY]
+        tables.sort(
+            key=lambda t: (
+                t not in _LISTED_FIRST,
+                _LISTED_FIRST.index(t) if t in _LISTED_FIRST else 0,
+                t,
+            )
+        )
+        counts = ", ".join(
+            f'(SELECT count(*) FROM "{t}" WHERE user_id = $1) AS "{t}"' for t in tables
+        )
+        row = await self._connection.fetchrow(f"SELECT {counts}", key.user_id)
         assert row is not None
-        return dict(row.items())
+        return {name.replace("_", " "): count for name, count in row.items()}
 
     async def erase_holdings(self, key: UserKey) -> None:
-        """Delete the user's accounts, transactions, categories and payees."""
-        for statement in _ERASE:
-            await self._connection.execute(statement, key.user_id)
+        """Delete every record the user has, history aside."""
+        for table in await self._tables():
+            if table not in _HISTORY:
+                await self._connection.execute(
+                    f'DELETE FROM "{table}" WHERE user_id = $1', key.user_id
+                )
 
     async def forget_history(self, key: UserKey) -> None:
-        """Delete the user's claimed request ids and audit trail."""
-        for statement in _FORGET:
-            await self._connection.execute(statement, key.user_id)
+        """Delete the user's members, claimed request ids and audit trail."""
+        for table in await self._tables():
+            if table in _HISTORY:
+                await self._connection.execute(
+                    f'DELETE FROM "{table}" WHERE user_id = $1', key.user_id
+                )

@@ -7,6 +7,7 @@ from service.db.unit_of_work import Work
 from service.domain import ledger_rules
 from service.domain.categories import CategoryKind
 from service.domain.errors import AlreadyExists, NotFound
+from service.domain.exchange_rates import NewExchangeRate, rate_problem, transfer_rate
 from service.domain.keys import CategoryKey, PayeeKey, TransactionKey, UserKey
 from service.domain.ledger import Transaction, TransactionDraft
 
@@ -52,6 +53,7 @@ async def record_transaction(
     broken credit limit, AlreadyExists for an external id one of its accounts has already.
     """
     owner = UserKey(key.user_id)
+    requested = draft
     kinds = await check_references(
         work, owner, draft.payee_id, [p.category_id for p in draft.postings]
     )
@@ -70,4 +72,21 @@ async def record_transaction(
     transaction = await work.transactions.insert(key, draft, reverses_id=reverses_id)
     await work.accounts.change_balances(owner, changes)
     await work.record(key, "create", before=None, after=transaction)
+    if draft.exchange_rate is not None and reverses_id is None:
+        await _keep_transfer_rate(work, owner, requested)
     return transaction
+
+
+async def _keep_transfer_rate(work: Work, owner: UserKey, draft: TransactionDraft) -> None:
+    """Keep the rate a transfer between currencies implies, as the pair's rate of its day
+    where the user has none (the rates reports and budgets convert with). `draft` is the
+    transfer as requested: its named accounts, before the trading legs were resolved."""
+    named = [p for p in draft.postings if p.system_role is None]
+    sent = next((p for p in named if p.amount < 0), None)
+    received = next((p for p in named if p.amount > 0), None)
+    if sent is None or received is None or sent.currency_code == received.currency_code:
+        return
+    rate = transfer_rate(-sent.amount, sent.currency_code, received.amount, received.currency_code)
+    if rate_problem(rate) is None:
+        new = NewExchangeRate(sent.currency_code, received.currency_code, draft.booking_date, rate)
+        await work.exchange_rates.observe(owner, new)

@@ -4,6 +4,8 @@ import type { CallOptions, Client, Interceptor, Transport } from "@connectrpc/co
 import type { AccountService } from "./gen/finance/v1/account_service_pb.js";
 import type { AuditService } from "./gen/finance/v1/audit_service_pb.js";
 import type { CategoryService } from "./gen/finance/v1/category_service_pb.js";
+import type { ExchangeRateService } from "./gen/finance/v1/exchange_rate_service_pb.js";
+import type { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import type { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
 import type { RecurringTransactionService } from "./gen/finance/v1/recurring_transaction_service_pb.js";
 import type { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
@@ -17,6 +19,8 @@ import type {
 export * from "./gen/finance/v1/account_service_pb.js";
 export * from "./gen/finance/v1/audit_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
+export * from "./gen/finance/v1/exchange_rate_service_pb.js";
+export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
 export * from "./gen/finance/v1/recurring_transaction_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
@@ -31,9 +35,36 @@ export { create } from "@bufbuild/protobuf";
 /** The deadline of every call that sets none of its own (`{ timeoutMs }` as a call option). */
 export declare const DEFAULT_TIMEOUT_MS: number;
 
+/** PEM data: the contents of a PEM file, as a string or a Buffer. */
+export type Pem = string | Buffer;
+
+/** TLS to the server, with a client certificate for mutual TLS. */
+export interface TlsOptions {
+  /** CA certificates the server's certificate must chain to; Node's own roots if unset. */
+  ca?: Pem | Pem[];
+  /** The client certificate (chain) of mutual TLS; goes with `key`. */
+  cert?: Pem;
+  /** The client certificate's private key; goes with `cert`. */
+  key?: Pem;
+  /** The name the server's certificate must carry when it is not the host of `baseUrl`. */
+  serverName?: string;
+}
+
+/** Returns the bearer token to send: asked before every call, so that it can be renewed. */
+export type TokenProvider = () => string | Promise<string>;
+
 export interface FinanceClientOptions {
-  /** The server: `http://host:port`, or a bare `host:port` (plaintext HTTP/2). */
+  /**
+   * The server: `https://host:port` or `http://host:port`, or a bare `host:port` (TLS when
+   * `tls` is set, plaintext HTTP/2 otherwise).
+   */
   baseUrl: string;
+  /** TLS options (the server's CA, a client certificate); an https:// baseUrl without them uses Node's roots. */
+  tls?: TlsOptions;
+  /** A bearer token sent as `authorization: Bearer <token>` on every call. */
+  token?: string;
+  /** Asked for the bearer token before every call instead of a fixed `token`. */
+  tokenProvider?: TokenProvider;
   /** Deadline of each call that passes no `timeoutMs` of its own; DEFAULT_TIMEOUT_MS if unset. */
   timeoutMs?: number;
   /** Sent as `x-actor` metadata on every call: a note the audit trail keeps beside the principal. */
@@ -48,6 +79,8 @@ export interface FinanceClientOptions {
 export interface FinanceClient {
   readonly transport: Transport;
   readonly users: Client<typeof UserService>;
+  readonly members: Client<typeof MemberService>;
+  readonly exchangeRates: Client<typeof ExchangeRateService>;
   readonly accounts: Client<typeof AccountService>;
   readonly categories: Client<typeof CategoryService>;
   readonly payees: Client<typeof PayeeService>;

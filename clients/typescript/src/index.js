@@ -8,6 +8,8 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AccountService } from "./gen/finance/v1/account_service_pb.js";
 import { AuditService } from "./gen/finance/v1/audit_service_pb.js";
 import { CategoryService } from "./gen/finance/v1/category_service_pb.js";
+import { ExchangeRateService } from "./gen/finance/v1/exchange_rate_service_pb.js";
+import { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
 import { RecurringTransactionService } from "./gen/finance/v1/recurring_transaction_service_pb.js";
 import { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
@@ -21,6 +23,8 @@ import {
 export * from "./gen/finance/v1/account_service_pb.js";
 export * from "./gen/finance/v1/audit_service_pb.js";
 export * from "./gen/finance/v1/category_service_pb.js";
+export * from "./gen/finance/v1/exchange_rate_service_pb.js";
+export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
 export * from "./gen/finance/v1/recurring_transaction_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
@@ -35,12 +39,64 @@ export { create } from "@bufbuild/protobuf";
 /** The deadline of every call that sets none of its own (`{ timeoutMs }` as a call option). */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** `http://host:port` for a bare `host:port`; a URL with a scheme is kept as it is. */
-function normalizeBaseUrl(address) {
+/**
+ * The server's URL: a URL with a scheme is kept as it is; a bare `host:port` becomes
+ * `https://host:port` with TLS options and `http://host:port` without.
+ */
+function normalizeBaseUrl(address, tls) {
   if (typeof address !== "string" || address === "") {
     throw new TypeError("createFinanceClient: baseUrl is required, e.g. http://127.0.0.1:50051");
   }
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `http://${address}`;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(address)) {
+    return `${tls ? "https" : "http"}://${address}`;
+  }
+  if (tls && !address.toLowerCase().startsWith("https://")) {
+    throw new TypeError(`createFinanceClient: tls needs an https:// baseUrl, got ${address}`);
+  }
+  return address;
+}
+
+/** The options of Node's http2.connect() for `tls`: the CA, client certificate and server name. */
+function tlsOptions(tls) {
+  if (!tls) {
+    return undefined;
+  }
+  const { ca, cert, key, serverName } = tls;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new TypeError("createFinanceClient: tls.cert and tls.key go together");
+  }
+  return { ca, cert, key, ...(serverName === undefined ? {} : { servername: serverName }) };
+}
+
+/** One token provider for `token` or `tokenProvider`, or undefined without either. */
+function tokenSource(token, tokenProvider) {
+  if (token !== undefined && tokenProvider !== undefined) {
+    throw new TypeError("createFinanceClient: pass token or tokenProvider, not both");
+  }
+  if (token !== undefined) {
+    if (typeof token !== "string" || token.trim() === "") {
+      throw new TypeError("createFinanceClient: token must be a non-empty string");
+    }
+    return () => token;
+  }
+  return tokenProvider;
+}
+
+/**
+ * An interceptor that sends `authorization: Bearer <token>` on every call, the token asked of
+ * `provider` each time so that it can be renewed; a call that sets its own is left alone.
+ */
+function bearerInterceptor(provider) {
+  return (next) => async (request) => {
+    if (!request.header.has("authorization")) {
+      const token = await provider();
+      if (typeof token !== "string" || token.trim() === "") {
+        throw new TypeError(`the token provider must return a non-empty string, got ${token}`);
+      }
+      request.header.set("authorization", `Bearer ${token.trim()}`);
+    }
+    return next(request);
+  };
 }
 
 /** An interceptor that sends `x-actor` (a note the audit trail keeps beside the principal) on every call. */
@@ -53,19 +109,30 @@ function actorInterceptor(actor) {
   };
 }
 
+function createTransport(options) {
+  const { baseUrl, timeoutMs = DEFAULT_TIMEOUT_MS, actor, interceptors = [], tls } = options;
+  const provider = tokenSource(options.token, options.tokenProvider);
+  const nodeOptions = tlsOptions(tls);
+  return createGrpcTransport({
+    baseUrl: normalizeBaseUrl(baseUrl, tls !== undefined),
+    httpVersion: "2",
+    defaultTimeoutMs: timeoutMs,
+    ...(nodeOptions ? { nodeOptions } : {}),
+    interceptors: [
+      ...(provider ? [bearerInterceptor(provider)] : []),
+      ...(actor ? [actorInterceptor(actor)] : []),
+      ...interceptors,
+    ],
+  });
+}
+
 export function createFinanceClient(options) {
-  const { baseUrl, timeoutMs = DEFAULT_TIMEOUT_MS, actor, interceptors = [] } = options ?? {};
-  const transport =
-    options?.transport ??
-    createGrpcTransport({
-      baseUrl: normalizeBaseUrl(baseUrl),
-      httpVersion: "2",
-      defaultTimeoutMs: timeoutMs,
-      interceptors: actor ? [actorInterceptor(actor), ...interceptors] : interceptors,
-    });
+  const transport = options?.transport ?? createTransport(options ?? {});
   return {
     transport,
     users: createClient(UserService, transport),
+    members: createClient(MemberService, transport),
+    exchangeRates: createClient(ExchangeRateService, transport),
     accounts: createClient(AccountService, transport),
     categories: createClient(CategoryService, transport),
     payees: createClient(PayeeService, transport),

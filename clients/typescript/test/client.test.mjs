@@ -219,6 +219,25 @@ describe("finance-tracker TypeScript SDK", { skip }, () => {
     });
   });
 
+  test("records an exchange rate and looks up its inverse", async () => {
+    await client.exchangeRates.createExchangeRate({
+      parent,
+      exchangeRate: {
+        baseCurrencyCode: "USD",
+        quoteCurrencyCode: "EUR",
+        rateDate: { year: 2024, month: 3, day: 1 },
+        rate: { value: "0.8" },
+      },
+    });
+    const found = await client.exchangeRates.lookupExchangeRate({
+      parent,
+      baseCurrencyCode: "EUR",
+      quoteCurrencyCode: "USD",
+      asOfDate: { year: 2024, month: 3, day: 31 },
+    });
+    assert.deepEqual([found.rate?.value, found.inverted], ["1.25", true]);
+  });
+
   test("records the actor in the audit trail", async () => {
     const events = await client.audit.listAuditEvents({ parent, pageSize: 100 });
     assert.ok(events.auditEvents.length > 0);

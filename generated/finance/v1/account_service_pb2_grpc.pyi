@@ -39,6 +39,12 @@ class AccountServiceStub:
     line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
     (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
     whitespace is removed.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     @_typing.overload
@@ -96,6 +102,12 @@ class AccountServiceAsyncStub(AccountServiceStub):
     line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
     (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
     whitespace is removed.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -149,6 +161,12 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
     line breaks and ANSI escape sequences too) or a bidirectional embedding, override or isolate
     (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
     whitespace is removed.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     @_abc_1.abstractmethod

@@ -108,9 +108,9 @@ class ListAuditEventsRequest(_message.Message):
     parent: _builtins.str
     """The user whose audit trail to read, `users/{user}`."""
     page_size: _builtins.int
-    """The most events to return; 50 when unset, at most 1000. A page holds fewer when its
-    items would pass 3 MiB, below what a gRPC client takes by default; its `next_page_token`
-    continues it.
+    """The most events to return; 50 when unset, at most 1000 (larger values are coerced). A page
+    holds fewer when its items would pass 3 MiB, below what a gRPC client takes by default; its
+    `next_page_token` continues it.
     """
     page_token: _builtins.str
     """A `next_page_token` from a previous call, to get the page after it."""

@@ -29,6 +29,12 @@ GRPC_VERSION: str
 class AuditServiceStub:
     """Reads the audit trail: every change made to a user's transactions and accounts, by whom and
     when, with the resource as it was before and after.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     @_typing.overload
@@ -42,6 +48,12 @@ class AuditServiceStub:
 class AuditServiceAsyncStub(AuditServiceStub):
     """Reads the audit trail: every change made to a user's transactions and accounts, by whom and
     when, with the resource as it was before and after.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -51,6 +63,12 @@ class AuditServiceAsyncStub(AuditServiceStub):
 class AuditServiceServicer(metaclass=_abc_1.ABCMeta):
     """Reads the audit trail: every change made to a user's transactions and accounts, by whom and
     when, with the resource as it was before and after.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     @_abc_1.abstractmethod

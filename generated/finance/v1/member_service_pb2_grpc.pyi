@@ -38,6 +38,12 @@ class MemberServiceStub:
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND and ALREADY_EXISTS with `ResourceInfo`, FAILED_PRECONDITION with
     `PreconditionFailure`.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     @_typing.overload
@@ -73,6 +79,12 @@ class MemberServiceAsyncStub(MemberServiceStub):
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND and ALREADY_EXISTS with `ResourceInfo`, FAILED_PRECONDITION with
     `PreconditionFailure`.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -104,6 +116,12 @@ class MemberServiceServicer(metaclass=_abc_1.ABCMeta):
     Errors carry `google.rpc` details: INVALID_ARGUMENT comes with `BadRequest` field violations,
     NOT_FOUND and ALREADY_EXISTS with `ResourceInfo`, FAILED_PRECONDITION with
     `PreconditionFailure`.
+
+    Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+    `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+    may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+    server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+    call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
     """
 
     @_abc_1.abstractmethod

@@ -1,8 +1,10 @@
 """finance-tracker's Python client: typed async and sync clients over the generated finance.v1
-gRPC code, with default deadlines, `request_id`s on writes, safe retries and rich errors."""
+gRPC code, with default deadlines, `request_id`s on writes, safe retries, rich errors, and
+credentials (TLS, client certificates, bearer tokens)."""
 
 from finance_tracker_client.aio import AsyncCall, AsyncFinanceClient
 from finance_tracker_client.aio import paginate as apaginate
+from finance_tracker_client.credentials import AsyncTokenProvider, Tls, TokenProvider
 from finance_tracker_client.errors import (
     AbortedError,
     AlreadyExistsError,
@@ -38,6 +40,7 @@ __all__ = [
     "AlreadyExistsError",
     "AsyncCall",
     "AsyncFinanceClient",
+    "AsyncTokenProvider",
     "Call",
     "DeadlineExceededError",
     "EtagMismatchError",
@@ -51,6 +54,8 @@ __all__ = [
     "PreconditionViolation",
     "ResourceExhaustedError",
     "RetryPolicy",
+    "Tls",
+    "TokenProvider",
     "UnauthenticatedError",
     "UnavailableError",
     "apaginate",

@@ -11,12 +11,21 @@ from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
     category_service_pb2_grpc,
+    exchange_rate_service_pb2_grpc,
+    member_service_pb2_grpc,
     payee_service_pb2_grpc,
     recurring_transaction_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
 
+from finance_tracker_client.credentials import (
+    AsyncBearerInterceptor,
+    AsyncTokenProvider,
+    Tls,
+    channel_settings,
+    token_source,
+)
 from finance_tracker_client.errors import from_rpc_error
 from finance_tracker_client.messages import PageRequestT, PageT, RequestT, ResponseT
 from finance_tracker_client.policy import (
@@ -73,6 +82,31 @@ class AsyncUserService:
         self.list_users = AsyncCall(self.stub.ListUsers, settings, read=True)
         self.update_user = AsyncCall(self.stub.UpdateUser, settings)
         self.delete_user = AsyncCall(self.stub.DeleteUser, settings)
+
+
+class AsyncExchangeRateService:
+    """finance.v1.ExchangeRateService: a user's exchange rates by pair and day."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = exchange_rate_service_pb2_grpc.ExchangeRateServiceStub(channel)
+        self.create_exchange_rate = AsyncCall(self.stub.CreateExchangeRate, settings)
+        self.get_exchange_rate = AsyncCall(self.stub.GetExchangeRate, settings, read=True)
+        self.list_exchange_rates = AsyncCall(self.stub.ListExchangeRates, settings, read=True)
+        self.update_exchange_rate = AsyncCall(self.stub.UpdateExchangeRate, settings)
+        self.delete_exchange_rate = AsyncCall(self.stub.DeleteExchangeRate, settings)
+        self.lookup_exchange_rate = AsyncCall(self.stub.LookupExchangeRate, settings, read=True)
+
+
+class AsyncMemberService:
+    """finance.v1.MemberService: who may read or change a user's books, in which role."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = member_service_pb2_grpc.MemberServiceStub(channel)
+        self.create_member = AsyncCall(self.stub.CreateMember, settings)
+        self.get_member = AsyncCall(self.stub.GetMember, settings, read=True)
+        self.list_members = AsyncCall(self.stub.ListMembers, settings, read=True)
+        self.update_member = AsyncCall(self.stub.UpdateMember, settings)
+        self.delete_member = AsyncCall(self.stub.DeleteMember, settings)
 
 
 class AsyncAccountService:
@@ -176,7 +210,12 @@ class AsyncFinanceClient:
     Use it as `async with AsyncFinanceClient("127.0.0.1:50051") as client:` inside a running
     event loop. Each call gets `timeout` seconds (retries included) unless it passes its own,
     `actor` is sent as `x-actor` (the actor in the audit trail), and `retries=None` turns
-    retries off. `credentials` makes the channel a TLS one; `interceptors` see every attempt.
+    retries off. `interceptors` see every attempt.
+
+    Credentials: `tls` makes the channel a TLS one (`Tls(ca=..., cert=..., key=...)`; a cert
+    and key make it mutual TLS), or `credentials` with grpc's own channel credentials;
+    `token` (fixed) or `token_provider` (a function or coroutine function, asked before every
+    attempt so that tokens can be renewed) is sent as `authorization: Bearer <token>`.
     """
 
     def __init__(
@@ -189,8 +228,16 @@ class AsyncFinanceClient:
         channel_options: Sequence[tuple[str, Any]] = DEFAULT_CHANNEL_OPTIONS,
         credentials: grpc.ChannelCredentials | None = None,
         interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+        tls: Tls | None = None,
+        token: str | None = None,
+        token_provider: AsyncTokenProvider | None = None,
     ) -> None:
-        options, chained = list(channel_options), list(interceptors)
+        credentials, options = channel_settings(
+            tls=tls, credentials=credentials, options=channel_options
+        )
+        provider = token_source(token, token_provider)
+        bearer = [AsyncBearerInterceptor(provider)] if provider is not None else []
+        chained: list[grpc.aio.ClientInterceptor] = [*bearer, *interceptors]
         self.channel = (
             grpc.aio.secure_channel(target, credentials, options, interceptors=chained)
             if credentials is not None
@@ -202,6 +249,8 @@ class AsyncFinanceClient:
             metadata=((ACTOR_METADATA, actor),) if actor else (),
         )
         self.users = AsyncUserService(self.channel, settings)
+        self.members = AsyncMemberService(self.channel, settings)
+        self.exchange_rates = AsyncExchangeRateService(self.channel, settings)
         self.accounts = AsyncAccountService(self.channel, settings)
         self.categories = AsyncCategoryService(self.channel, settings)
         self.payees = AsyncPayeeService(self.channel, settings)

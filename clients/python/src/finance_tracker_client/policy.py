@@ -13,6 +13,7 @@ from finance_tracker_client.errors import (
     AbortedError,
     EtagMismatchError,
     FinanceError,
+    ResourceExhaustedError,
     UnavailableError,
 )
 
@@ -104,11 +105,14 @@ class Attempts:
         return max(0.0, self._deadline - time.monotonic())
 
     def should_retry(self, error: FinanceError) -> bool:
-        """Whether to try again after `error`: only UNAVAILABLE, and ABORTED other than a stale
-        etag (which a retry cannot fix), on a call that is safe to repeat (a read, or a write
-        with a `request_id`), while attempts and time are left."""
-        retryable = isinstance(error, UnavailableError) or (
-            isinstance(error, AbortedError) and not isinstance(error, EtagMismatchError)
+        """Whether to try again after `error`: only UNAVAILABLE, ABORTED other than a stale
+        etag (which a retry cannot fix), and RESOURCE_EXHAUSTED that says when to retry (a
+        server's limit; a message too large says nothing), on a call that is safe to repeat (a
+        read, or a write with a `request_id`), while attempts and time are left."""
+        retryable = (
+            isinstance(error, UnavailableError)
+            or (isinstance(error, AbortedError) and not isinstance(error, EtagMismatchError))
+            or (isinstance(error, ResourceExhaustedError) and error.retry_delay is not None)
         )
         return retryable and self._safe and self.count < self._policy.max_attempts
 

@@ -11,12 +11,21 @@ from finance.v1 import (
     account_service_pb2_grpc,
     audit_service_pb2_grpc,
     category_service_pb2_grpc,
+    exchange_rate_service_pb2_grpc,
+    member_service_pb2_grpc,
     payee_service_pb2_grpc,
     recurring_transaction_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
 
+from finance_tracker_client.credentials import (
+    BearerInterceptor,
+    Tls,
+    TokenProvider,
+    channel_settings,
+    token_source,
+)
 from finance_tracker_client.errors import from_rpc_error
 from finance_tracker_client.messages import PageRequestT, PageT, RequestT, ResponseT
 from finance_tracker_client.policy import (
@@ -80,6 +89,31 @@ class UserService:
         self.list_users = Call(self.stub.ListUsers, settings, read=True)
         self.update_user = Call(self.stub.UpdateUser, settings)
         self.delete_user = Call(self.stub.DeleteUser, settings)
+
+
+class ExchangeRateService:
+    """finance.v1.ExchangeRateService: a user's exchange rates by pair and day."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = exchange_rate_service_pb2_grpc.ExchangeRateServiceStub(channel)
+        self.create_exchange_rate = Call(self.stub.CreateExchangeRate, settings)
+        self.get_exchange_rate = Call(self.stub.GetExchangeRate, settings, read=True)
+        self.list_exchange_rates = Call(self.stub.ListExchangeRates, settings, read=True)
+        self.update_exchange_rate = Call(self.stub.UpdateExchangeRate, settings)
+        self.delete_exchange_rate = Call(self.stub.DeleteExchangeRate, settings)
+        self.lookup_exchange_rate = Call(self.stub.LookupExchangeRate, settings, read=True)
+
+
+class MemberService:
+    """finance.v1.MemberService: who may read or change a user's books, in which role."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = member_service_pb2_grpc.MemberServiceStub(channel)
+        self.create_member = Call(self.stub.CreateMember, settings)
+        self.get_member = Call(self.stub.GetMember, settings, read=True)
+        self.list_members = Call(self.stub.ListMembers, settings, read=True)
+        self.update_member = Call(self.stub.UpdateMember, settings)
+        self.delete_member = Call(self.stub.DeleteMember, settings)
 
 
 class AccountService:
@@ -174,8 +208,13 @@ class FinanceClient:
 
     Use it as `with FinanceClient("127.0.0.1:50051") as client:`. Each call gets `timeout`
     seconds (retries included) unless it passes its own, `actor` is sent as `x-actor` (the
-    actor in the audit trail), and `retries=None` turns retries off. `credentials` makes the
-    channel a TLS one; `interceptors` see every attempt.
+    actor in the audit trail), and `retries=None` turns retries off. `interceptors` see every
+    attempt.
+
+    Credentials: `tls` makes the channel a TLS one (`Tls(ca=..., cert=..., key=...)`; a cert
+    and key make it mutual TLS), or `credentials` with grpc's own channel credentials;
+    `token` (fixed) or `token_provider` (a function, asked before every attempt so that
+    tokens can be renewed) is sent as `authorization: Bearer <token>`.
     """
 
     def __init__(
@@ -188,20 +227,29 @@ class FinanceClient:
         channel_options: Sequence[tuple[str, Any]] = DEFAULT_CHANNEL_OPTIONS,
         credentials: grpc.ChannelCredentials | None = None,
         interceptors: Sequence[ClientInterceptor] = (),
+        tls: Tls | None = None,
+        token: str | None = None,
+        token_provider: TokenProvider | None = None,
     ) -> None:
-        options = list(channel_options)
+        credentials, options = channel_settings(
+            tls=tls, credentials=credentials, options=channel_options
+        )
+        provider = token_source(token, token_provider)
+        bearer = [BearerInterceptor(provider)] if provider is not None else []
         self._raw_channel = (
             grpc.secure_channel(target, credentials, options)
             if credentials is not None
             else grpc.insecure_channel(target, options)
         )
-        self.channel = grpc.intercept_channel(self._raw_channel, *interceptors)
+        self.channel = grpc.intercept_channel(self._raw_channel, *bearer, *interceptors)
         settings = CallSettings(
             timeout=timeout,
             retries=retries or NO_RETRIES,
             metadata=((ACTOR_METADATA, actor),) if actor else (),
         )
         self.users = UserService(self.channel, settings)
+        self.members = MemberService(self.channel, settings)
+        self.exchange_rates = ExchangeRateService(self.channel, settings)
         self.accounts = AccountService(self.channel, settings)
         self.categories = CategoryService(self.channel, settings)
         self.payees = PayeeService(self.channel, settings)

@@ -115,9 +115,9 @@ export declare type ListAuditEventsRequest = Message<"finance.v1.ListAuditEvents
   parent: string;
 
   /**
-   * The most events to return; 50 when unset, at most 1000. A page holds fewer when its
-   * items would pass 3 MiB, below what a gRPC client takes by default; its `next_page_token`
-   * continues it.
+   * The most events to return; 50 when unset, at most 1000 (larger values are coerced). A page
+   * holds fewer when its items would pass 3 MiB, below what a gRPC client takes by default; its
+   * `next_page_token` continues it.
    *
    * @generated from field: int32 page_size = 2;
    */
@@ -175,6 +175,12 @@ export declare const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsRe
 /**
  * Reads the audit trail: every change made to a user's transactions and accounts, by whom and
  * when, with the resource as it was before and after.
+ *
+ * Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+ * `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+ * may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+ * server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+ * call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
  *
  * @generated from service finance.v1.AuditService
  */

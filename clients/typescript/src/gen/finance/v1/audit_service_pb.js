@@ -38,6 +38,12 @@ export const ListAuditEventsResponseSchema = /*@__PURE__*/
  * Reads the audit trail: every change made to a user's transactions and accounts, by whom and
  * when, with the resource as it was before and after.
  *
+ * Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+ * `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+ * may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+ * server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+ * call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
+ *
  * @generated from service finance.v1.AuditService
  */
 export const AuditService = /*@__PURE__*/

@@ -88,6 +88,12 @@ export const DeleteMemberRequestSchema = /*@__PURE__*/
  * NOT_FOUND and ALREADY_EXISTS with `ResourceInfo`, FAILED_PRECONDITION with
  * `PreconditionFailure`.
  *
+ * Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+ * `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+ * may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+ * server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+ * call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
+ *
  * @generated from service finance.v1.MemberService
  */
 export const MemberService = /*@__PURE__*/

@@ -74,6 +74,12 @@ export const DeleteUserRequestSchema = /*@__PURE__*/
  * (U+202A to U+202E, U+2066 to U+2069) is INVALID_ARGUMENT naming the field. Surrounding
  * whitespace is removed.
  *
+ * Any method may return RESOURCE_EXHAUSTED with a `RetryInfo` saying when to try again and an
+ * `ErrorInfo` reason: CONCURRENCY_LIMIT_EXCEEDED while the server handles as many calls as it
+ * may, RATE_LIMIT_EXCEEDED once the caller has passed its rate limit. A request larger than the
+ * server accepts (4 MiB unless configured) is RESOURCE_EXHAUSTED without details. When the
+ * call's deadline passes the answer is DEADLINE_EXCEEDED, and the database stops its work too.
+ *
  * @generated from service finance.v1.UserService
  */
 export const UserService = /*@__PURE__*/
