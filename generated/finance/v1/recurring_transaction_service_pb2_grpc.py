@@ -190,8 +190,9 @@ class RecurringTransactionServiceServicer:
     def ListUpcomingOccurrences(self, request, context):
         """Lists the occurrences of a recurring transaction booked in a range of days: the coming ones
         as scheduled, and those done with as they were (recorded, with their transaction; skipped;
-        failed, with the reason). Returns INVALID_ARGUMENT for a range of more than 366 days and
-        NOT_FOUND if the recurring transaction does not exist.
+        failed, with the reason). While paused, the coming ones are listed as scheduled: those
+        booked before the day it resumes will not be recorded. Returns INVALID_ARGUMENT for a range
+        of more than 366 days and NOT_FOUND if the recurring transaction does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -90,8 +90,9 @@ class RecurringTransactionServiceStub:
     ListUpcomingOccurrences: _grpc.UnaryUnaryMultiCallable[_recurring_transaction_service_pb2.ListUpcomingOccurrencesRequest, _recurring_transaction_service_pb2.ListUpcomingOccurrencesResponse]
     """Lists the occurrences of a recurring transaction booked in a range of days: the coming ones
     as scheduled, and those done with as they were (recorded, with their transaction; skipped;
-    failed, with the reason). Returns INVALID_ARGUMENT for a range of more than 366 days and
-    NOT_FOUND if the recurring transaction does not exist.
+    failed, with the reason). While paused, the coming ones are listed as scheduled: those
+    booked before the day it resumes will not be recorded. Returns INVALID_ARGUMENT for a range
+    of more than 366 days and NOT_FOUND if the recurring transaction does not exist.
     """
 
 @_typing.type_check_only
@@ -155,8 +156,9 @@ class RecurringTransactionServiceAsyncStub(RecurringTransactionServiceStub):
     ListUpcomingOccurrences: _aio.UnaryUnaryMultiCallable[_recurring_transaction_service_pb2.ListUpcomingOccurrencesRequest, _recurring_transaction_service_pb2.ListUpcomingOccurrencesResponse]  # type: ignore[assignment]
     """Lists the occurrences of a recurring transaction booked in a range of days: the coming ones
     as scheduled, and those done with as they were (recorded, with their transaction; skipped;
-    failed, with the reason). Returns INVALID_ARGUMENT for a range of more than 366 days and
-    NOT_FOUND if the recurring transaction does not exist.
+    failed, with the reason). While paused, the coming ones are listed as scheduled: those
+    booked before the day it resumes will not be recorded. Returns INVALID_ARGUMENT for a range
+    of more than 366 days and NOT_FOUND if the recurring transaction does not exist.
     """
 
 class RecurringTransactionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -271,8 +273,9 @@ class RecurringTransactionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_recurring_transaction_service_pb2.ListUpcomingOccurrencesResponse, _abc.Awaitable[_recurring_transaction_service_pb2.ListUpcomingOccurrencesResponse]]:
         """Lists the occurrences of a recurring transaction booked in a range of days: the coming ones
         as scheduled, and those done with as they were (recorded, with their transaction; skipped;
-        failed, with the reason). Returns INVALID_ARGUMENT for a range of more than 366 days and
-        NOT_FOUND if the recurring transaction does not exist.
+        failed, with the reason). While paused, the coming ones are listed as scheduled: those
+        booked before the day it resumes will not be recorded. Returns INVALID_ARGUMENT for a range
+        of more than 366 days and NOT_FOUND if the recurring transaction does not exist.
         """
 
 def add_RecurringTransactionServiceServicer_to_server(servicer: RecurringTransactionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
