@@ -549,6 +549,32 @@ class TestScheduler:
         assert await booked(transactions, user) == [(date(2024, 2, 29), -10, "Rent")]
 
 
+class TestARefusal:
+    async def test_a_refusal_another_scheduler_settled_meanwhile_fails_nothing_else(
+        self, app, recurring, user, checking
+    ):
+        # The second unit of work of a refused occurrence finds the next one another: it
+        # records nothing rather than failing an occurrence nobody tried.
+        from service.api import names
+        from service.domain.audit import SYSTEM_CALLER
+        from service.domain.keys import owner_of
+        from service.services.scheduler import Refused
+
+        created = await create_recurring(recurring, user.name, monthly_expense(checking.name))
+        key = names.parse_recurring_transaction_name(created.name)
+        recorder = OccurrenceRecorder(app.uow)
+        settled = Refused(date(2023, 12, 31), "refused, and settled by another scheduler")
+        assert await app.uow.run(
+            lambda w: recorder._record(w, key, date(2024, 1, 31), failure=settled),
+            caller=SYSTEM_CALLER,
+            user=owner_of(key),
+        )
+        assert dates(await occurrences(recurring, created.name))[0] == (
+            date(2024, 1, 31),
+            Occurrence.STATE_SCHEDULED,
+        )
+
+
 class TestTwoSchedulers:
     async def test_racing_schedulers_record_each_occurrence_once(
         self, recurring, transactions, database_url, user, checking

@@ -60,25 +60,27 @@ class OccurrenceRecorder:
                 caller=SYSTEM_CALLER,
                 user=owner_of(key),
             )
-        except DomainError as error:
-            if not _refused(error):
-                raise
-            reason = str(error)
-        log.info("an occurrence of %s failed: %s", key, reason)
+        except Refused as refused:
+            failure = refused
+        log.info("an occurrence of %s failed: %s", key, failure.reason)
         return await self._uow.run(
-            lambda w: self._record(w, key, today, failure=reason),
+            lambda w: self._record(w, key, today, failure=failure),
             caller=SYSTEM_CALLER,
             user=owner_of(key),
         )
 
     async def _record(
-        self, w: Work, key: RecurringTransactionKey, today: date, *, failure: str | None
+        self, w: Work, key: RecurringTransactionKey, today: date, *, failure: "Refused | None"
     ) -> bool:
         before = await w.recurring.lock_due(key, today)
         if before is None:
             return False
         occurrence = first_after(before.schedule, before.handled_through)
         assert occurrence is not None  # due, so there is one
+        if failure is not None and failure.scheduled_date != occurrence.scheduled_date:
+            # Another scheduler settled the refused occurrence meanwhile: this one is next,
+            # and has not been tried yet.
+            return True
         done = await w.recurring.occurrence(key, occurrence.scheduled_date)
         if done is None:  # not skipped
             done = await self._occur(w, key, occurrence, before, failure)
@@ -96,19 +98,25 @@ class OccurrenceRecorder:
         key: RecurringTransactionKey,
         occurrence: Occurrence,
         recurring: RecurringTransaction,
-        failure: str | None,
+        failure: "Refused | None",
     ) -> OccurrenceRecord:
-        """Record `occurrence` as a transaction, or as failed with `failure`."""
+        """Record `occurrence` as a transaction, or as failed with `failure`. Raises Refused
+        when the ledger refuses it (the unit of work rolls back)."""
         scheduled = occurrence.scheduled_date
         if failure is not None:
             done = OccurrenceRecord(
-                scheduled, occurrence.booking_date, OccurrenceStatus.FAILED, failure=failure
+                scheduled, occurrence.booking_date, OccurrenceStatus.FAILED, failure=failure.reason
             )
         else:
-            draft = template_draft(recurring.template, occurrence.booking_date)
-            check_balanced(draft.postings)
             transaction_key = TransactionKey(key.user_id, str(uuid.uuid4()))
-            await record_transaction(w, transaction_key, draft)
+            try:
+                draft = template_draft(recurring.template, occurrence.booking_date)
+                check_balanced(draft.postings)
+                await record_transaction(w, transaction_key, draft)
+            except DomainError as error:
+                if not _refused(error):
+                    raise
+                raise Refused(scheduled, str(error)) from error
             done = OccurrenceRecord(
                 scheduled,
                 occurrence.booking_date,
@@ -117,6 +125,15 @@ class OccurrenceRecorder:
             )
         await w.recurring.add_occurrence(key, done)
         return done
+
+
+class Refused(Exception):
+    """The ledger refused to record the occurrence scheduled on `scheduled_date`."""
+
+    def __init__(self, scheduled_date: date, reason: str) -> None:
+        super().__init__(reason)
+        self.scheduled_date = scheduled_date
+        self.reason = reason
 
 
 def _refused(error: DomainError) -> bool:
