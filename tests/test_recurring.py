@@ -989,3 +989,49 @@ class TestTheServersScheduler:
         built = build_app(make_settings(database_url, recurring_interval_seconds=0), database)
         await built.server.stop(None)
         assert built.scheduler is None
+
+
+class TestTransfersBetweenCurrencies:
+    async def test_records_both_amounts_each_in_its_own_currency(
+        self, recurring, transactions, accounts, scheduler, clock, user, checking
+    ):
+        dollars = await create_account(
+            accounts, user.name, display_name="Dollars", currency_code="USD"
+        )
+        template = Template(
+            kind=Template.KIND_TRANSFER,
+            account=checking.name,
+            to_account=dollars.name,
+            amount=money(100),
+            to_amount=money(108, "USD", nanos=420_000_000),
+        )
+        created = await create_recurring(
+            recurring, user.name, monthly_expense(checking.name, template=template)
+        )
+        await run_on(scheduler, clock, date(2024, 1, 31))
+        found = await occurrences(recurring, created.name)
+        transaction = await transactions.GetTransaction(
+            tpb.GetTransactionRequest(name=found[0].transaction)
+        )
+        assert transaction.exchange_rate == "1.0842"
+        balance = await accounts.GetAccount(apb.GetAccountRequest(name=dollars.name))
+        assert balance.balance == money(108, "USD", nanos=420_000_000)
+
+    async def test_without_to_amount_between_currencies_is_invalid(
+        self, recurring, accounts, user, checking
+    ):
+        dollars = await create_account(
+            accounts, user.name, display_name="Dollars", currency_code="USD"
+        )
+        template = Template(
+            kind=Template.KIND_TRANSFER,
+            account=checking.name,
+            to_account=dollars.name,
+            amount=money(100),
+        )
+        found = await invalid_fields(
+            create_recurring(recurring, user.name, monthly_expense("", template=template))
+        )
+        assert found == {
+            "recurring_transaction.template.to_amount": "is required when the currencies differ"
+        }

@@ -60,13 +60,14 @@ def parse_template(
     if account is not None:
         owned(account, owner)
     amount = _money(t, "amount", field, violations, required=True)
-    destination = _destination(t, field, transfer, owner, amount, violations)
+    destination = _destination(t, field, transfer, owner, violations)
     labels = _labels(t, field, transfer, owner, violations)
     if kind is None or account is None or amount is None or labels is None:
         return None
     if transfer and destination is None:
         return None
-    to_account_id, (to_amount, to_currency_code) = destination or (None, (None, None))
+    to_account_id, received = destination or (None, None)
+    to_amount, to_currency_code = received or (None, None)
     return Template(
         kind,
         account.account_id,
@@ -83,11 +84,10 @@ def _destination(
     field: str,
     transfer: bool,
     owner: UserKey | None,
-    amount: tuple[int, str] | None,
     violations: Violations,
-) -> tuple[str, tuple[int, str]] | None:
-    """A transfer's `to_account` (required) and `to_amount` (`amount` when unset); both are
-    refused on other templates."""
+) -> tuple[str, tuple[int, str] | None] | None:
+    """A transfer's `to_account` (required) and `to_amount` (None when unset: `amount`
+    arrives); both are refused on other templates."""
     to_amount = _money(t, "to_amount", field, violations, required=False)
     if not transfer:
         if t.to_account:
@@ -101,10 +101,9 @@ def _destination(
     to_account = violations.check(
         lambda: child_id(t.to_account, names.parse_account_name, owner, f"{field}.to_account")
     )
-    received = to_amount or amount
-    if to_account is None or received is None:
+    if to_account is None:
         return None
-    return to_account, received
+    return to_account, to_amount
 
 
 def _labels(

@@ -53,8 +53,8 @@ class OccurrenceStatus(enum.StrEnum):
 class Template:
     """The transaction each occurrence records; amounts are positive minor units.
 
-    A transfer moves `amount` out of `account_id` and `to_amount` (in `to_currency_code`)
-    into `to_account_id`; expenses and income move `amount` only.
+    A transfer moves `amount` out of `account_id` and `to_amount` (in `to_currency_code`;
+    `amount` itself when None) into `to_account_id`; expenses and income move `amount` only.
     """
 
     kind: TemplateKind
@@ -139,14 +139,19 @@ def template_draft(template: Template, booking_date: date) -> TransactionDraft:
             draft = movements.income_draft(source, base=base, category_id=template.category_id)
         else:
             assert template.to_account_id is not None
-            assert template.to_amount is not None
-            assert template.to_currency_code is not None
+            given = template.to_amount is not None
             destination = PostingDraft(
-                template.to_account_id, template.to_amount, template.to_currency_code
+                template.to_account_id,
+                template.to_amount or template.amount,
+                template.to_currency_code or template.currency_code,
             )
-            draft = movements.transfer_draft(source, destination, base=base)
+            draft = movements.transfer_draft(source, destination, base=base, to_amount_given=given)
         check_balanced(draft.postings, "template")
-    return replace(draft, posting_fields=tuple(_in_template(f) for f in draft.posting_fields))
+    return replace(
+        draft,
+        posting_fields=tuple(_in_template(f) for f in draft.posting_fields),
+        implied_fields=frozenset(_in_template(f) for f in draft.implied_fields),
+    )
 
 
 @contextmanager

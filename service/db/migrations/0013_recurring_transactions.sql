@@ -10,6 +10,7 @@ CREATE TABLE recurring_transactions (
     amount           bigint NOT NULL CHECK (amount > 0),
     currency_code    text NOT NULL,
     to_account_id    text COLLATE "C",
+    -- What a transfer's to_account receives; NULL: amount itself, in the same currency.
     to_amount        bigint CHECK (to_amount > 0),
     to_currency_code text,
     category_id      text COLLATE "C",
