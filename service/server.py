@@ -14,6 +14,7 @@ from finance.v1 import (
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
     recurring_transaction_service_pb2_grpc,
+    rule_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
@@ -33,6 +34,7 @@ from service.api.member_servicer import MemberServicer
 from service.api.page_tokens import PageTokens
 from service.api.payee_servicer import PayeeServicer
 from service.api.recurring_servicer import RecurringTransactionServicer
+from service.api.rule_servicer import RuleServicer
 from service.api.transaction_servicer import TransactionServicer
 from service.api.user_servicer import UserServicer
 from service.db.database import Database
@@ -50,6 +52,7 @@ from service.services.exchange_rates import ExchangeRateService
 from service.services.ledger import LedgerService
 from service.services.members import MemberService
 from service.services.recurring import RecurringService
+from service.services.rules import RuleService
 from service.services.scheduler import OccurrenceRecorder, RecurringScheduler
 from service.services.users import UserService
 from service.settings import Settings
@@ -66,6 +69,7 @@ SERVICE_NAMES = tuple(
         "PayeeService",
         "TransactionService",
         "RecurringTransactionService",
+        "RuleService",
         "AuditService",
         "ExchangeRateService",
     )
@@ -100,6 +104,9 @@ def add_servicers(
     )
     exchange_rate_service_pb2_grpc.add_ExchangeRateServiceServicer_to_server(
         ExchangeRateServicer(ExchangeRateService(uow), page_tokens=page_tokens), server
+    )
+    rule_service_pb2_grpc.add_RuleServiceServicer_to_server(
+        RuleServicer(RuleService(uow), page_tokens=page_tokens), server
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(AuditService(uow), page_tokens=page_tokens), server

@@ -15,7 +15,9 @@ from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
-from finance.v1 import recurring_transaction_service_pb2_grpc as rpb_grpc
+from finance.v1 import recurring_transaction_service_pb2_grpc as recpb_grpc
+from finance.v1 import rule_service_pb2 as rpb
+from finance.v1 import rule_service_pb2_grpc as rpb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -90,7 +92,8 @@ class Clients:
     categories: "cpb_grpc.CategoryServiceAsyncStub"
     payees: "ppb_grpc.PayeeServiceAsyncStub"
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
-    recurring: "rpb_grpc.RecurringTransactionServiceAsyncStub"
+    recurring: "recpb_grpc.RecurringTransactionServiceAsyncStub"
+    rules: "rpb_grpc.RuleServiceAsyncStub"
 
     @classmethod
     def over(cls, channel: grpc.aio.Channel) -> "Clients":
@@ -103,7 +106,8 @@ class Clients:
             cpb_grpc.CategoryServiceStub(channel),
             ppb_grpc.PayeeServiceStub(channel),
             tpb_grpc.TransactionServiceStub(channel),
-            rpb_grpc.RecurringTransactionServiceStub(channel),
+            recpb_grpc.RecurringTransactionServiceStub(channel),
+            rpb_grpc.RuleServiceStub(channel),
         )
 
 
@@ -127,6 +131,7 @@ class SharedBooks:
     spare_member: str
     recurring: str
     exchange_rate: str
+    rule: str
 
 
 async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBooks:
@@ -171,6 +176,16 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
     category = await create_category(owner.categories, user.name)
     payee = await create_payee(owner.payees, user.name)
     recurring = await create_recurring(owner.recurring, user.name, monthly_expense(checking.name))
+    rule = await owner.rules.CreateRule(
+        rpb.CreateRuleRequest(
+            parent=user.name,
+            rule=rpb.Rule(
+                display_name="Bakery",
+                conditions=rpb.RuleConditions(description_contains="bakery"),
+                actions=rpb.RuleActions(add_tags=["bread"]),
+            ),
+        )
+    )
     return SharedBooks(
         user=user.name,
         account=checking.name,
@@ -182,4 +197,5 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
         spare_member=spare.name,
         recurring=recurring.name,
         exchange_rate=rate.name,
+        rule=rule.name,
     )

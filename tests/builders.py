@@ -10,8 +10,8 @@ from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import category_service_pb2_grpc as cpb_grpc
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
-from finance.v1 import recurring_transaction_service_pb2 as rpb
-from finance.v1 import recurring_transaction_service_pb2_grpc as rpb_grpc
+from finance.v1 import recurring_transaction_service_pb2 as recpb
+from finance.v1 import recurring_transaction_service_pb2_grpc as recpb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -123,33 +123,33 @@ async def record_expense(
     )
 
 
-def monthly_expense(account: str, units: int = 10, **fields: Any) -> rpb.RecurringTransaction:
+def monthly_expense(account: str, units: int = 10, **fields: Any) -> recpb.RecurringTransaction:
     """A recurring expense of `units` EUR from `account` on the 31st (each month's last day)
     of 2024, three times from January, unless `fields` (of the message) say otherwise."""
     values: dict[str, Any] = {
-        "template": rpb.TransactionTemplate(
-            kind=rpb.TransactionTemplate.KIND_EXPENSE,
+        "template": recpb.TransactionTemplate(
+            kind=recpb.TransactionTemplate.KIND_EXPENSE,
             account=account,
             amount=money(units),
             description="Rent",
         ),
-        "schedule": rpb.Schedule(
-            frequency=rpb.Schedule.FREQUENCY_MONTHLY, start_date=day(31), count=3
+        "schedule": recpb.Schedule(
+            frequency=recpb.Schedule.FREQUENCY_MONTHLY, start_date=day(31), count=3
         ),
         **fields,
     }
-    return rpb.RecurringTransaction(**values)
+    return recpb.RecurringTransaction(**values)
 
 
 async def create_recurring(
-    recurring: "rpb_grpc.RecurringTransactionServiceAsyncStub",
+    recurring: "recpb_grpc.RecurringTransactionServiceAsyncStub",
     parent: str,
-    message: rpb.RecurringTransaction,
+    message: recpb.RecurringTransaction,
     **fields: Any,
-) -> rpb.RecurringTransaction:
+) -> recpb.RecurringTransaction:
     """A new recurring transaction of user `parent`."""
     return await recurring.CreateRecurringTransaction(
-        rpb.CreateRecurringTransactionRequest(
+        recpb.CreateRecurringTransactionRequest(
             parent=parent, recurring_transaction=message, **fields
         )
     )

@@ -25,6 +25,7 @@ from finance.v1 import (
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
     recurring_transaction_service_pb2_grpc,
+    rule_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2,
     user_service_pb2_grpc,
@@ -166,6 +167,12 @@ def recurring(
 ) -> "recurring_transaction_service_pb2_grpc.RecurringTransactionServiceAsyncStub":
     """A RecurringTransactionService client."""
     return recurring_transaction_service_pb2_grpc.RecurringTransactionServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def rules(channel: grpc.aio.Channel) -> "rule_service_pb2_grpc.RuleServiceAsyncStub":
+    """A RuleService client."""
+    return rule_service_pb2_grpc.RuleServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,9 @@ from finance.v1 import exchange_rate_service_pb2_grpc as xpb_grpc
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
-from finance.v1 import recurring_transaction_service_pb2 as rpb
-from finance.v1 import recurring_transaction_service_pb2_grpc as rpb_grpc
+from finance.v1 import recurring_transaction_service_pb2 as recpb
+from finance.v1 import recurring_transaction_service_pb2_grpc as recpb_grpc
+from finance.v1 import rule_service_pb2_grpc as rpb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -53,8 +54,9 @@ class Clients:
     payees: "ppb_grpc.PayeeServiceAsyncStub"
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
     members: "mpb_grpc.MemberServiceAsyncStub"
-    recurring: "rpb_grpc.RecurringTransactionServiceAsyncStub"
+    recurring: "recpb_grpc.RecurringTransactionServiceAsyncStub"
     exchange_rates: "xpb_grpc.ExchangeRateServiceAsyncStub"
+    rules: "rpb_grpc.RuleServiceAsyncStub"
 
 
 @dataclass(frozen=True)
@@ -366,31 +368,31 @@ def recurring_transactions(c: Clients) -> Resource:
         opened[user] = (await create_account(c.accounts, user)).name
         return user
 
-    def message(scope: str, label: str) -> rpb.RecurringTransaction:
+    def message(scope: str, label: str) -> recpb.RecurringTransaction:
         recurring = monthly_expense(opened.get(scope, f"{scope}/accounts/a"))
         recurring.template.description = label
         return recurring
 
     async def create(
         scope: str, label: str = "One", request_id: str = ""
-    ) -> rpb.RecurringTransaction:
+    ) -> recpb.RecurringTransaction:
         return await c.recurring.CreateRecurringTransaction(
-            rpb.CreateRecurringTransactionRequest(
+            recpb.CreateRecurringTransactionRequest(
                 parent=scope, recurring_transaction=message(scope, label), request_id=request_id
             )
         )
 
     async def list_(scope: str, **fields: Any) -> Page:
-        request = rpb.ListRecurringTransactionsRequest(parent=scope, **fields)
+        request = recpb.ListRecurringTransactionsRequest(parent=scope, **fields)
         page = await c.recurring.ListRecurringTransactions(request)
         return Page(list(page.recurring_transactions), page.next_page_token)
 
-    async def update(name: str, label: str, etag: str = "") -> rpb.RecurringTransaction:
+    async def update(name: str, label: str, etag: str = "") -> recpb.RecurringTransaction:
         scope = name.split("/recurringTransactions/")[0]
         recurring = message(scope, label)
         recurring.name, recurring.etag = name, etag
         return await c.recurring.UpdateRecurringTransaction(
-            rpb.UpdateRecurringTransactionRequest(
+            recpb.UpdateRecurringTransactionRequest(
                 recurring_transaction=recurring, update_mask=mask("template")
             )
         )
@@ -401,18 +403,18 @@ def recurring_transactions(c: Clients) -> Resource:
         new_scope=new_scope,
         create=create,
         get=lambda name: c.recurring.GetRecurringTransaction(
-            rpb.GetRecurringTransactionRequest(name=name)
+            recpb.GetRecurringTransactionRequest(name=name)
         ),
         list=list_,
         update=update,
         delete=lambda name, etag="": c.recurring.DeleteRecurringTransaction(
-            rpb.DeleteRecurringTransactionRequest(name=name, etag=etag)
+            recpb.DeleteRecurringTransactionRequest(name=name, etag=etag)
         ),
         create_invalid=lambda: c.recurring.CreateRecurringTransaction(
-            rpb.CreateRecurringTransactionRequest(
+            recpb.CreateRecurringTransactionRequest(
                 parent="people/x",
                 recurring_transaction=monthly_expense(
-                    "nope", schedule=rpb.Schedule(start_date=day(1))
+                    "nope", schedule=recpb.Schedule(start_date=day(1))
                 ),
                 request_id="nope",
             )

@@ -13,7 +13,8 @@ from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
-from finance.v1 import recurring_transaction_service_pb2 as rpb
+from finance.v1 import recurring_transaction_service_pb2 as recpb
+from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from google.api import field_behavior_pb2, resource_pb2
 from google.protobuf.descriptor import Descriptor, FileDescriptor
@@ -58,8 +59,9 @@ class World:
     posted: tpb.Transaction
     pending: tpb.Transaction
     member: mpb.Member
-    recurring: rpb.RecurringTransaction
+    recurring: recpb.RecurringTransaction
     exchange_rate: xpb.ExchangeRate
+    rule: rpb.Rule
 
     def name_of(self, target: str) -> str:
         """The resource name of this user's `target` (account, category, posted...)."""
@@ -118,9 +120,36 @@ async def build_world(c: Clients) -> World:
             ),
         )
     )
+    rule = await c.rules.CreateRule(rpb.CreateRuleRequest(parent=user, rule=_rule()))
     return World(
-        user, account, other, category, payee, posted, pending, member, recurring, exchange_rate
+        user,
+        account,
+        other,
+        category,
+        payee,
+        posted,
+        pending,
+        member,
+        recurring,
+        exchange_rate,
+        rule,
     )
+
+
+def _rule(actions: rpb.RuleActions | None = None, **conditions: Any) -> rpb.Rule:
+    """A valid rule with `conditions` (a description unless told) and `actions` (adding a tag
+    unless told)."""
+    return rpb.Rule(
+        display_name="Rule",
+        conditions=rpb.RuleConditions(**(conditions or {"description_contains": "bakery"})),
+        actions=actions or rpb.RuleActions(add_tags=["tagged"]),
+    )
+
+
+def _update_rule(me: World, path: str, rule: rpb.Rule) -> rpb.UpdateRuleRequest:
+    """An update of the caller's rule to `rule`'s `path`."""
+    rule.name = me.rule.name
+    return rpb.UpdateRuleRequest(rule=rule, update_mask=mask(path))
 
 
 async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: str) -> list[Any]:
@@ -135,11 +164,12 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
     )
     members = await c.members.ListMembers(mpb.ListMembersRequest(parent=user, page_size=1000))
     recurring = await c.recurring.ListRecurringTransactions(
-        rpb.ListRecurringTransactionsRequest(parent=user, page_size=1000)
+        recpb.ListRecurringTransactionsRequest(parent=user, page_size=1000)
     )
     rates = await c.exchange_rates.ListExchangeRates(
         xpb.ListExchangeRatesRequest(parent=user, page_size=1000)
     )
+    rules = await c.rules.ListRules(rpb.ListRulesRequest(parent=user, page_size=1000))
     events = await audit.ListAuditEvents(
         audit_service_pb2.ListAuditEventsRequest(parent=user, page_size=1000)
     )
@@ -151,6 +181,7 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         list(members.members),
         list(recurring.recurring_transactions),
         list(rates.exchange_rates),
+        list(rules.rules),
         list(events.audit_events),
     ]
 
@@ -165,6 +196,7 @@ TARGETS = {
     "member": ("finance-tracker/Member", "members"),
     "recurring": ("finance-tracker/RecurringTransaction", "recurringTransactions"),
     "exchange_rate": ("finance-tracker/ExchangeRate", "exchangeRates"),
+    "rule": ("finance-tracker/Rule", "rules"),
 }
 
 # (clients, the caller's world, the name of another user's resource) -> the call.
@@ -235,35 +267,35 @@ def _transfer(me: World, **fields: Any) -> tpb.TransferFundsRequest:
     return tpb.TransferFundsRequest(parent=me.user, **values)
 
 
-def _template(me: World, **fields: Any) -> rpb.TransactionTemplate:
+def _template(me: World, **fields: Any) -> recpb.TransactionTemplate:
     """A monthly expense's template from the caller's account, with `fields`."""
     values = {
-        "kind": rpb.TransactionTemplate.KIND_EXPENSE,
+        "kind": recpb.TransactionTemplate.KIND_EXPENSE,
         "account": me.account.name,
         "amount": money(1),
         **fields,
     }
-    return rpb.TransactionTemplate(**values)
+    return recpb.TransactionTemplate(**values)
 
 
-def _transfer_template(me: World, **fields: Any) -> rpb.TransactionTemplate:
+def _transfer_template(me: World, **fields: Any) -> recpb.TransactionTemplate:
     values = {"to_account": me.other_account.name, **fields}
-    return _template(me, kind=rpb.TransactionTemplate.KIND_TRANSFER, **values)
+    return _template(me, kind=recpb.TransactionTemplate.KIND_TRANSFER, **values)
 
 
 def _create_recurring(
-    me: World, template: rpb.TransactionTemplate
-) -> rpb.CreateRecurringTransactionRequest:
-    return rpb.CreateRecurringTransactionRequest(
+    me: World, template: recpb.TransactionTemplate
+) -> recpb.CreateRecurringTransactionRequest:
+    return recpb.CreateRecurringTransactionRequest(
         parent=me.user, recurring_transaction=monthly_expense("", template=template)
     )
 
 
 def _update_recurring(
-    me: World, template: rpb.TransactionTemplate, name: str = ""
-) -> rpb.UpdateRecurringTransactionRequest:
-    recurring = rpb.RecurringTransaction(name=name or me.recurring.name, template=template)
-    return rpb.UpdateRecurringTransactionRequest(
+    me: World, template: recpb.TransactionTemplate, name: str = ""
+) -> recpb.UpdateRecurringTransactionRequest:
+    recurring = recpb.RecurringTransaction(name=name or me.recurring.name, template=template)
+    return recpb.UpdateRecurringTransactionRequest(
         recurring_transaction=recurring, update_mask=mask("template")
     )
 
@@ -271,6 +303,7 @@ def _update_recurring(
 A, CAT, P, TX = "AccountService", "CategoryService", "PayeeService", "TransactionService"
 M, RT = "MemberService", "RecurringTransactionService"
 M, X = "MemberService", "ExchangeRateService"
+M, X, R = "MemberService", "ExchangeRateService", "RuleService"
 CASES = [
     Case(f"{X}.GetExchangeRate", "name", "exchange_rate",
          lambda c, me, n: c.exchange_rates.GetExchangeRate(xpb.GetExchangeRateRequest(name=n))),
@@ -385,7 +418,7 @@ CASES = [
              _create_recurring(me, _template(me, payee=n)))),
     Case(f"{RT}.GetRecurringTransaction", "name", "recurring",
          lambda c, me, n: c.recurring.GetRecurringTransaction(
-             rpb.GetRecurringTransactionRequest(name=n))),
+             recpb.GetRecurringTransactionRequest(name=n))),
     Case(f"{RT}.UpdateRecurringTransaction", "recurring_transaction.name", "recurring",
          lambda c, me, n: c.recurring.UpdateRecurringTransaction(
              _update_recurring(me, _template(me), name=n))),
@@ -406,19 +439,50 @@ CASES = [
              _update_recurring(me, _template(me, payee=n)))),
     Case(f"{RT}.DeleteRecurringTransaction", "name", "recurring",
          lambda c, me, n: c.recurring.DeleteRecurringTransaction(
-             rpb.DeleteRecurringTransactionRequest(name=n))),
+             recpb.DeleteRecurringTransactionRequest(name=n))),
     Case(f"{RT}.PauseRecurringTransaction", "name", "recurring",
          lambda c, me, n: c.recurring.PauseRecurringTransaction(
-             rpb.PauseRecurringTransactionRequest(name=n))),
+             recpb.PauseRecurringTransactionRequest(name=n))),
     Case(f"{RT}.ResumeRecurringTransaction", "name", "recurring",
          lambda c, me, n: c.recurring.ResumeRecurringTransaction(
-             rpb.ResumeRecurringTransactionRequest(name=n))),
+             recpb.ResumeRecurringTransactionRequest(name=n))),
     Case(f"{RT}.SkipOccurrence", "name", "recurring",
          lambda c, me, n: c.recurring.SkipOccurrence(
-             rpb.SkipOccurrenceRequest(name=n, occurrence_date=day(31)))),
+             recpb.SkipOccurrenceRequest(name=n, occurrence_date=day(31)))),
     Case(f"{RT}.ListUpcomingOccurrences", "name", "recurring",
          lambda c, me, n: c.recurring.ListUpcomingOccurrences(
-             rpb.ListUpcomingOccurrencesRequest(name=n, start_date=day(1), end_date=day(31)))),
+             recpb.ListUpcomingOccurrencesRequest(name=n, start_date=day(1), end_date=day(31)))),
+    Case(f"{R}.GetRule", "name", "rule",
+         lambda c, me, n: c.rules.GetRule(rpb.GetRuleRequest(name=n))),
+    Case(f"{R}.UpdateRule", "rule.name", "rule",
+         lambda c, me, n: c.rules.UpdateRule(rpb.UpdateRuleRequest(
+             rule=rpb.Rule(name=n, priority=1), update_mask=mask("priority")))),
+    Case(f"{R}.DeleteRule", "name", "rule",
+         lambda c, me, n: c.rules.DeleteRule(rpb.DeleteRuleRequest(name=n))),
+    Case(f"{R}.TestRule", "name", "rule",
+         lambda c, me, n: c.rules.TestRule(rpb.TestRuleRequest(name=n))),
+    Case(f"{R}.CreateRule", "rule.conditions.payee", "payee",
+         lambda c, me, n: c.rules.CreateRule(rpb.CreateRuleRequest(
+             parent=me.user, rule=_rule(payee=n)))),
+    Case(f"{R}.CreateRule", "rule.conditions.account", "account",
+         lambda c, me, n: c.rules.CreateRule(rpb.CreateRuleRequest(
+             parent=me.user, rule=_rule(account=n)))),
+    Case(f"{R}.CreateRule", "rule.actions.set_category", "category",
+         lambda c, me, n: c.rules.CreateRule(rpb.CreateRuleRequest(
+             parent=me.user, rule=_rule(rpb.RuleActions(set_category=n))))),
+    Case(f"{R}.CreateRule", "rule.actions.set_payee", "payee",
+         lambda c, me, n: c.rules.CreateRule(rpb.CreateRuleRequest(
+             parent=me.user, rule=_rule(rpb.RuleActions(set_payee=n))))),
+    Case(f"{R}.UpdateRule", "rule.conditions.payee", "payee",
+         lambda c, me, n: c.rules.UpdateRule(_update_rule(me, "conditions", _rule(payee=n)))),
+    Case(f"{R}.UpdateRule", "rule.conditions.account", "account",
+         lambda c, me, n: c.rules.UpdateRule(_update_rule(me, "conditions", _rule(account=n)))),
+    Case(f"{R}.UpdateRule", "rule.actions.set_category", "category",
+         lambda c, me, n: c.rules.UpdateRule(_update_rule(
+             me, "actions", _rule(rpb.RuleActions(set_category=n))))),
+    Case(f"{R}.UpdateRule", "rule.actions.set_payee", "payee",
+         lambda c, me, n: c.rules.UpdateRule(_update_rule(
+             me, "actions", _rule(rpb.RuleActions(set_payee=n))))),
 ]  # fmt: skip
 
 

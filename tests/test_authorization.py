@@ -16,7 +16,8 @@ from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
-from finance.v1 import recurring_transaction_service_pb2 as rpb
+from finance.v1 import recurring_transaction_service_pb2 as recpb
+from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from google.protobuf import field_mask_pb2
@@ -227,6 +228,28 @@ MATRIX: dict[str, Case] = {
         ),
     ),
     "PayeeService/DeletePayee": Case(Need.EDITOR, lambda b: ppb.DeletePayeeRequest(name=b.payee)),
+    "RuleService/CreateRule": Case(
+        Need.EDITOR,
+        lambda b: rpb.CreateRuleRequest(
+            parent=b.user,
+            rule=rpb.Rule(
+                display_name="Rent",
+                conditions=rpb.RuleConditions(description_contains="rent"),
+                actions=rpb.RuleActions(add_tags=["home"]),
+            ),
+        ),
+    ),
+    "RuleService/GetRule": Case(Need.VIEWER, lambda b: rpb.GetRuleRequest(name=b.rule)),
+    "RuleService/ListRules": Case(Need.VIEWER, lambda b: rpb.ListRulesRequest(parent=b.user)),
+    "RuleService/UpdateRule": Case(
+        Need.EDITOR,
+        lambda b: rpb.UpdateRuleRequest(
+            rule=rpb.Rule(name=b.rule, priority=2), update_mask=mask("priority")
+        ),
+    ),
+    "RuleService/DeleteRule": Case(Need.EDITOR, lambda b: rpb.DeleteRuleRequest(name=b.rule)),
+    "RuleService/TestRule": Case(Need.VIEWER, lambda b: rpb.TestRuleRequest(name=b.rule)),
+    "RuleService/ApplyRules": Case(Need.EDITOR, lambda b: rpb.ApplyRulesRequest(parent=b.user)),
     "TransactionService/CreateTransaction": Case(
         Need.EDITOR,
         lambda b: tpb.CreateTransactionRequest(
@@ -242,39 +265,39 @@ MATRIX: dict[str, Case] = {
     ),
     "RecurringTransactionService/CreateRecurringTransaction": Case(
         Need.EDITOR,
-        lambda b: rpb.CreateRecurringTransactionRequest(
+        lambda b: recpb.CreateRecurringTransactionRequest(
             parent=b.user, recurring_transaction=monthly_expense(b.account)
         ),
     ),
     "RecurringTransactionService/GetRecurringTransaction": Case(
-        Need.VIEWER, lambda b: rpb.GetRecurringTransactionRequest(name=b.recurring)
+        Need.VIEWER, lambda b: recpb.GetRecurringTransactionRequest(name=b.recurring)
     ),
     "RecurringTransactionService/ListRecurringTransactions": Case(
-        Need.VIEWER, lambda b: rpb.ListRecurringTransactionsRequest(parent=b.user)
+        Need.VIEWER, lambda b: recpb.ListRecurringTransactionsRequest(parent=b.user)
     ),
     "RecurringTransactionService/UpdateRecurringTransaction": Case(
         Need.EDITOR,
-        lambda b: rpb.UpdateRecurringTransactionRequest(
+        lambda b: recpb.UpdateRecurringTransactionRequest(
             recurring_transaction=monthly_expense(b.account, units=12, name=b.recurring),
             update_mask=mask("template"),
         ),
     ),
     "RecurringTransactionService/DeleteRecurringTransaction": Case(
-        Need.EDITOR, lambda b: rpb.DeleteRecurringTransactionRequest(name=b.recurring)
+        Need.EDITOR, lambda b: recpb.DeleteRecurringTransactionRequest(name=b.recurring)
     ),
     "RecurringTransactionService/PauseRecurringTransaction": Case(
-        Need.EDITOR, lambda b: rpb.PauseRecurringTransactionRequest(name=b.recurring)
+        Need.EDITOR, lambda b: recpb.PauseRecurringTransactionRequest(name=b.recurring)
     ),
     "RecurringTransactionService/ResumeRecurringTransaction": Case(
-        Need.EDITOR, lambda b: rpb.ResumeRecurringTransactionRequest(name=b.recurring)
+        Need.EDITOR, lambda b: recpb.ResumeRecurringTransactionRequest(name=b.recurring)
     ),
     "RecurringTransactionService/SkipOccurrence": Case(
         Need.EDITOR,
-        lambda b: rpb.SkipOccurrenceRequest(name=b.recurring, occurrence_date=day(29, 2)),
+        lambda b: recpb.SkipOccurrenceRequest(name=b.recurring, occurrence_date=day(29, 2)),
     ),
     "RecurringTransactionService/ListUpcomingOccurrences": Case(
         Need.VIEWER,
-        lambda b: rpb.ListUpcomingOccurrencesRequest(
+        lambda b: recpb.ListUpcomingOccurrencesRequest(
             name=b.recurring, start_date=day(1), end_date=day(31, 12)
         ),
     ),

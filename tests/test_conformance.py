@@ -28,11 +28,19 @@ TOKEN_NOT_ISSUED = "is not a page token this service issued"
 
 @pytest.fixture
 def clients(
-    users, accounts, categories, payees, transactions, members, recurring, exchange_rates
+    users, accounts, categories, payees, transactions, members, recurring, exchange_rates, rules
 ) -> Clients:
     """The clients of the services that hold resources, on the shared server."""
     return Clients(
-        users, accounts, categories, payees, transactions, members, recurring, exchange_rates
+        users,
+        accounts,
+        categories,
+        payees,
+        transactions,
+        members,
+        recurring,
+        exchange_rates,
+        rules,
     )
 
 

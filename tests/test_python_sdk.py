@@ -13,7 +13,7 @@ import pytest
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2 as aupb
 from finance.v1 import exchange_rate_service_pb2 as xpb
-from finance.v1 import recurring_transaction_service_pb2 as rpb
+from finance.v1 import recurring_transaction_service_pb2 as recpb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from finance.v1 import user_service_pb2_grpc
@@ -113,12 +113,12 @@ class TestCalls:
     async def test_schedules_a_recurring_expense_and_lists_its_occurrences(self, client, owner):
         account = await client.accounts.create_account(account_request(owner.name))
         recurring = await client.recurring_transactions.create_recurring_transaction(
-            rpb.CreateRecurringTransactionRequest(
+            recpb.CreateRecurringTransactionRequest(
                 parent=owner.name, recurring_transaction=monthly_expense(account.name)
             )
         )
         upcoming = await client.recurring_transactions.list_upcoming_occurrences(
-            rpb.ListUpcomingOccurrencesRequest(
+            recpb.ListUpcomingOccurrencesRequest(
                 name=recurring.name, start_date=day(1), end_date=day(31, 12)
             )
         )
@@ -482,7 +482,7 @@ class TestSyncClient:
                 )
                 names = [a.name for page in pages for a in page.accounts]
                 scheduled = client.recurring_transactions.list_recurring_transactions(
-                    rpb.ListRecurringTransactionsRequest(parent=user.name)
+                    recpb.ListRecurringTransactionsRequest(parent=user.name)
                 )
                 assert list(scheduled.recurring_transactions) == []
                 return (

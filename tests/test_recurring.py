@@ -10,8 +10,8 @@ from typing import Any
 import grpc
 import pytest
 from finance.v1 import account_service_pb2 as apb
-from finance.v1 import recurring_transaction_service_pb2 as rpb
-from finance.v1 import recurring_transaction_service_pb2_grpc as rpb_grpc
+from finance.v1 import recurring_transaction_service_pb2 as recpb
+from finance.v1 import recurring_transaction_service_pb2_grpc as recpb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from google.protobuf import field_mask_pb2
 from google.type import dayofweek_pb2
@@ -31,10 +31,10 @@ from tests.builders import (
 from tests.conftest import make_settings
 from tests.helpers import field_violations, invalid_fields, rpc_error
 
-R = rpb
-Template = rpb.TransactionTemplate
-Schedule = rpb.Schedule
-Occurrence = rpb.Occurrence
+R = recpb
+Template = recpb.TransactionTemplate
+Schedule = recpb.Schedule
+Occurrence = recpb.Occurrence
 
 
 class Clock:
@@ -65,7 +65,7 @@ async def on_clock(database, database_url, clock: Clock) -> AsyncIterator[Any]:
     await built.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{built.port}") as channel:
-            yield rpb_grpc.RecurringTransactionServiceStub(channel)
+            yield recpb_grpc.RecurringTransactionServiceStub(channel)
     finally:
         await built.stop(grace=1)
 

@@ -16,7 +16,8 @@ from finance.v1 import account_service_pb2 as apb
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
-from finance.v1 import recurring_transaction_service_pb2 as rpb
+from finance.v1 import recurring_transaction_service_pb2 as recpb
+from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from google.protobuf import json_format
@@ -200,7 +201,7 @@ TEXT_FIELDS: dict[str, tuple[str, Send]] = {
     "CreateRecurringTransaction description": (
         "recurring_transaction.template.description",
         lambda t, s: t.clients.recurring.CreateRecurringTransaction(
-            rpb.CreateRecurringTransactionRequest(
+            recpb.CreateRecurringTransactionRequest(
                 parent=t.owner, recurring_transaction=_recurring(t, s)
             )
         ),
@@ -208,7 +209,7 @@ TEXT_FIELDS: dict[str, tuple[str, Send]] = {
     "UpdateRecurringTransaction description": (
         "recurring_transaction.template.description",
         lambda t, s: t.clients.recurring.UpdateRecurringTransaction(
-            rpb.UpdateRecurringTransactionRequest(
+            recpb.UpdateRecurringTransactionRequest(
                 recurring_transaction=_recurring(t, s, name=f"{t.owner}/recurringTransactions/r1"),
                 update_mask=mask("template"),
             )
@@ -232,10 +233,60 @@ TEXT_FIELDS: dict[str, tuple[str, Send]] = {
         ),
     ),
 }
+
+
+def _create_rule(t: Target, field: str, text: str) -> Awaitable[Any]:
+    """A CreateRule whose text `field` ("conditions.x", "actions.y" or "display_name") holds
+    `text`, all else valid."""
+    values: dict[str, dict[str, Any]] = {
+        "conditions": {"description_contains": "bakery"},
+        "actions": {"add_tags": ["food"]},
+        "display_name": {},
+    }
+    part, _, name = field.partition(".")
+    rule = rpb.Rule(display_name="Bakery")
+    if name:
+        values[part][name] = [text] if name == "add_tags" else text
+    else:
+        rule.display_name = text
+    rule.conditions.CopyFrom(rpb.RuleConditions(**values["conditions"]))
+    rule.actions.CopyFrom(rpb.RuleActions(**values["actions"]))
+    return t.clients.rules.CreateRule(rpb.CreateRuleRequest(parent=t.owner, rule=rule))
+
+
+def _rule_case(field: str) -> tuple[str, Send]:
+    def send(t: Target, text: str) -> Awaitable[Any]:
+        return _create_rule(t, field, text)
+
+    return f"rule.{field}" + ("[0]" if field.endswith("add_tags") else ""), send
+
+
+TEXT_FIELDS.update(
+    {
+        f"CreateRule {field}": _rule_case(field)
+        for field in (
+            "display_name",
+            "conditions.description_contains",
+            "conditions.description_regex",
+            "conditions.external_id_contains",
+            "actions.set_description",
+            "actions.add_tags",
+        )
+    }
+)
+TEXT_FIELDS["UpdateRule display_name"] = (
+    "rule.display_name",
+    lambda t, s: t.clients.rules.UpdateRule(
+        rpb.UpdateRuleRequest(
+            rule=rpb.Rule(name=f"{t.owner}/rules/r1", display_name=s),
+            update_mask=mask("display_name"),
+        )
+    ),
+)
 MULTI_LINE = {"CreateTransaction notes", "UpdateTransaction notes"}
 
 
-def _recurring(t: Target, description: str, **fields: Any) -> rpb.RecurringTransaction:
+def _recurring(t: Target, description: str, **fields: Any) -> recpb.RecurringTransaction:
     """A monthly expense from the target's account described as `description`."""
     recurring = monthly_expense(t.account, **fields)
     recurring.template.description = description
@@ -244,11 +295,28 @@ def _recurring(t: Target, description: str, **fields: Any) -> rpb.RecurringTrans
 
 @pytest.fixture
 def target(
-    user, users, accounts, categories, payees, transactions, members, recurring, exchange_rates
+    user,
+    users,
+    accounts,
+    categories,
+    payees,
+    transactions,
+    members,
+    recurring,
+    exchange_rates,
+    rules,
 ) -> Target:
     """Requests on behalf of the test's user."""
     clients = Clients(
-        users, accounts, categories, payees, transactions, members, recurring, exchange_rates
+        users,
+        accounts,
+        categories,
+        payees,
+        transactions,
+        members,
+        recurring,
+        exchange_rates,
+        rules,
     )
     return Target(user.name, f"{user.name}/accounts/a1", clients)
 

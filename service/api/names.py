@@ -14,6 +14,7 @@ from service.domain.keys import (
     PayeeKey,
     RecurringTransactionKey,
     ResourceKey,
+    RuleKey,
     TransactionKey,
     UserKey,
 )
@@ -41,6 +42,7 @@ RESOURCE_TYPES: dict[type, str] = {
     MemberKey: "Member",
     RecurringTransactionKey: "RecurringTransaction",
     ExchangeRateKey: "ExchangeRate",
+    RuleKey: "Rule",
 }
 
 
@@ -107,6 +109,11 @@ def parse_exchange_rate_name(name: str, field: str = "name") -> ExchangeRateKey:
     )
 
 
+def parse_rule_name(name: str, field: str = "name") -> RuleKey:
+    """The key of a `users/{user}/rules/{rule}` name; BadRequest if malformed."""
+    return RuleKey(*parse_user_child(name, "rules", field, id_label="rule"))
+
+
 _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "accounts": AccountKey,
     "categories": CategoryKey,
@@ -115,6 +122,7 @@ _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "members": MemberKey,
     RECURRING: RecurringTransactionKey,
     "exchangeRates": ExchangeRateKey,
+    "rules": RuleKey,
 }
 
 
@@ -152,6 +160,8 @@ def resource_name(key: ResourceKey) -> str:
             return child_name(user_id, RECURRING, recurring_id)
         case ExchangeRateKey(user_id, exchange_rate_id):
             return child_name(user_id, "exchangeRates", exchange_rate_id)
+        case RuleKey(user_id, rule_id):
+            return child_name(user_id, "rules", rule_id)
 
 
 def child_name(user_id: str, collection: str, child_id: str) -> str:

@@ -71,7 +71,8 @@ def _posting(
     return PostingDraft(account.account_id, amount[0], amount[1], category, memo or "")
 
 
-def _tags(tags: Sequence[str], field: str) -> tuple[str, ...]:
+def parse_tags(tags: Sequence[str], field: str) -> tuple[str, ...]:
+    """Tags of one line and 1 to 50 characters each, at most MAX_TAGS, none repeated."""
     cleaned = tuple(check_characters(tag, f"{field}[{i}]").strip() for i, tag in enumerate(tags))
     if len(cleaned) > MAX_TAGS:
         raise BadRequest.single(field, f"at most {MAX_TAGS} tags")
@@ -103,7 +104,7 @@ def _details(
         lambda: optional_text(transaction.description, f"{field}.description", 500)
     )
     notes = violations.check(lambda: _notes(transaction.notes, f"{field}.notes"))
-    tags = violations.check(lambda: _tags(transaction.tags, f"{field}.tags"))
+    tags = violations.check(lambda: parse_tags(transaction.tags, f"{field}.tags"))
     payee = violations.check(
         lambda: child_id(transaction.payee, names.parse_payee_name, owner, f"{field}.payee")
     )
@@ -192,7 +193,7 @@ def parse_update(
             lambda: child_id(t.payee, names.parse_payee_name, owner, "transaction.payee"),
         ),
         notes=_if(paths, "notes", violations, lambda: _notes(t.notes, "transaction.notes")),
-        tags=_if(paths, "tags", violations, lambda: _tags(t.tags, "transaction.tags")),
+        tags=_if(paths, "tags", violations, lambda: parse_tags(t.tags, "transaction.tags")),
         categories=_if(
             paths,
             "postings.category",

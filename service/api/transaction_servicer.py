@@ -32,7 +32,9 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
         self, request: pb.CreateTransactionRequest, context: Context
     ) -> pb.Transaction:
         create = requests.parse_create(request, context.invocation_metadata())
-        transaction = await self._ledger.record(create.owner, create.draft, caller=create.caller)
+        transaction = await self._ledger.record(
+            create.owner, create.draft, caller=create.caller, apply_rules=request.apply_rules
+        )
         return transaction_to_proto(transaction)
 
     async def GetTransaction(
@@ -107,7 +109,9 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
             simple.account, base=simple.base, category_id=simple.category_id
         )
         return transaction_to_proto(
-            await self._ledger.record(simple.owner, draft, caller=simple.caller)
+            await self._ledger.record(
+                simple.owner, draft, caller=simple.caller, apply_rules=request.apply_rules
+            )
         )
 
     async def RecordIncome(
@@ -118,7 +122,9 @@ class TransactionServicer(transaction_service_pb2_grpc.TransactionServiceService
             simple.account, base=simple.base, category_id=simple.category_id
         )
         return transaction_to_proto(
-            await self._ledger.record(simple.owner, draft, caller=simple.caller)
+            await self._ledger.record(
+                simple.owner, draft, caller=simple.caller, apply_rules=request.apply_rules
+            )
         )
 
     async def TransferFunds(

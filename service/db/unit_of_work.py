@@ -37,6 +37,7 @@ from service.repositories.idempotency import IdempotencyRepository, fingerprint
 from service.repositories.members import MemberRepository
 from service.repositories.payees import PayeeRepository
 from service.repositories.recurring import RecurringRepository
+from service.repositories.rules import RuleRepository
 from service.repositories.transactions import TransactionRepository
 from service.repositories.users import UserRepository
 
@@ -128,6 +129,11 @@ class Work:
     def payees(self) -> PayeeRepository:
         """Payees."""
         return PayeeRepository(self._connection)
+
+    @cached_property
+    def rules(self) -> RuleRepository:
+        """Rules that file transactions."""
+        return RuleRepository(self._connection)
 
     @cached_property
     def transactions(self) -> TransactionRepository:

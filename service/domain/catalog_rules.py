@@ -24,6 +24,7 @@ _SINGULAR = {
     "categories": "category",
     "payees": "payee",
     "exchange rates": "exchange rate",
+    "rules": "rule",
 }
 
 
@@ -117,5 +118,9 @@ def category_in_use(key: CategoryKey) -> FailedPrecondition:
 
 
 def payee_in_use(key: PayeeKey) -> FailedPrecondition:
-    """The error for deleting a payee that transactions refer to."""
-    return _refuse("PAYEE_IN_USE", key, "transactions refer to the payee; change their payee first")
+    """The error for deleting a payee that transactions or rules refer to."""
+    return _refuse(
+        "PAYEE_IN_USE",
+        key,
+        "transactions or rules refer to the payee; change their payee first",
+    )

@@ -70,6 +70,14 @@ class ExchangeRateKey:
     exchange_rate_id: str
 
 
+@dataclass(frozen=True)
+class RuleKey:
+    """Identifies a rule: its owner and its own id."""
+
+    user_id: str
+    rule_id: str
+
+
 ResourceKey = (
     UserKey
     | AccountKey
@@ -79,6 +87,7 @@ ResourceKey = (
     | MemberKey
     | RecurringTransactionKey
     | ExchangeRateKey
+    | RuleKey
 )
 
 

@@ -15,6 +15,7 @@ from service.domain.keys import (
     PayeeKey,
     RecurringTransactionKey,
     ResourceKey,
+    RuleKey,
     TransactionKey,
     UserKey,
 )
@@ -38,6 +39,7 @@ _KINDS: dict[type, str] = {
     MemberKey: "member",
     RecurringTransactionKey: "recurring_transaction",
     ExchangeRateKey: "exchange_rate",
+    RuleKey: "rule",
 }
 _KEYS = {kind: key_type for key_type, kind in _KINDS.items()}
 

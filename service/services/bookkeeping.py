@@ -9,7 +9,7 @@ from service.domain.categories import CategoryKind
 from service.domain.errors import AlreadyExists, NotFound
 from service.domain.exchange_rates import NewExchangeRate, rate_problem, transfer_rate
 from service.domain.keys import CategoryKey, PayeeKey, TransactionKey, UserKey
-from service.domain.ledger import Transaction, TransactionDraft
+from service.domain.ledger import Transaction, TransactionChanges, TransactionDraft
 
 
 async def check_references(
@@ -90,3 +90,19 @@ async def _keep_transfer_rate(work: Work, owner: UserKey, draft: TransactionDraf
     if rate_problem(rate) is None:
         new = NewExchangeRate(sent.currency_code, received.currency_code, draft.booking_date, rate)
         await work.exchange_rates.observe(owner, new)
+
+
+async def change_transaction(
+    work: Work, before: Transaction, changes: TransactionChanges, *, action: str = "update"
+) -> Transaction:
+    """Write new descriptive fields of a locked transaction and add the change to the audit
+    trail as `action`. Raises NotFound for a category or payee that is not the owner's,
+    InvalidArgument if per-posting changes do not have one entry per posting."""
+    for field, values in (("categories", changes.categories), ("memos", changes.memos)):
+        ledger_rules.check_posting_changes(before, None if values is None else len(values), field)
+    payee = changes.payee_id if changes.change_payee else None
+    await check_references(work, UserKey(before.user_id), payee, list(changes.categories or ()))
+    await work.transactions.change(before, changes)
+    after = await work.transactions.get(before.key)
+    await work.record(before.key, action, before=before, after=after)
+    return after

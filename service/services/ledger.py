@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date
 
 from service.db.unit_of_work import UnitOfWork, Work
-from service.domain import ledger_rules
+from service.domain import ledger_rules, rules
 from service.domain.audit import SYSTEM_CALLER, Caller
 from service.domain.errors import NotFound
 from service.domain.keys import TransactionKey, UserKey, owner_of
@@ -20,7 +20,7 @@ from service.domain.ledger import (
 from service.domain.listing import ListQuery, Page
 from service.domain.revisions import check_revision
 from service.repositories.balances import Discrepancy
-from service.services.bookkeeping import check_references, record_transaction
+from service.services.bookkeeping import change_transaction, record_transaction
 from service.services.owners import owned_page
 
 # What a check of the whole ledger found not to add up.
@@ -34,21 +34,30 @@ class LedgerService:
         self._uow = uow
 
     async def record(
-        self, owner: UserKey, draft: TransactionDraft, *, caller: Caller
+        self,
+        owner: UserKey,
+        draft: TransactionDraft,
+        *,
+        caller: Caller,
+        apply_rules: bool = False,
     ) -> Transaction:
-        """Record a transaction. Raises InvalidArgument (unbalanced, wrong currency), NotFound
-        (unknown user, account, category or payee) or FailedPrecondition (archived account,
-        credit limit)."""
+        """Record a transaction, filed by the owner's rules first if `apply_rules`. Raises
+        InvalidArgument (unbalanced, wrong currency), NotFound (unknown user, account,
+        category or payee) or FailedPrecondition (archived account, credit limit, a rule's
+        pattern too slow)."""
         check_balanced(draft.postings)
         key = TransactionKey(owner.user_id, str(uuid.uuid4()))
+        # A request without rules hashes as it always has.
+        request = (draft, "apply_rules") if apply_rules else draft
 
         async def work(w: Work) -> Transaction:
-            earlier = await _claim(w, owner, "create", draft, result_id=key.transaction_id)
+            earlier = await _claim(w, owner, "create", request, result_id=key.transaction_id)
             if earlier is not None:
                 return await w.transactions.get(TransactionKey(owner.user_id, earlier))
             if not await w.users.exists(owner):
                 raise NotFound(owner)
-            return await record_transaction(w, key, draft)
+            filed = await _filed(w, owner, draft) if apply_rules else draft
+            return await record_transaction(w, key, filed)
 
         return await self._uow.run(work, caller=caller, user=owner)
 
@@ -149,16 +158,7 @@ class LedgerService:
             if earlier is not None:
                 return before
             check_revision(key, before.revision, expected_revision)
-            for field, values in (("categories", changes.categories), ("memos", changes.memos)):
-                ledger_rules.check_posting_changes(
-                    before, None if values is None else len(values), field
-                )
-            payee = changes.payee_id if changes.change_payee else None
-            await check_references(w, owner, payee, list(changes.categories or ()))
-            await w.transactions.change(before, changes)
-            after = await w.transactions.get(key)
-            await w.record(key, "update", before=before, after=after)
-            return after
+            return await change_transaction(w, before, changes)
 
         return await self._uow.run(work, caller=caller, user=owner_of(key))
 
@@ -177,6 +177,13 @@ class LedgerService:
             isolation="repeatable_read",
             readonly=True,
         )
+
+
+async def _filed(w: Work, owner: UserKey, draft: TransactionDraft) -> TransactionDraft:
+    """The draft as the owner's rules file it."""
+    in_order = await w.rules.in_order(owner)
+    kinds = await w.categories.kinds(owner, (r.actions.category_id for r in in_order))
+    return rules.apply_to_draft(in_order, draft, kinds)
 
 
 async def _claim(

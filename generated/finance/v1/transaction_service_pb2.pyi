@@ -198,10 +198,15 @@ class CreateTransactionRequest(_message.Message):
     PARENT_FIELD_NUMBER: _builtins.int
     TRANSACTION_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    APPLY_RULES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """The user the transaction belongs to, `users/{user}`."""
     request_id: _builtins.str
     """A UUID that makes retries of this request safe."""
+    apply_rules: _builtins.bool
+    """When set, the user's rules (see RuleService) are applied to the transaction before it is
+    recorded: they may set its description, payee, tags and the category of its postings.
+    """
     @_builtins.property
     def transaction(self) -> Global___Transaction:
         """The transaction to record."""
@@ -212,10 +217,11 @@ class CreateTransactionRequest(_message.Message):
         parent: _builtins.str = ...,
         transaction: Global___Transaction | None = ...,
         request_id: _builtins.str = ...,
+        apply_rules: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["transaction", b"transaction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["parent", b"parent", "request_id", b"request_id", "transaction", b"transaction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["apply_rules", b"apply_rules", "parent", b"parent", "request_id", b"request_id", "transaction", b"transaction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -470,6 +476,7 @@ class RecordExpenseRequest(_message.Message):
     BOOKING_DATE_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    APPLY_RULES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """The user, `users/{user}`."""
     account: _builtins.str
@@ -482,6 +489,11 @@ class RecordExpenseRequest(_message.Message):
     """What it was for: one line of at most 500 characters."""
     request_id: _builtins.str
     """A UUID that makes retries of this request safe."""
+    apply_rules: _builtins.bool
+    """When set, the user's rules (see RuleService) are applied to the transaction before it is
+    recorded: they may set its description, payee, tags and category (a rule's category of
+    the other kind is left out).
+    """
     @_builtins.property
     def amount(self) -> _money_pb2.Money:
         """How much was spent: positive, in the account's currency."""
@@ -501,10 +513,11 @@ class RecordExpenseRequest(_message.Message):
         booking_date: _date_pb2.Date | None = ...,
         description: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        apply_rules: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "booking_date", b"booking_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "booking_date", b"booking_date", "category", b"category", "description", b"description", "parent", b"parent", "payee", b"payee", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "apply_rules", b"apply_rules", "booking_date", b"booking_date", "category", b"category", "description", b"description", "parent", b"parent", "payee", b"payee", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -524,6 +537,7 @@ class RecordIncomeRequest(_message.Message):
     BOOKING_DATE_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    APPLY_RULES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """The user, `users/{user}`."""
     account: _builtins.str
@@ -536,6 +550,11 @@ class RecordIncomeRequest(_message.Message):
     """What it was for: one line of at most 500 characters."""
     request_id: _builtins.str
     """A UUID that makes retries of this request safe."""
+    apply_rules: _builtins.bool
+    """When set, the user's rules (see RuleService) are applied to the transaction before it is
+    recorded: they may set its description, payee, tags and category (a rule's category of
+    the other kind is left out).
+    """
     @_builtins.property
     def amount(self) -> _money_pb2.Money:
         """How much arrived: positive, in the account's currency."""
@@ -555,10 +574,11 @@ class RecordIncomeRequest(_message.Message):
         booking_date: _date_pb2.Date | None = ...,
         description: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        apply_rules: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "booking_date", b"booking_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "booking_date", b"booking_date", "category", b"category", "description", b"description", "parent", b"parent", "payee", b"payee", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "apply_rules", b"apply_rules", "booking_date", b"booking_date", "category", b"category", "description", b"description", "parent", b"parent", "payee", b"payee", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

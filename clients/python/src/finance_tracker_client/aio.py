@@ -15,6 +15,7 @@ from finance.v1 import (
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
     recurring_transaction_service_pb2_grpc,
+    rule_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
@@ -149,6 +150,20 @@ class AsyncPayeeService:
         self.delete_payee = AsyncCall(self.stub.DeletePayee, settings)
 
 
+class AsyncRuleService:
+    """finance.v1.RuleService: rules that file a user's transactions."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = rule_service_pb2_grpc.RuleServiceStub(channel)
+        self.create_rule = AsyncCall(self.stub.CreateRule, settings)
+        self.get_rule = AsyncCall(self.stub.GetRule, settings, read=True)
+        self.list_rules = AsyncCall(self.stub.ListRules, settings, read=True)
+        self.update_rule = AsyncCall(self.stub.UpdateRule, settings)
+        self.delete_rule = AsyncCall(self.stub.DeleteRule, settings)
+        self.test_rule = AsyncCall(self.stub.TestRule, settings, read=True)
+        self.apply_rules = AsyncCall(self.stub.ApplyRules, settings)
+
+
 class AsyncTransactionService:
     """finance.v1.TransactionService: the double-entry ledger."""
 
@@ -256,6 +271,7 @@ class AsyncFinanceClient:
         self.payees = AsyncPayeeService(self.channel, settings)
         self.transactions = AsyncTransactionService(self.channel, settings)
         self.recurring_transactions = AsyncRecurringTransactionService(self.channel, settings)
+        self.rules = AsyncRuleService(self.channel, settings)
         self.audit = AsyncAuditService(self.channel, settings)
 
     async def close(self, grace: float | None = None) -> None:

@@ -15,6 +15,7 @@ from finance.v1 import (
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
     recurring_transaction_service_pb2_grpc,
+    rule_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
@@ -156,6 +157,20 @@ class PayeeService:
         self.delete_payee = Call(self.stub.DeletePayee, settings)
 
 
+class RuleService:
+    """finance.v1.RuleService: rules that file a user's transactions."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = rule_service_pb2_grpc.RuleServiceStub(channel)
+        self.create_rule = Call(self.stub.CreateRule, settings)
+        self.get_rule = Call(self.stub.GetRule, settings, read=True)
+        self.list_rules = Call(self.stub.ListRules, settings, read=True)
+        self.update_rule = Call(self.stub.UpdateRule, settings)
+        self.delete_rule = Call(self.stub.DeleteRule, settings)
+        self.test_rule = Call(self.stub.TestRule, settings, read=True)
+        self.apply_rules = Call(self.stub.ApplyRules, settings)
+
+
 class TransactionService:
     """finance.v1.TransactionService: the double-entry ledger."""
 
@@ -255,6 +270,7 @@ class FinanceClient:
         self.payees = PayeeService(self.channel, settings)
         self.transactions = TransactionService(self.channel, settings)
         self.recurring_transactions = RecurringTransactionService(self.channel, settings)
+        self.rules = RuleService(self.channel, settings)
         self.audit = AuditService(self.channel, settings)
 
     def close(self) -> None:

@@ -246,6 +246,14 @@ export declare type CreateTransactionRequest = Message<"finance.v1.CreateTransac
    * @generated from field: string request_id = 3;
    */
   requestId: string;
+
+  /**
+   * When set, the user's rules (see RuleService) are applied to the transaction before it is
+   * recorded: they may set its description, payee, tags and the category of its postings.
+   *
+   * @generated from field: bool apply_rules = 4;
+   */
+  applyRules: boolean;
 };
 
 /**
@@ -564,6 +572,15 @@ export declare type RecordExpenseRequest = Message<"finance.v1.RecordExpenseRequ
    * @generated from field: string request_id = 8;
    */
   requestId: string;
+
+  /**
+   * When set, the user's rules (see RuleService) are applied to the transaction before it is
+   * recorded: they may set its description, payee, tags and category (a rule's category of
+   * the other kind is left out).
+   *
+   * @generated from field: bool apply_rules = 9;
+   */
+  applyRules: boolean;
 };
 
 /**
@@ -633,6 +650,15 @@ export declare type RecordIncomeRequest = Message<"finance.v1.RecordIncomeReques
    * @generated from field: string request_id = 8;
    */
   requestId: string;
+
+  /**
+   * When set, the user's rules (see RuleService) are applied to the transaction before it is
+   * recorded: they may set its description, payee, tags and category (a rule's category of
+   * the other kind is left out).
+   *
+   * @generated from field: bool apply_rules = 9;
+   */
+  applyRules: boolean;
 };
 
 /**
