@@ -15,6 +15,7 @@ from finance.v1 import (
     payee_service_pb2_grpc,
     recurring_transaction_service_pb2_grpc,
     rule_service_pb2_grpc,
+    statement_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
@@ -35,6 +36,7 @@ from service.api.page_tokens import PageTokens
 from service.api.payee_servicer import PayeeServicer
 from service.api.recurring_servicer import RecurringTransactionServicer
 from service.api.rule_servicer import RuleServicer
+from service.api.statement_servicer import StatementServicer
 from service.api.transaction_servicer import TransactionServicer
 from service.api.user_servicer import UserServicer
 from service.db.database import Database
@@ -54,6 +56,7 @@ from service.services.members import MemberService
 from service.services.recurring import RecurringService
 from service.services.rules import RuleService
 from service.services.scheduler import OccurrenceRecorder, RecurringScheduler
+from service.services.statements import StatementService
 from service.services.users import UserService
 from service.settings import Settings
 
@@ -70,6 +73,7 @@ SERVICE_NAMES = tuple(
         "TransactionService",
         "RecurringTransactionService",
         "RuleService",
+        "StatementService",
         "AuditService",
         "ExchangeRateService",
     )
@@ -107,6 +111,9 @@ def add_servicers(
     )
     rule_service_pb2_grpc.add_RuleServiceServicer_to_server(
         RuleServicer(RuleService(uow), page_tokens=page_tokens), server
+    )
+    statement_service_pb2_grpc.add_StatementServiceServicer_to_server(
+        StatementServicer(StatementService(uow), page_tokens=page_tokens), server
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(AuditService(uow), page_tokens=page_tokens), server

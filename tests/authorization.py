@@ -18,6 +18,8 @@ from finance.v1 import payee_service_pb2_grpc as ppb_grpc
 from finance.v1 import recurring_transaction_service_pb2_grpc as recpb_grpc
 from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import rule_service_pb2_grpc as rpb_grpc
+from finance.v1 import statement_service_pb2 as spb
+from finance.v1 import statement_service_pb2_grpc as spb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -94,6 +96,7 @@ class Clients:
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
     recurring: "recpb_grpc.RecurringTransactionServiceAsyncStub"
     rules: "rpb_grpc.RuleServiceAsyncStub"
+    statements: "spb_grpc.StatementServiceAsyncStub"
 
     @classmethod
     def over(cls, channel: grpc.aio.Channel) -> "Clients":
@@ -108,6 +111,7 @@ class Clients:
             tpb_grpc.TransactionServiceStub(channel),
             recpb_grpc.RecurringTransactionServiceStub(channel),
             rpb_grpc.RuleServiceStub(channel),
+            spb_grpc.StatementServiceStub(channel),
         )
 
 
@@ -132,6 +136,8 @@ class SharedBooks:
     recurring: str
     exchange_rate: str
     rule: str
+    # A statement of an account of its own, reconciled on the 31st of January 2024.
+    statement: str
 
 
 async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBooks:
@@ -186,6 +192,12 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
             ),
         )
     )
+    reconciled = await books.account("Reconciled")
+    statement = await owner.statements.ReconcileAccount(
+        spb.ReconcileAccountRequest(
+            account=reconciled.name, statement_date=day(31), closing_balance=money(0)
+        )
+    )
     return SharedBooks(
         user=user.name,
         account=checking.name,
@@ -198,4 +210,5 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
         recurring=recurring.name,
         exchange_rate=rate.name,
         rule=rule.name,
+        statement=statement.statement.name,
     )

@@ -26,6 +26,7 @@ from finance.v1 import (
     payee_service_pb2_grpc,
     recurring_transaction_service_pb2_grpc,
     rule_service_pb2_grpc,
+    statement_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2,
     user_service_pb2_grpc,
@@ -173,6 +174,14 @@ def recurring(
 def rules(channel: grpc.aio.Channel) -> "rule_service_pb2_grpc.RuleServiceAsyncStub":
     """A RuleService client."""
     return rule_service_pb2_grpc.RuleServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def statements(
+    channel: grpc.aio.Channel,
+) -> "statement_service_pb2_grpc.StatementServiceAsyncStub":
+    """A StatementService client."""
+    return statement_service_pb2_grpc.StatementServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from finance.v1 import payee_service_pb2_grpc as ppb_grpc
 from finance.v1 import recurring_transaction_service_pb2 as recpb
 from finance.v1 import recurring_transaction_service_pb2_grpc as recpb_grpc
 from finance.v1 import rule_service_pb2_grpc as rpb_grpc
+from finance.v1 import statement_service_pb2_grpc as spb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -57,6 +58,7 @@ class Clients:
     recurring: "recpb_grpc.RecurringTransactionServiceAsyncStub"
     exchange_rates: "xpb_grpc.ExchangeRateServiceAsyncStub"
     rules: "rpb_grpc.RuleServiceAsyncStub"
+    statements: "spb_grpc.StatementServiceAsyncStub"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import recurring_transaction_service_pb2 as recpb
 from finance.v1 import rule_service_pb2 as rpb
+from finance.v1 import statement_service_pb2 as spb
 from finance.v1 import transaction_service_pb2 as tpb
 from google.api import field_behavior_pb2, resource_pb2
 from google.protobuf.descriptor import Descriptor, FileDescriptor
@@ -62,6 +63,7 @@ class World:
     recurring: recpb.RecurringTransaction
     exchange_rate: xpb.ExchangeRate
     rule: rpb.Rule
+    statement: spb.Statement
 
     def name_of(self, target: str) -> str:
         """The resource name of this user's `target` (account, category, posted...)."""
@@ -121,6 +123,11 @@ async def build_world(c: Clients) -> World:
         )
     )
     rule = await c.rules.CreateRule(rpb.CreateRuleRequest(parent=user, rule=_rule()))
+    reconciled = await c.statements.ReconcileAccount(
+        spb.ReconcileAccountRequest(
+            account=account.name, statement_date=day(31), closing_balance=money(0)
+        )
+    )
     return World(
         user,
         account,
@@ -133,6 +140,7 @@ async def build_world(c: Clients) -> World:
         recurring,
         exchange_rate,
         rule,
+        reconciled.statement,
     )
 
 
@@ -170,6 +178,16 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         xpb.ListExchangeRatesRequest(parent=user, page_size=1000)
     )
     rules = await c.rules.ListRules(rpb.ListRulesRequest(parent=user, page_size=1000))
+    statements = [
+        list(
+            (
+                await c.statements.ListStatements(
+                    spb.ListStatementsRequest(parent=a.name, page_size=1000)
+                )
+            ).statements
+        )
+        for a in accounts.accounts
+    ]
     events = await audit.ListAuditEvents(
         audit_service_pb2.ListAuditEventsRequest(parent=user, page_size=1000)
     )
@@ -182,6 +200,7 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         list(recurring.recurring_transactions),
         list(rates.exchange_rates),
         list(rules.rules),
+        statements,
         list(events.audit_events),
     ]
 
@@ -197,6 +216,7 @@ TARGETS = {
     "recurring": ("finance-tracker/RecurringTransaction", "recurringTransactions"),
     "exchange_rate": ("finance-tracker/ExchangeRate", "exchangeRates"),
     "rule": ("finance-tracker/Rule", "rules"),
+    "statement": ("finance-tracker/Statement", "statements"),
 }
 
 # (clients, the caller's world, the name of another user's resource) -> the call.
@@ -211,11 +231,14 @@ class Case:
     field: str  # the path of the field in the request, as the descriptors name it
     target: str  # a field of World
     call: Call
+    # Set where a field other than a name names what the method acts on (the account a
+    # statement is reconciled or listed for): the resource's own user is then the request's.
+    acts_on: bool = False
 
     @property
     def addresses(self) -> bool:
         """Whether the field names the resource the method acts on (not one it refers to)."""
-        return self.field.split(".")[-1] == "name"
+        return self.acts_on or self.field.split(".")[-1] == "name"
 
     @property
     def resource_type(self) -> str:
@@ -223,11 +246,11 @@ class Case:
         return TARGETS[self.target][0]
 
     def foreign_name(self, mine: World, theirs: World, *, under_mine: bool) -> str:
-        """Their target's id under the caller's user, or its own name."""
+        """Their target's ids under the caller's user, or its own name."""
         name = theirs.name_of(self.target)
         if not under_mine:
             return name
-        return f"{mine.user}/{TARGETS[self.target][1]}/{name.rsplit('/', 1)[1]}"
+        return mine.user + name.removeprefix(theirs.user)
 
     def __str__(self) -> str:
         return f"{self.method.split('.')[1]}.{self.field}"
@@ -302,8 +325,7 @@ def _update_recurring(
 
 A, CAT, P, TX = "AccountService", "CategoryService", "PayeeService", "TransactionService"
 M, RT = "MemberService", "RecurringTransactionService"
-M, X = "MemberService", "ExchangeRateService"
-M, X, R = "MemberService", "ExchangeRateService", "RuleService"
+M, X, R, S = "MemberService", "ExchangeRateService", "RuleService", "StatementService"
 CASES = [
     Case(f"{X}.GetExchangeRate", "name", "exchange_rate",
          lambda c, me, n: c.exchange_rates.GetExchangeRate(xpb.GetExchangeRateRequest(name=n))),
@@ -314,6 +336,18 @@ CASES = [
     Case(f"{X}.DeleteExchangeRate", "name", "exchange_rate",
          lambda c, me, n: c.exchange_rates.DeleteExchangeRate(
              xpb.DeleteExchangeRateRequest(name=n))),
+    Case(f"{S}.ReconcileAccount", "account", "account",
+         lambda c, me, n: c.statements.ReconcileAccount(spb.ReconcileAccountRequest(
+             account=n, statement_date=day(1, month=2), closing_balance=money(0))),
+         acts_on=True),
+    Case(f"{S}.ListStatements", "parent", "account",
+         lambda c, me, n: c.statements.ListStatements(spb.ListStatementsRequest(parent=n)),
+         acts_on=True),
+    Case(f"{S}.GetStatement", "name", "statement",
+         lambda c, me, n: c.statements.GetStatement(spb.GetStatementRequest(name=n))),
+    Case(f"{S}.UnreconcileStatement", "name", "statement",
+         lambda c, me, n: c.statements.UnreconcileStatement(
+             spb.UnreconcileStatementRequest(name=n))),
     Case(f"{M}.GetMember", "name", "member",
          lambda c, me, n: c.members.GetMember(mpb.GetMemberRequest(name=n))),
     Case(f"{M}.UpdateMember", "member.name", "member",

@@ -18,6 +18,7 @@ from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import recurring_transaction_service_pb2 as recpb
 from finance.v1 import rule_service_pb2 as rpb
+from finance.v1 import statement_service_pb2 as spb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from google.protobuf import field_mask_pb2
@@ -300,6 +301,22 @@ MATRIX: dict[str, Case] = {
         lambda b: recpb.ListUpcomingOccurrencesRequest(
             name=b.recurring, start_date=day(1), end_date=day(31, 12)
         ),
+    ),
+    "StatementService/ReconcileAccount": Case(
+        Need.EDITOR,
+        lambda b: spb.ReconcileAccountRequest(
+            account=b.account, statement_date=day(31), closing_balance=money(0)
+        ),
+    ),
+    "StatementService/GetStatement": Case(
+        Need.VIEWER, lambda b: spb.GetStatementRequest(name=b.statement)
+    ),
+    "StatementService/ListStatements": Case(
+        Need.VIEWER,
+        lambda b: spb.ListStatementsRequest(parent=b.statement.split("/statements/")[0]),
+    ),
+    "StatementService/UnreconcileStatement": Case(
+        Need.EDITOR, lambda b: spb.UnreconcileStatementRequest(name=b.statement)
     ),
     "TransactionService/GetTransaction": Case(
         Need.VIEWER, lambda b: tpb.GetTransactionRequest(name=b.posted)

@@ -28,7 +28,16 @@ TOKEN_NOT_ISSUED = "is not a page token this service issued"
 
 @pytest.fixture
 def clients(
-    users, accounts, categories, payees, transactions, members, recurring, exchange_rates, rules
+    users,
+    accounts,
+    categories,
+    payees,
+    transactions,
+    members,
+    recurring,
+    exchange_rates,
+    rules,
+    statements,
 ) -> Clients:
     """The clients of the services that hold resources, on the shared server."""
     return Clients(
@@ -41,6 +50,7 @@ def clients(
         recurring,
         exchange_rates,
         rules,
+        statements,
     )
 
 

@@ -14,6 +14,7 @@ from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2 as aupb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import recurring_transaction_service_pb2 as recpb
+from finance.v1 import statement_service_pb2 as spb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
 from finance.v1 import user_service_pb2_grpc
@@ -149,6 +150,21 @@ class TestCalls:
             )
         )
         assert (found.rate.value, found.inverted) == ("1.25", True)
+
+    async def test_reconciles_an_account_and_reads_its_statement(self, client, owner):
+        account = await client.accounts.create_account(account_request(owner.name))
+        response = await client.statements.reconcile_account(
+            spb.ReconcileAccountRequest(
+                account=account.name,
+                statement_date=date_pb2.Date(year=2024, month=1, day=31),
+                closing_balance=money(0),
+            )
+        )
+        assert response.reconciled
+        listed = await client.statements.list_statements(
+            spb.ListStatementsRequest(parent=account.name)
+        )
+        assert list(listed.statements) == [response.statement]
 
     async def test_sends_the_actor_to_the_audit_trail(self, client, owner):
         account = await client.accounts.create_account(

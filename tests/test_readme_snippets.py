@@ -72,6 +72,8 @@ async def test_grpcurl_examples_work_as_written(app):
     # The dollar's rate in euros, from the euro's in dollars of the 31st.
     assert '"value": "0.922339051835"' in ran.stdout
     assert '"inverted": true' in ran.stdout
+    # The lunch, cleared, and the opening balance make the statement's closing balance.
+    assert '"reconciled": true' in ran.stdout
     failed = await _bash(bad_request)
     assert "Code: InvalidArgument" in failed.stdout + failed.stderr
     assert "'EUX' is not an ISO 4217 currency code" in failed.stdout + failed.stderr

@@ -305,6 +305,7 @@ def target(
     recurring,
     exchange_rates,
     rules,
+    statements,
 ) -> Target:
     """Requests on behalf of the test's user."""
     clients = Clients(
@@ -317,6 +318,7 @@ def target(
         recurring,
         exchange_rates,
         rules,
+        statements,
     )
     return Target(user.name, f"{user.name}/accounts/a1", clients)
 

@@ -1004,6 +1004,29 @@ class TestListTransactions:
         )
         assert "filter" in violations
 
+    @pytest.mark.parametrize("number", ["1e-16384", "1.5e-16383", "0E-16384", "1e131072"])
+    async def test_rejects_an_amount_past_what_a_database_number_holds(
+        self, transactions, user, number
+    ):
+        violations = await invalid_fields(
+            transactions.ListTransactions(
+                tpb.ListTransactionsRequest(parent=user.name, filter=f"amount > {number}")
+            )
+        )
+        assert violations == {
+            "filter": "invalid filter: 'amount' takes a number of at most 131072 digits before"
+            " the point and 16383 after it"
+        }
+
+    @pytest.mark.parametrize("number", ["1e-16383", "-9.9e131071", "0E-16383"])
+    async def test_takes_an_amount_at_the_ends_of_what_a_database_number_holds(
+        self, transactions, user, number
+    ):
+        page = await transactions.ListTransactions(
+            tpb.ListTransactionsRequest(parent=user.name, filter=f"amount > {number}")
+        )
+        assert list(page.transactions) == []
+
 
 class TestAccountAuditTrail:
     async def test_records_account_changes_with_their_actor(self, accounts, audit, user):

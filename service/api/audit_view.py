@@ -12,6 +12,7 @@ from service.api.convert_recurring import recurring_to_proto
 from service.api.convert_rules import rule_to_proto
 from service.api.exchange_rate_requests import exchange_rate_to_proto
 from service.api.member_requests import member_to_proto
+from service.api.statement_requests import statement_to_proto
 from service.domain.categories import Category
 from service.domain.exchange_rates import ExchangeRate
 from service.domain.ledger import Transaction
@@ -20,6 +21,7 @@ from service.domain.models import Account, User
 from service.domain.payees import Payee
 from service.domain.recurring import RecurringTransaction
 from service.domain.rule_models import Rule
+from service.domain.statements import Statement
 
 
 def present(resource: object) -> dict[str, Any]:
@@ -52,4 +54,6 @@ def _message(resource: object) -> Message:
             return exchange_rate_to_proto(resource)
         case Rule():
             return rule_to_proto(resource)
+        case Statement():
+            return statement_to_proto(resource)
     raise TypeError(f"no API form for {type(resource).__name__}")

@@ -12,9 +12,15 @@ from service.api.dates import to_proto_date
 from service.api.money import to_money
 from service.api.validation import format_etag
 from service.domain.audit import AuditEvent
-from service.domain.keys import AccountKey
-from service.domain.ledger import Transaction, TransactionState
+from service.domain.keys import AccountKey, StatementKey
+from service.domain.ledger import ClearingStatus, Transaction, TransactionState
 from service.domain.models import Money
+
+CLEARING_STATUSES = {
+    ClearingStatus.UNCLEARED: transaction_service_pb2.Posting.CLEARING_STATUS_UNCLEARED,
+    ClearingStatus.CLEARED: transaction_service_pb2.Posting.CLEARING_STATUS_CLEARED,
+    ClearingStatus.RECONCILED: transaction_service_pb2.Posting.CLEARING_STATUS_RECONCILED,
+}
 
 TRANSACTION_STATES = {
     TransactionState.PENDING: transaction_service_pb2.Transaction.STATE_PENDING,
@@ -44,6 +50,10 @@ def transaction_to_proto(t: Transaction) -> transaction_service_pb2.Transaction:
                 amount=to_money(p.amount, p.currency_code),
                 category=child("categories", p.category_id),
                 memo=p.memo,
+                clearing_status=CLEARING_STATUSES[p.clearing_status],
+                statement=""
+                if p.statement_id is None
+                else names.resource_name(StatementKey(t.user_id, p.account_id, p.statement_id)),
             )
             for p in t.postings
         ],

@@ -2,13 +2,16 @@
 
 from collections.abc import Callable
 from dataclasses import astuple
+from typing import TypeVar
 
 from service.api import names
 from service.api.callers import Metadata, caller, current_principal
-from service.api.validation import Violations, parse_request_id
+from service.api.validation import Violations, parse_etag, parse_request_id
 from service.domain.audit import Caller
 from service.domain.errors import NotFound
 from service.domain.keys import ResourceKey, UserKey
+
+K = TypeVar("K")
 
 
 def request_caller(violations: Violations, request_id: str, metadata: Metadata | None) -> Caller:
@@ -40,3 +43,21 @@ def child_id(
 def parse_owner(parent: str, violations: Violations) -> UserKey | None:
     """The key of a `parent`, or None after recording a violation."""
     return violations.check(lambda: names.parse_user_name(parent, "parent"))
+
+
+def parse_named_change(
+    parse_name: Callable[[str], K],
+    name: str,
+    etag: str,
+    request_id: str,
+    metadata: Metadata | None,
+) -> tuple[K, int | None, Caller]:
+    """The key, expected revision and caller of a request that changes the resource `name`
+    names, reporting every bad field at once."""
+    violations = Violations()
+    key = violations.check(lambda: parse_name(name))
+    revision = violations.check(lambda: parse_etag(etag))
+    caller = request_caller(violations, request_id, metadata)
+    violations.raise_if_any()
+    assert key is not None
+    return key, revision, caller

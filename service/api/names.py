@@ -15,6 +15,7 @@ from service.domain.keys import (
     RecurringTransactionKey,
     ResourceKey,
     RuleKey,
+    StatementKey,
     TransactionKey,
     UserKey,
 )
@@ -43,6 +44,7 @@ RESOURCE_TYPES: dict[type, str] = {
     RecurringTransactionKey: "RecurringTransaction",
     ExchangeRateKey: "ExchangeRate",
     RuleKey: "Rule",
+    StatementKey: "Statement",
 }
 
 
@@ -114,6 +116,18 @@ def parse_rule_name(name: str, field: str = "name") -> RuleKey:
     return RuleKey(*parse_user_child(name, "rules", field, id_label="rule"))
 
 
+def parse_statement_name(name: str, field: str = "name") -> StatementKey:
+    """The key of a `users/{user}/accounts/{account}/statements/{statement}` name; BadRequest
+    if malformed."""
+    match = _STATEMENT_NAME.fullmatch(name)
+    if match is None:
+        pattern = "users/{user}/accounts/{account}/statements/{statement}"
+        raise BadRequest.single(field, _malformed(name, pattern))
+    return StatementKey(match[1], match[2], match[3])
+
+
+_STATEMENT_NAME = re.compile(rf"users/{_ID}/accounts/{_ID}/statements/{_ID}")
+
 _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "accounts": AccountKey,
     "categories": CategoryKey,
@@ -138,6 +152,8 @@ def parse_any_name(name: str, field: str = "name") -> ResourceKey:
     parts = name.split("/")
     if len(parts) == 4 and parts[2] in _CHILD_KEYS:
         return parse_child_name(name, parts[2], field)
+    if len(parts) == 6 and parts[4] == "statements":
+        return parse_statement_name(name, field)
     raise BadRequest.single(field, _malformed(name, "users/{user}/{collection}/{id}"))
 
 
@@ -162,6 +178,8 @@ def resource_name(key: ResourceKey) -> str:
             return child_name(user_id, "exchangeRates", exchange_rate_id)
         case RuleKey(user_id, rule_id):
             return child_name(user_id, "rules", rule_id)
+        case StatementKey(user_id, account_id, statement_id):
+            return f"{child_name(user_id, 'accounts', account_id)}/statements/{statement_id}"
 
 
 def child_name(user_id: str, collection: str, child_id: str) -> str:

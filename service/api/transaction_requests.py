@@ -14,6 +14,7 @@ from service.api.dates import parse_date
 from service.api.ledger_request_parts import (
     child_id,
     owned,
+    parse_named_change,
     parse_owner,
     request_caller,
 )
@@ -23,12 +24,32 @@ from service.api.text import check_characters, optional_text
 from service.api.validation import Violations, parse_etag
 from service.domain.audit import Caller
 from service.domain.keys import TransactionKey, UserKey
-from service.domain.ledger import PostingDraft, TransactionChanges, TransactionDraft
+from service.domain.ledger import (
+    ClearingStatus,
+    PostingDraft,
+    TransactionChanges,
+    TransactionDraft,
+)
 
 T = TypeVar("T")
 
-UPDATABLE = ("description", "payee", "notes", "tags", "postings.category", "postings.memo")
+UPDATABLE = (
+    "description",
+    "payee",
+    "notes",
+    "tags",
+    "postings.category",
+    "postings.memo",
+    "postings.clearing_status",
+)
+POSTING_FIELDS = frozenset({"postings.category", "postings.memo", "postings.clearing_status"})
 MAX_TAGS = 20
+
+_CLEARING_STATUSES = {
+    pb.Posting.CLEARING_STATUS_UNCLEARED: ClearingStatus.UNCLEARED,
+    pb.Posting.CLEARING_STATUS_CLEARED: ClearingStatus.CLEARED,
+    pb.Posting.CLEARING_STATUS_RECONCILED: ClearingStatus.RECONCILED,
+}
 
 
 @dataclass(frozen=True)
@@ -66,9 +87,38 @@ def _posting(
         lambda: child_id(posting.category, names.parse_category_name, owner, f"{field}.category")
     )
     memo = violations.check(lambda: optional_text(posting.memo, f"{field}.memo", 500))
+    status = violations.check(lambda: _new_clearing_status(posting, f"{field}.clearing_status"))
     if account is None or amount is None:
         return None
-    return PostingDraft(account.account_id, amount[0], amount[1], category, memo or "")
+    return PostingDraft(
+        account.account_id,
+        amount[0],
+        amount[1],
+        category,
+        memo or "",
+        clearing_status=status or ClearingStatus.UNCLEARED,
+    )
+
+
+def _clearing_status(posting: pb.Posting, field: str) -> ClearingStatus | None:
+    """The status a posting is given; None for CLEARING_STATUS_UNSPECIFIED."""
+    if posting.clearing_status == pb.Posting.CLEARING_STATUS_UNSPECIFIED:
+        return None
+    status = _CLEARING_STATUSES.get(posting.clearing_status)
+    if status is None:
+        raise BadRequest.single(field, f"{posting.clearing_status} is not a clearing status")
+    return status
+
+
+def _new_clearing_status(posting: pb.Posting, field: str) -> ClearingStatus | None:
+    """The status of a posting to record: uncleared or cleared, as only a statement
+    reconciles."""
+    status = _clearing_status(posting, field)
+    if status is ClearingStatus.RECONCILED:
+        raise BadRequest.single(
+            field, "only ReconcileAccount reconciles a posting; set CLEARING_STATUS_CLEARED"
+        )
+    return status
 
 
 def parse_tags(tags: Sequence[str], field: str) -> tuple[str, ...]:
@@ -157,12 +207,9 @@ def _with_postings(
 
 def parse_change(name: str, etag: str, request_id: str, metadata: Metadata | None) -> Change:
     """A request naming one transaction, with its etag and request id."""
-    violations = Violations()
-    key = violations.check(lambda: names.parse_transaction_name(name))
-    revision = violations.check(lambda: parse_etag(etag))
-    caller = request_caller(violations, request_id, metadata)
-    violations.raise_if_any()
-    assert key is not None
+    key, revision, caller = parse_named_change(
+        names.parse_transaction_name, name, etag, request_id, metadata
+    )
     return Change(key, caller, revision)
 
 
@@ -177,7 +224,7 @@ def parse_update(
     paths = update_paths(request, violations, UPDATABLE)
     if list(request.update_mask.paths) == ["*"] and not t.postings:
         # `*` replaces what the request sets (AIP-134); postings it does not list stay as they are.
-        paths -= {"postings.category", "postings.memo"}
+        paths -= POSTING_FIELDS
     changes = TransactionChanges(
         description=_if(
             paths,
@@ -214,6 +261,15 @@ def parse_update(
             violations,
             lambda: tuple(
                 optional_text(p.memo, f"transaction.postings[{i}].memo", 500)
+                for i, p in enumerate(t.postings)
+            ),
+        ),
+        clearing_statuses=_if(
+            paths,
+            "postings.clearing_status",
+            violations,
+            lambda: tuple(
+                _clearing_status(p, f"transaction.postings[{i}].clearing_status")
                 for i, p in enumerate(t.postings)
             ),
         ),

@@ -38,6 +38,7 @@ from service.repositories.members import MemberRepository
 from service.repositories.payees import PayeeRepository
 from service.repositories.recurring import RecurringRepository
 from service.repositories.rules import RuleRepository
+from service.repositories.statements import StatementRepository
 from service.repositories.transactions import TransactionRepository
 from service.repositories.users import UserRepository
 
@@ -144,6 +145,11 @@ class Work:
     def recurring(self) -> RecurringRepository:
         """Recurring transactions and their occurrences."""
         return RecurringRepository(self._connection)
+
+    @cached_property
+    def statements(self) -> StatementRepository:
+        """Statements and the postings they reconcile."""
+        return StatementRepository(self._connection)
 
     @cached_property
     def balances(self) -> BalanceRepository:

@@ -78,6 +78,20 @@ class RuleKey:
     rule_id: str
 
 
+@dataclass(frozen=True)
+class StatementKey:
+    """Identifies a statement: its owner, its account and its own id."""
+
+    user_id: str
+    account_id: str
+    statement_id: str
+
+    @property
+    def account(self) -> AccountKey:
+        """The key of the statement's account."""
+        return AccountKey(self.user_id, self.account_id)
+
+
 ResourceKey = (
     UserKey
     | AccountKey
@@ -88,6 +102,7 @@ ResourceKey = (
     | RecurringTransactionKey
     | ExchangeRateKey
     | RuleKey
+    | StatementKey
 )
 
 

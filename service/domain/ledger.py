@@ -23,6 +23,15 @@ class TransactionState(enum.StrEnum):
     VOIDED = "voided"
 
 
+class ClearingStatus(enum.StrEnum):
+    """Whether a posting is confirmed by the bank: recorded only (uncleared), seen on the
+    bank's side (cleared), or confirmed by a statement's closing balance (reconciled)."""
+
+    UNCLEARED = "uncleared"
+    CLEARED = "cleared"
+    RECONCILED = "reconciled"
+
+
 class SystemRole(enum.StrEnum):
     """The accounts the service keeps for each user, one per role and currency."""
 
@@ -52,6 +61,8 @@ class PostingDraft:
     memo: str = ""
     # Set for the counterpart the service keeps for the user; account_id is then ignored.
     system_role: SystemRole | None = None
+    # Uncleared or cleared: only a statement reconciles.
+    clearing_status: ClearingStatus = ClearingStatus.UNCLEARED
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,15 @@ class TransactionDraft:
             external_id=self.external_id,
             state=self.state,
             postings=tuple(
-                Posting(i, p.account_id, p.amount, p.currency_code, p.category_id, p.memo)
+                Posting(
+                    i,
+                    p.account_id,
+                    p.amount,
+                    p.currency_code,
+                    p.category_id,
+                    p.memo,
+                    clearing_status=p.clearing_status,
+                )
                 for i, p in enumerate(self.postings)
             ),
             reverses_id=reverses_id,
@@ -133,6 +152,9 @@ class Posting:
     currency_code: str
     category_id: str | None
     memo: str
+    clearing_status: ClearingStatus = ClearingStatus.UNCLEARED
+    # The statement (of the posting's account) that reconciled it, while it is reconciled.
+    statement_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +192,8 @@ class Transaction:
 class TransactionChanges:
     """New descriptive values for a transaction; None leaves a field as it is.
 
-    `categories` and `memos`, when given, hold one entry per posting, in posting order.
+    `categories`, `memos` and `clearing_statuses`, when given, hold one entry per posting, in
+    posting order.
     """
 
     description: str | None = None
@@ -180,6 +203,8 @@ class TransactionChanges:
     tags: tuple[str, ...] | None = None
     categories: tuple[str | None, ...] | None = None
     memos: tuple[str, ...] | None = None
+    # None in the tuple leaves that posting's status as it is.
+    clearing_statuses: tuple[ClearingStatus | None, ...] | None = None
 
 
 def check_balanced(postings: Iterable[PostingDraft], field: str = "postings") -> None:

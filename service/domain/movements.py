@@ -10,7 +10,13 @@ from datetime import date
 
 from service.domain.categories import CategoryKind
 from service.domain.errors import FieldViolation, InvalidArgument
-from service.domain.ledger import PostingDraft, SystemRole, TransactionDraft, major_units
+from service.domain.ledger import (
+    ClearingStatus,
+    PostingDraft,
+    SystemRole,
+    TransactionDraft,
+    major_units,
+)
 from service.domain.models import NewAccount
 
 
@@ -105,12 +111,18 @@ def transfer_draft(
 
 def opening_balance_draft(account_id: str, new: NewAccount, day: date) -> TransactionDraft:
     """The transaction that gives a new account its opening balance, against the user's
-    opening balances account (equity), so that the books still balance."""
+    opening balances account (equity), so that the books still balance. The account's posting
+    is cleared: the balance it opens with is the one its bank shows."""
     return TransactionDraft(
         booking_date=day,
         description="Opening balance",
         postings=(
-            PostingDraft(account_id, new.opening_balance, new.currency_code),
+            PostingDraft(
+                account_id,
+                new.opening_balance,
+                new.currency_code,
+                clearing_status=ClearingStatus.CLEARED,
+            ),
             PostingDraft(
                 "", -new.opening_balance, new.currency_code, system_role=SystemRole.OPENING
             ),

@@ -16,6 +16,7 @@ from service.domain.keys import (
     RecurringTransactionKey,
     ResourceKey,
     RuleKey,
+    StatementKey,
     TransactionKey,
     UserKey,
 )
@@ -40,6 +41,7 @@ _KINDS: dict[type, str] = {
     RecurringTransactionKey: "recurring_transaction",
     ExchangeRateKey: "exchange_rate",
     RuleKey: "rule",
+    StatementKey: "statement",
 }
 _KEYS = {kind: key_type for key_type, kind in _KINDS.items()}
 
@@ -48,13 +50,15 @@ def _subject_columns(key: ResourceKey) -> tuple[str | None, str | None]:
     """The (subject_kind, subject_id) of an event about `key`."""
     if isinstance(key, UserKey):
         return None, None
-    return _KINDS[type(key)], key_values(key)[1]
+    # The ids below the user, joined: a statement is its account's id and its own.
+    return _KINDS[type(key)], "/".join(key_values(key)[1:])
 
 
 def _subject(row: asyncpg.Record) -> ResourceKey:
     if row["subject_kind"] is None:
         return UserKey(row["user_id"])
-    key: ResourceKey = _KEYS[row["subject_kind"]](row["user_id"], row["subject_id"])
+    ids = row["subject_id"].split("/")
+    key: ResourceKey = _KEYS[row["subject_kind"]](row["user_id"], *ids)
     return key
 
 

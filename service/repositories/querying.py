@@ -209,6 +209,10 @@ def _date(c: Comparison) -> date:
         raise _invalid(f'{c.field!r} takes a date such as "2024-01-31"') from None
 
 
+# The most digits PostgreSQL's numeric holds before the decimal point and after it.
+_NUMERIC_DIGITS = (131072, 16383)
+
+
 def _number(c: Comparison) -> Decimal:
     try:
         value = Decimal(c.value)
@@ -216,6 +220,14 @@ def _number(c: Comparison) -> Decimal:
         raise _invalid(f"{c.field!r} takes a decimal number such as 12.50") from None
     if not value.is_finite():
         raise _invalid(f"{c.field!r} takes a finite number")
+    before, after = _NUMERIC_DIGITS
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # a finite number's is
+    if value.adjusted() >= before or -exponent > after:
+        raise _invalid(
+            f"{c.field!r} takes a number of at most {before} digits before the point"
+            f" and {after} after it"
+        )
     return value
 
 

@@ -10,6 +10,7 @@ import asyncpg
 from service.domain.errors import NotFound
 from service.domain.keys import CategoryKey, PayeeKey, TransactionKey, UserKey
 from service.domain.ledger import (
+    ClearingStatus,
     Posting,
     PostingDraft,
     Transaction,
@@ -41,13 +42,27 @@ _COLUMNS = (
 )
 
 _POSTINGS = """
-SELECT transaction_id, posting_index, account_id, amount, currency_code, category_id, memo
+SELECT transaction_id, posting_index, account_id, amount, currency_code, category_id, memo,
+       clearing_status, statement_id
 FROM postings
 WHERE user_id = $1 AND transaction_id = ANY($2::text[])
 ORDER BY transaction_id, posting_index
 """
 
 _LOCK = "SELECT 1 FROM transactions WHERE user_id = $1 AND transaction_id = $2 FOR UPDATE"
+
+# ORDER BY before FOR UPDATE: in key order, the same in every transaction.
+_LOCK_MANY = """
+SELECT 1 FROM transactions WHERE user_id = $1 AND transaction_id = ANY($2::text[])
+ORDER BY transaction_id
+FOR UPDATE
+"""
+
+# A new revision for transactions whose postings changed (a statement reconciled them).
+_TOUCH = """
+UPDATE transactions SET revision = nextval('revisions'), update_time = clock_timestamp()
+WHERE user_id = $1 AND transaction_id = ANY($2::text[])
+"""
 
 _INSERT = """
 INSERT INTO transactions (user_id, transaction_id, booking_date, description, payee_id, notes,
@@ -59,10 +74,11 @@ RETURNING revision, create_time, update_time
 
 _INSERT_POSTINGS = """
 INSERT INTO postings (user_id, transaction_id, posting_index, account_id, amount, currency_code,
-                      category_id, memo, booking_date)
-SELECT $1, $2, i, a, amt, cur, cat, memo, $3
-FROM unnest($4::smallint[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[])
-     AS p(i, a, amt, cur, cat, memo)
+                      category_id, memo, booking_date, clearing_status)
+SELECT $1, $2, i, a, amt, cur, cat, memo, $3, st
+FROM unnest($4::smallint[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[],
+            $10::text[])
+     AS p(i, a, amt, cur, cat, memo, st)
 """
 
 _WITH_EXTERNAL_ID = """
@@ -90,8 +106,10 @@ WHERE user_id = $1 AND transaction_id = $2
 _CHANGE_POSTINGS = """
 UPDATE postings AS p
 SET category_id = CASE WHEN $3 THEN c.category_id ELSE p.category_id END,
-    memo = COALESCE(c.memo, p.memo)
-FROM unnest($4::smallint[], $5::text[], $6::text[]) AS c(i, category_id, memo)
+    memo = COALESCE(c.memo, p.memo),
+    clearing_status = COALESCE(c.clearing_status, p.clearing_status)
+FROM unnest($4::smallint[], $5::text[], $6::text[], $7::text[])
+     AS c(i, category_id, memo, clearing_status)
 WHERE p.user_id = $1 AND p.transaction_id = $2 AND p.posting_index = c.i
 """
 
@@ -144,6 +162,8 @@ class TransactionRepository:
                     currency_code=p["currency_code"],
                     category_id=p["category_id"],
                     memo=p["memo"],
+                    clearing_status=ClearingStatus(p["clearing_status"]),
+                    statement_id=p["statement_id"],
                 )
             )
         return [_transaction(row, by_transaction[row["transaction_id"]]) for row in rows]
@@ -160,6 +180,25 @@ class TransactionRepository:
         if row is None:
             raise NotFound(key)
         return (await self._with_postings(key.user_id, [row]))[0]
+
+    async def get_many(self, owner: UserKey, transaction_ids: list[str]) -> list[Transaction]:
+        """The owner's transactions of `transaction_ids` that exist, in id order."""
+        rows = await self._connection.fetch(
+            f"SELECT {_COLUMNS} FROM {_RELATION}"
+            " WHERE user_id = $1 AND transaction_id = ANY($2::text[]) ORDER BY transaction_id",
+            owner.user_id,
+            transaction_ids,
+        )
+        return await self._with_postings(owner.user_id, rows)
+
+    async def lock_many(self, owner: UserKey, transaction_ids: set[str]) -> None:
+        """Lock the owner's transactions of `transaction_ids` for this transaction, in key
+        order (before their accounts, as every ledger write does)."""
+        await self._connection.execute(_LOCK_MANY, owner.user_id, sorted(transaction_ids))
+
+    async def touch(self, owner: UserKey, transaction_ids: set[str]) -> None:
+        """Give locked transactions whose postings changed a new revision (etag)."""
+        await self._connection.execute(_TOUCH, owner.user_id, sorted(transaction_ids))
 
     async def list_owned(self, owner: UserKey, query: ListQuery) -> Page[Transaction]:
         """One page of the owner's transactions."""
@@ -209,6 +248,7 @@ class TransactionRepository:
             [p.currency_code for p in postings],
             [p.category_id for p in postings],
             [p.memo for p in postings],
+            [p.clearing_status.value for p in postings],
         )
         assert row is not None
         return draft.recorded(
@@ -251,7 +291,10 @@ class TransactionRepository:
                 changes.notes,
                 None if changes.tags is None else list(changes.tags),
             )
-            if changes.categories is not None or changes.memos is not None:
+            if any(
+                c is not None
+                for c in (changes.categories, changes.memos, changes.clearing_statuses)
+            ):
                 await self._connection.execute(
                     _CHANGE_POSTINGS,
                     transaction.user_id,
@@ -260,6 +303,10 @@ class TransactionRepository:
                     list(range(count)),
                     list(changes.categories or [None] * count),
                     list(changes.memos or [None] * count),
+                    [
+                        None if s is None else s.value
+                        for s in changes.clearing_statuses or [None] * count
+                    ],
                 )
         except asyncpg.ForeignKeyViolationError as error:
             raise _missing_reference(transaction.user_id, error) from None

@@ -10,6 +10,7 @@ from service.domain.errors import AlreadyExists, NotFound
 from service.domain.exchange_rates import NewExchangeRate, rate_problem, transfer_rate
 from service.domain.keys import CategoryKey, PayeeKey, TransactionKey, UserKey
 from service.domain.ledger import Transaction, TransactionChanges, TransactionDraft
+from service.domain.statements import check_clearing_changes
 
 
 async def check_references(
@@ -97,9 +98,16 @@ async def change_transaction(
 ) -> Transaction:
     """Write new descriptive fields of a locked transaction and add the change to the audit
     trail as `action`. Raises NotFound for a category or payee that is not the owner's,
-    InvalidArgument if per-posting changes do not have one entry per posting."""
-    for field, values in (("categories", changes.categories), ("memos", changes.memos)):
+    InvalidArgument if per-posting changes do not have one entry per posting,
+    FailedPrecondition for a clearing status of a reconciled posting."""
+    for field, values in (
+        ("categories", changes.categories),
+        ("memos", changes.memos),
+        ("clearing statuses", changes.clearing_statuses),
+    ):
         ledger_rules.check_posting_changes(before, None if values is None else len(values), field)
+    if changes.clearing_statuses is not None:
+        check_clearing_changes(before, changes.clearing_statuses)
     payee = changes.payee_id if changes.change_payee else None
     await check_references(work, UserKey(before.user_id), payee, list(changes.categories or ()))
     await work.transactions.change(before, changes)

@@ -146,9 +146,10 @@ class LedgerService:
         expected_revision: int | None,
         caller: Caller,
     ) -> Transaction:
-        """Change the descriptive fields of a transaction. Raises NotFound (the transaction, or
-        a category or payee it is given), EtagMismatch, or InvalidArgument if per-posting
-        changes do not have one entry per posting."""
+        """Change the descriptive fields and clearing statuses of a transaction. Raises
+        NotFound (the transaction, or a category or payee it is given), EtagMismatch,
+        InvalidArgument if per-posting changes do not have one entry per posting or set one
+        reconciled, FailedPrecondition for changing the status of a reconciled posting."""
         owner = UserKey(key.user_id)
 
         async def work(w: Work) -> Transaction:

@@ -9,6 +9,7 @@ import type { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import type { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
 import type { RecurringTransactionService } from "./gen/finance/v1/recurring_transaction_service_pb.js";
 import type { RuleService } from "./gen/finance/v1/rule_service_pb.js";
+import type { StatementService } from "./gen/finance/v1/statement_service_pb.js";
 import type { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import type { UserService } from "./gen/finance/v1/user_service_pb.js";
 import type {
@@ -25,6 +26,7 @@ export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
 export * from "./gen/finance/v1/recurring_transaction_service_pb.js";
 export * from "./gen/finance/v1/rule_service_pb.js";
+export * from "./gen/finance/v1/statement_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
@@ -86,6 +88,7 @@ export interface FinanceClient {
   readonly accounts: Client<typeof AccountService>;
   readonly categories: Client<typeof CategoryService>;
   readonly payees: Client<typeof PayeeService>;
+  readonly statements: Client<typeof StatementService>;
   readonly transactions: Client<typeof TransactionService>;
   readonly recurringTransactions: Client<typeof RecurringTransactionService>;
   readonly rules: Client<typeof RuleService>;

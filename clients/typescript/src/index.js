@@ -13,6 +13,7 @@ import { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
 import { RecurringTransactionService } from "./gen/finance/v1/recurring_transaction_service_pb.js";
 import { RuleService } from "./gen/finance/v1/rule_service_pb.js";
+import { StatementService } from "./gen/finance/v1/statement_service_pb.js";
 import { TransactionService } from "./gen/finance/v1/transaction_service_pb.js";
 import { UserService } from "./gen/finance/v1/user_service_pb.js";
 import {
@@ -29,6 +30,7 @@ export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
 export * from "./gen/finance/v1/recurring_transaction_service_pb.js";
 export * from "./gen/finance/v1/rule_service_pb.js";
+export * from "./gen/finance/v1/statement_service_pb.js";
 export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
@@ -138,6 +140,7 @@ export function createFinanceClient(options) {
     accounts: createClient(AccountService, transport),
     categories: createClient(CategoryService, transport),
     payees: createClient(PayeeService, transport),
+    statements: createClient(StatementService, transport),
     transactions: createClient(TransactionService, transport),
     recurringTransactions: createClient(RecurringTransactionService, transport),
     rules: createClient(RuleService, transport),

@@ -13,6 +13,7 @@ import {
   RecurringTransaction_State,
   Schedule_Frequency,
   TransactionTemplate_Kind,
+  Statement_State,
   Transaction_State,
   createFinanceClient,
   fieldViolations,
@@ -236,6 +237,24 @@ describe("finance-tracker TypeScript SDK", { skip }, () => {
       asOfDate: { year: 2024, month: 3, day: 31 },
     });
     assert.deepEqual([found.rate?.value, found.inverted], ["1.25", true]);
+  });
+
+  test("reconciles an account against its statement", async () => {
+    const account = await client.accounts.createAccount({
+      parent,
+      account: { displayName: "Reconciled", type: Account_Type.ASSET, currencyCode: "EUR" },
+      requestId: randomUUID(),
+    });
+    const response = await client.statements.reconcileAccount({
+      account: account.name,
+      statementDate: { year: 2024, month: 1, day: 31 },
+      closingBalance: eur(0n),
+      requestId: randomUUID(),
+    });
+    assert.equal(response.reconciled, true);
+    assert.equal(response.statement?.state, Statement_State.RECONCILED);
+    const listed = await client.statements.listStatements({ parent: account.name });
+    assert.deepEqual(listed.statements.map((s) => s.name), [response.statement?.name]);
   });
 
   test("records the actor in the audit trail", async () => {

@@ -29,16 +29,61 @@ class Posting(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    class _ClearingStatus:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _ClearingStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[Posting._ClearingStatus.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        CLEARING_STATUS_UNSPECIFIED: Posting._ClearingStatus.ValueType  # 0
+        """Not set: uncleared on create; on update, the posting's status stays as it is."""
+        CLEARING_STATUS_UNCLEARED: Posting._ClearingStatus.ValueType  # 1
+        """Recorded in the books only."""
+        CLEARING_STATUS_CLEARED: Posting._ClearingStatus.ValueType  # 2
+        """The bank shows it too: counted by the next statement of its account
+        (StatementService.ReconcileAccount).
+        """
+        CLEARING_STATUS_RECONCILED: Posting._ClearingStatus.ValueType  # 3
+        """Confirmed by a statement's closing balance (see `statement`). Set by ReconcileAccount
+        only; it stays until that statement is un-reconciled (UnreconcileStatement).
+        """
+
+    class ClearingStatus(_ClearingStatus, metaclass=_ClearingStatusEnumTypeWrapper):
+        """Whether the account's bank confirms the posting (reconciliation)."""
+
+    CLEARING_STATUS_UNSPECIFIED: Posting.ClearingStatus.ValueType  # 0
+    """Not set: uncleared on create; on update, the posting's status stays as it is."""
+    CLEARING_STATUS_UNCLEARED: Posting.ClearingStatus.ValueType  # 1
+    """Recorded in the books only."""
+    CLEARING_STATUS_CLEARED: Posting.ClearingStatus.ValueType  # 2
+    """The bank shows it too: counted by the next statement of its account
+    (StatementService.ReconcileAccount).
+    """
+    CLEARING_STATUS_RECONCILED: Posting.ClearingStatus.ValueType  # 3
+    """Confirmed by a statement's closing balance (see `statement`). Set by ReconcileAccount
+    only; it stays until that statement is un-reconciled (UnreconcileStatement).
+    """
+
     ACCOUNT_FIELD_NUMBER: _builtins.int
     AMOUNT_FIELD_NUMBER: _builtins.int
     CATEGORY_FIELD_NUMBER: _builtins.int
     MEMO_FIELD_NUMBER: _builtins.int
+    CLEARING_STATUS_FIELD_NUMBER: _builtins.int
+    STATEMENT_FIELD_NUMBER: _builtins.int
     account: _builtins.str
     """The account, `users/{user}/accounts/{account}`, of the transaction's user."""
     category: _builtins.str
     """The category, `users/{user}/categories/{category}`, of the transaction's user."""
     memo: _builtins.str
     """A note on this leg alone: one line of at most 500 characters."""
+    clearing_status: Global___Posting.ClearingStatus.ValueType
+    """Uncleared or cleared on create (an account's opening balance is recorded cleared), and
+    changed by UpdateTransaction (`postings.clearing_status`); reconciled by a statement.
+    """
+    statement: _builtins.str
+    """The statement that reconciled this posting,
+    `users/{user}/accounts/{account}/statements/{statement}`, while it is reconciled.
+    """
     @_builtins.property
     def amount(self) -> _money_pb2.Money:
         """The signed amount, in the account's currency and exact to its minor unit; not zero.
@@ -53,10 +98,12 @@ class Posting(_message.Message):
         amount: _money_pb2.Money | None = ...,
         category: _builtins.str = ...,
         memo: _builtins.str = ...,
+        clearing_status: Global___Posting.ClearingStatus.ValueType = ...,
+        statement: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "category", b"category", "memo", b"memo"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "category", b"category", "clearing_status", b"clearing_status", "memo", b"memo", "statement", b"statement"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -344,9 +391,11 @@ class UpdateTransactionRequest(_message.Message):
     @_builtins.property
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """The fields to update: `description`, `payee`, `notes`, `tags`, `postings.category`,
-        `postings.memo` (the last two take the postings in their original order; only their
-        categories or memos are read). `*` replaces every field the request sets: all of them,
-        but the postings' categories and memos only when the request lists postings.
+        `postings.memo`, `postings.clearing_status` (the last three take the postings in their
+        original order; only their categories, memos or clearing statuses are read, and
+        CLEARING_STATUS_UNSPECIFIED leaves a posting's status as it is). `*` replaces every field
+        the request sets: all of them, but the postings' fields only when the request lists
+        postings.
         """
 
     def __init__(

@@ -165,8 +165,11 @@ class TransactionServiceServicer:
 
     def UpdateTransaction(self, request, context):
         """Updates the descriptive fields of a transaction (description, payee, notes, tags, the
-        categories and memos of its postings); amounts and accounts never change. Returns ABORTED
-        if `transaction.etag` is set and no longer current.
+        categories and memos of its postings) and the clearing statuses of its postings; amounts,
+        accounts and dates never change. Returns ABORTED if `transaction.etag` is set and no longer
+        current, FAILED_PRECONDITION (`POSTING_RECONCILED`) for a new clearing status of a
+        reconciled posting (un-reconcile its statement first), and INVALID_ARGUMENT for setting
+        one CLEARING_STATUS_RECONCILED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -182,7 +185,8 @@ class TransactionServiceServicer:
 
     def VoidTransaction(self, request, context):
         """Voids a pending transaction: its amounts leave the pending balances and it is kept, void.
-        Returns FAILED_PRECONDITION unless the transaction is pending.
+        Returns FAILED_PRECONDITION unless the transaction is pending (so a reconciled posting,
+        which belongs to a posted transaction, is never voided).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -191,7 +195,8 @@ class TransactionServiceServicer:
     def ReverseTransaction(self, request, context):
         """Reverses a posted transaction with a new, linked transaction of opposite amounts, and
         returns that reversal. Returns FAILED_PRECONDITION if the transaction is not posted, is
-        already reversed, or is itself a reversal.
+        already reversed, or is itself a reversal. A reconciled transaction may be reversed: it
+        stays reconciled, and the reversal's postings (uncleared) go to a later statement.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -72,8 +72,11 @@ class TransactionServiceStub:
     """Lists a user's transactions, one page at a time."""
     UpdateTransaction: _grpc.UnaryUnaryMultiCallable[_transaction_service_pb2.UpdateTransactionRequest, _transaction_service_pb2.Transaction]
     """Updates the descriptive fields of a transaction (description, payee, notes, tags, the
-    categories and memos of its postings); amounts and accounts never change. Returns ABORTED
-    if `transaction.etag` is set and no longer current.
+    categories and memos of its postings) and the clearing statuses of its postings; amounts,
+    accounts and dates never change. Returns ABORTED if `transaction.etag` is set and no longer
+    current, FAILED_PRECONDITION (`POSTING_RECONCILED`) for a new clearing status of a
+    reconciled posting (un-reconcile its statement first), and INVALID_ARGUMENT for setting
+    one CLEARING_STATUS_RECONCILED.
     """
     PostTransaction: _grpc.UnaryUnaryMultiCallable[_transaction_service_pb2.PostTransactionRequest, _transaction_service_pb2.Transaction]
     """Posts a pending transaction: its amounts move from the pending to the posted balances.
@@ -81,12 +84,14 @@ class TransactionServiceStub:
     """
     VoidTransaction: _grpc.UnaryUnaryMultiCallable[_transaction_service_pb2.VoidTransactionRequest, _transaction_service_pb2.Transaction]
     """Voids a pending transaction: its amounts leave the pending balances and it is kept, void.
-    Returns FAILED_PRECONDITION unless the transaction is pending.
+    Returns FAILED_PRECONDITION unless the transaction is pending (so a reconciled posting,
+    which belongs to a posted transaction, is never voided).
     """
     ReverseTransaction: _grpc.UnaryUnaryMultiCallable[_transaction_service_pb2.ReverseTransactionRequest, _transaction_service_pb2.Transaction]
     """Reverses a posted transaction with a new, linked transaction of opposite amounts, and
     returns that reversal. Returns FAILED_PRECONDITION if the transaction is not posted, is
-    already reversed, or is itself a reversal.
+    already reversed, or is itself a reversal. A reconciled transaction may be reversed: it
+    stays reconciled, and the reversal's postings (uncleared) go to a later statement.
     """
     RecordExpense: _grpc.UnaryUnaryMultiCallable[_transaction_service_pb2.RecordExpenseRequest, _transaction_service_pb2.Transaction]
     """Records an everyday expense in one call: money leaves `account` for the expense account the
@@ -148,8 +153,11 @@ class TransactionServiceAsyncStub(TransactionServiceStub):
     """Lists a user's transactions, one page at a time."""
     UpdateTransaction: _aio.UnaryUnaryMultiCallable[_transaction_service_pb2.UpdateTransactionRequest, _transaction_service_pb2.Transaction]  # type: ignore[assignment]
     """Updates the descriptive fields of a transaction (description, payee, notes, tags, the
-    categories and memos of its postings); amounts and accounts never change. Returns ABORTED
-    if `transaction.etag` is set and no longer current.
+    categories and memos of its postings) and the clearing statuses of its postings; amounts,
+    accounts and dates never change. Returns ABORTED if `transaction.etag` is set and no longer
+    current, FAILED_PRECONDITION (`POSTING_RECONCILED`) for a new clearing status of a
+    reconciled posting (un-reconcile its statement first), and INVALID_ARGUMENT for setting
+    one CLEARING_STATUS_RECONCILED.
     """
     PostTransaction: _aio.UnaryUnaryMultiCallable[_transaction_service_pb2.PostTransactionRequest, _transaction_service_pb2.Transaction]  # type: ignore[assignment]
     """Posts a pending transaction: its amounts move from the pending to the posted balances.
@@ -157,12 +165,14 @@ class TransactionServiceAsyncStub(TransactionServiceStub):
     """
     VoidTransaction: _aio.UnaryUnaryMultiCallable[_transaction_service_pb2.VoidTransactionRequest, _transaction_service_pb2.Transaction]  # type: ignore[assignment]
     """Voids a pending transaction: its amounts leave the pending balances and it is kept, void.
-    Returns FAILED_PRECONDITION unless the transaction is pending.
+    Returns FAILED_PRECONDITION unless the transaction is pending (so a reconciled posting,
+    which belongs to a posted transaction, is never voided).
     """
     ReverseTransaction: _aio.UnaryUnaryMultiCallable[_transaction_service_pb2.ReverseTransactionRequest, _transaction_service_pb2.Transaction]  # type: ignore[assignment]
     """Reverses a posted transaction with a new, linked transaction of opposite amounts, and
     returns that reversal. Returns FAILED_PRECONDITION if the transaction is not posted, is
-    already reversed, or is itself a reversal.
+    already reversed, or is itself a reversal. A reconciled transaction may be reversed: it
+    stays reconciled, and the reversal's postings (uncleared) go to a later statement.
     """
     RecordExpense: _aio.UnaryUnaryMultiCallable[_transaction_service_pb2.RecordExpenseRequest, _transaction_service_pb2.Transaction]  # type: ignore[assignment]
     """Records an everyday expense in one call: money leaves `account` for the expense account the
@@ -245,8 +255,11 @@ class TransactionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_transaction_service_pb2.Transaction, _abc.Awaitable[_transaction_service_pb2.Transaction]]:
         """Updates the descriptive fields of a transaction (description, payee, notes, tags, the
-        categories and memos of its postings); amounts and accounts never change. Returns ABORTED
-        if `transaction.etag` is set and no longer current.
+        categories and memos of its postings) and the clearing statuses of its postings; amounts,
+        accounts and dates never change. Returns ABORTED if `transaction.etag` is set and no longer
+        current, FAILED_PRECONDITION (`POSTING_RECONCILED`) for a new clearing status of a
+        reconciled posting (un-reconcile its statement first), and INVALID_ARGUMENT for setting
+        one CLEARING_STATUS_RECONCILED.
         """
 
     @_abc_1.abstractmethod
@@ -266,7 +279,8 @@ class TransactionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_transaction_service_pb2.Transaction, _abc.Awaitable[_transaction_service_pb2.Transaction]]:
         """Voids a pending transaction: its amounts leave the pending balances and it is kept, void.
-        Returns FAILED_PRECONDITION unless the transaction is pending.
+        Returns FAILED_PRECONDITION unless the transaction is pending (so a reconciled posting,
+        which belongs to a posted transaction, is never voided).
         """
 
     @_abc_1.abstractmethod
@@ -277,7 +291,8 @@ class TransactionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_transaction_service_pb2.Transaction, _abc.Awaitable[_transaction_service_pb2.Transaction]]:
         """Reverses a posted transaction with a new, linked transaction of opposite amounts, and
         returns that reversal. Returns FAILED_PRECONDITION if the transaction is not posted, is
-        already reversed, or is itself a reversal.
+        already reversed, or is itself a reversal. A reconciled transaction may be reversed: it
+        stays reconciled, and the reversal's postings (uncleared) go to a later statement.
         """
 
     @_abc_1.abstractmethod

@@ -16,6 +16,7 @@ from finance.v1 import (
     payee_service_pb2_grpc,
     recurring_transaction_service_pb2_grpc,
     rule_service_pb2_grpc,
+    statement_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
@@ -211,6 +212,17 @@ class AsyncRecurringTransactionService:
         )
 
 
+class AsyncStatementService:
+    """finance.v1.StatementService: reconciling accounts against their bank statements."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = statement_service_pb2_grpc.StatementServiceStub(channel)
+        self.reconcile_account = AsyncCall(self.stub.ReconcileAccount, settings)
+        self.get_statement = AsyncCall(self.stub.GetStatement, settings, read=True)
+        self.list_statements = AsyncCall(self.stub.ListStatements, settings, read=True)
+        self.unreconcile_statement = AsyncCall(self.stub.UnreconcileStatement, settings)
+
+
 class AsyncAuditService:
     """finance.v1.AuditService: the trail of every change."""
 
@@ -272,6 +284,7 @@ class AsyncFinanceClient:
         self.transactions = AsyncTransactionService(self.channel, settings)
         self.recurring_transactions = AsyncRecurringTransactionService(self.channel, settings)
         self.rules = AsyncRuleService(self.channel, settings)
+        self.statements = AsyncStatementService(self.channel, settings)
         self.audit = AsyncAuditService(self.channel, settings)
 
     async def close(self, grace: float | None = None) -> None:

@@ -16,6 +16,7 @@ from finance.v1 import (
     payee_service_pb2_grpc,
     recurring_transaction_service_pb2_grpc,
     rule_service_pb2_grpc,
+    statement_service_pb2_grpc,
     transaction_service_pb2_grpc,
     user_service_pb2_grpc,
 )
@@ -210,6 +211,17 @@ class RecurringTransactionService:
         )
 
 
+class StatementService:
+    """finance.v1.StatementService: reconciling accounts against their bank statements."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = statement_service_pb2_grpc.StatementServiceStub(channel)
+        self.reconcile_account = Call(self.stub.ReconcileAccount, settings)
+        self.get_statement = Call(self.stub.GetStatement, settings, read=True)
+        self.list_statements = Call(self.stub.ListStatements, settings, read=True)
+        self.unreconcile_statement = Call(self.stub.UnreconcileStatement, settings)
+
+
 class AuditService:
     """finance.v1.AuditService: the trail of every change."""
 
@@ -271,6 +283,7 @@ class FinanceClient:
         self.transactions = TransactionService(self.channel, settings)
         self.recurring_transactions = RecurringTransactionService(self.channel, settings)
         self.rules = RuleService(self.channel, settings)
+        self.statements = StatementService(self.channel, settings)
         self.audit = AuditService(self.channel, settings)
 
     def close(self) -> None:

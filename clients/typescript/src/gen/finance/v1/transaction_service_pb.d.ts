@@ -48,6 +48,22 @@ export declare type Posting = Message<"finance.v1.Posting"> & {
    * @generated from field: string memo = 4;
    */
   memo: string;
+
+  /**
+   * Uncleared or cleared on create (an account's opening balance is recorded cleared), and
+   * changed by UpdateTransaction (`postings.clearing_status`); reconciled by a statement.
+   *
+   * @generated from field: finance.v1.Posting.ClearingStatus clearing_status = 5;
+   */
+  clearingStatus: Posting_ClearingStatus;
+
+  /**
+   * The statement that reconciled this posting,
+   * `users/{user}/accounts/{account}/statements/{statement}`, while it is reconciled.
+   *
+   * @generated from field: string statement = 6;
+   */
+  statement: string;
 };
 
 /**
@@ -55,6 +71,48 @@ export declare type Posting = Message<"finance.v1.Posting"> & {
  * Use `create(PostingSchema)` to create a new message.
  */
 export declare const PostingSchema: GenMessage<Posting>;
+
+/**
+ * Whether the account's bank confirms the posting (reconciliation).
+ *
+ * @generated from enum finance.v1.Posting.ClearingStatus
+ */
+export enum Posting_ClearingStatus {
+  /**
+   * Not set: uncleared on create; on update, the posting's status stays as it is.
+   *
+   * @generated from enum value: CLEARING_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Recorded in the books only.
+   *
+   * @generated from enum value: CLEARING_STATUS_UNCLEARED = 1;
+   */
+  UNCLEARED = 1,
+
+  /**
+   * The bank shows it too: counted by the next statement of its account
+   * (StatementService.ReconcileAccount).
+   *
+   * @generated from enum value: CLEARING_STATUS_CLEARED = 2;
+   */
+  CLEARED = 2,
+
+  /**
+   * Confirmed by a statement's closing balance (see `statement`). Set by ReconcileAccount
+   * only; it stays until that statement is un-reconciled (UnreconcileStatement).
+   *
+   * @generated from enum value: CLEARING_STATUS_RECONCILED = 3;
+   */
+  RECONCILED = 3,
+}
+
+/**
+ * Describes the enum finance.v1.Posting.ClearingStatus.
+ */
+export declare const Posting_ClearingStatusSchema: GenEnum<Posting_ClearingStatus>;
 
 /**
  * Money moving between accounts on a date, as balanced postings.
@@ -379,9 +437,11 @@ export declare type UpdateTransactionRequest = Message<"finance.v1.UpdateTransac
 
   /**
    * The fields to update: `description`, `payee`, `notes`, `tags`, `postings.category`,
-   * `postings.memo` (the last two take the postings in their original order; only their
-   * categories or memos are read). `*` replaces every field the request sets: all of them,
-   * but the postings' categories and memos only when the request lists postings.
+   * `postings.memo`, `postings.clearing_status` (the last three take the postings in their
+   * original order; only their categories, memos or clearing statuses are read, and
+   * CLEARING_STATUS_UNSPECIFIED leaves a posting's status as it is). `*` replaces every field
+   * the request sets: all of them, but the postings' fields only when the request lists
+   * postings.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
@@ -811,8 +871,11 @@ export declare const TransactionService: GenService<{
   },
   /**
    * Updates the descriptive fields of a transaction (description, payee, notes, tags, the
-   * categories and memos of its postings); amounts and accounts never change. Returns ABORTED
-   * if `transaction.etag` is set and no longer current.
+   * categories and memos of its postings) and the clearing statuses of its postings; amounts,
+   * accounts and dates never change. Returns ABORTED if `transaction.etag` is set and no longer
+   * current, FAILED_PRECONDITION (`POSTING_RECONCILED`) for a new clearing status of a
+   * reconciled posting (un-reconcile its statement first), and INVALID_ARGUMENT for setting
+   * one CLEARING_STATUS_RECONCILED.
    *
    * @generated from rpc finance.v1.TransactionService.UpdateTransaction
    */
@@ -834,7 +897,8 @@ export declare const TransactionService: GenService<{
   },
   /**
    * Voids a pending transaction: its amounts leave the pending balances and it is kept, void.
-   * Returns FAILED_PRECONDITION unless the transaction is pending.
+   * Returns FAILED_PRECONDITION unless the transaction is pending (so a reconciled posting,
+   * which belongs to a posted transaction, is never voided).
    *
    * @generated from rpc finance.v1.TransactionService.VoidTransaction
    */
@@ -846,7 +910,8 @@ export declare const TransactionService: GenService<{
   /**
    * Reverses a posted transaction with a new, linked transaction of opposite amounts, and
    * returns that reversal. Returns FAILED_PRECONDITION if the transaction is not posted, is
-   * already reversed, or is itself a reversal.
+   * already reversed, or is itself a reversal. A reconciled transaction may be reversed: it
+   * stays reconciled, and the reversal's postings (uncleared) go to a later statement.
    *
    * @generated from rpc finance.v1.TransactionService.ReverseTransaction
    */
