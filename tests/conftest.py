@@ -39,6 +39,7 @@ from service.server import App, build_app
 from service.settings import Settings
 from tests.builders import Books, create_user
 from tests.node_sdk import install_node_modules
+from tests.resources import Clients
 from tools.dev_credentials import DEV_AUDIENCE, DEV_ISSUER, DevFiles, write_dev_credentials
 
 
@@ -273,3 +274,9 @@ async def mtls_app(
     )
     async with serving(database, settings) as built:
         yield built
+
+
+@pytest.fixture(scope="session")
+def clients(channel: grpc.aio.Channel) -> Clients:
+    """A client of every service that holds a user's resources, on the shared server."""
+    return Clients.over(channel)

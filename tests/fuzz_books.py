@@ -6,8 +6,13 @@ from dataclasses import dataclass
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import audit_service_pb2_grpc as audit_grpc
 from finance.v1 import category_service_pb2 as cpb
+from finance.v1 import exchange_rate_service_pb2 as xpb
+from finance.v1 import member_service_pb2 as mpb
+from finance.v1 import rule_service_pb2 as rpb
+from finance.v1 import statement_service_pb2 as spb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
+from google.type import decimal_pb2
 
 from tests.builders import create_category, create_payee, day, leg, money
 from tests.fuzz_names import COLLECTIONS, USER, Pools
@@ -15,6 +20,7 @@ from tests.resources import Clients
 from tests.tenancy import snapshot
 
 POSTED, PENDING = tpb.Transaction.STATE_POSTED, tpb.Transaction.STATE_PENDING
+NOT_SECRET = {"finance-tracker/ExchangeRate"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ async def open_books(
     user = await c.users.CreateUser(upb.CreateUserRequest(user=user, user_id=user_id))
     accounts = await _open_accounts(c, user.name, label)
     request_ids = await _record(c, user.name, label, accounts)
+    await _share_and_plan(c, user.name, label)
     return await _collect(c, audit, user, label, request_ids)
 
 
@@ -112,6 +119,32 @@ async def _record(c: Clients, parent: str, label: str, accounts: list[apb.Accoun
     return request_ids
 
 
+async def _share_and_plan(c: Clients, parent: str, label: str) -> None:
+    """A member, an exchange rate, a rule and a reconciled statement of its own account."""
+    await c.members.CreateMember(mpb.CreateMemberRequest(
+        parent=parent, member=mpb.Member(principal=f"{label} partner", role=mpb.Member.ROLE_EDITOR),
+    ))  # fmt: skip
+    await c.exchange_rates.CreateExchangeRate(xpb.CreateExchangeRateRequest(
+        parent=parent, exchange_rate=xpb.ExchangeRate(
+            base_currency_code="EUR", quote_currency_code="USD", rate_date=day(5),
+            rate=decimal_pb2.Decimal(value="1.1"),
+        ),
+    ))  # fmt: skip
+    await c.rules.CreateRule(rpb.CreateRuleRequest(parent=parent, rule=rpb.Rule(
+        display_name=f"{label} rule",
+        conditions=rpb.RuleConditions(description_contains=label.lower()),
+        actions=rpb.RuleActions(add_tags=[label.lower()]),
+    )))  # fmt: skip
+    account = await c.accounts.CreateAccount(apb.CreateAccountRequest(
+        parent=parent, account=apb.Account(
+            display_name=f"{label} Reconciled", type=apb.Account.TYPE_ASSET, currency_code="EUR"
+        ),
+    ))  # fmt: skip
+    await c.statements.ReconcileAccount(spb.ReconcileAccountRequest(
+        account=account.name, statement_date=day(31), closing_balance=money(0)
+    ))  # fmt: skip
+
+
 async def _collect(
     c: Clients,
     audit: "audit_grpc.AuditServiceAsyncStub",
@@ -119,15 +152,24 @@ async def _collect(
     label: str,
     request_ids: list[str],
 ) -> Books:
-    accounts, categories, payees, transactions, *_ = await snapshot(c, audit, user.name)
+    found = await snapshot(c, audit, user.name)
+    accounts, categories, payees, transactions, members, rates, rules, statements = found[:8]
+    statements = [s for per_account in statements for s in per_account]
     names = {
         "finance-tracker/Account": [a.name for a in accounts],
         "finance-tracker/Category": [x.name for x in categories],
         "finance-tracker/Payee": [p.name for p in payees],
         "finance-tracker/Transaction": [x.name for x in transactions],
+        "finance-tracker/Member": [m.name for m in members],
+        "finance-tracker/ExchangeRate": [r.name for r in rates],
+        "finance-tracker/Rule": [r.name for r in rules],
+        "finance-tracker/Statement": [s.name for s in statements],
         USER: [user.name],
     }
-    everything = [user, *accounts, *categories, *payees, *transactions]
+    everything = [
+        user, *accounts, *categories, *payees, *transactions, *members, *rates, *rules,
+        *statements,
+    ]  # fmt: skip
     return Books(
         user=user,
         label=label,
@@ -160,7 +202,8 @@ def secrets(books: Books, *, with_user: bool = True) -> set[str]:
     `with_user`, its user's ID)."""
     found = {books.label}
     for kind, names in books.names.items():
-        if kind in COLLECTIONS:
+        # A rate's ID is its pair and day, which both users' rates may share.
+        if kind in COLLECTIONS and kind not in NOT_SECRET:
             found.update(n.rsplit("/", 1)[1] for n in names)
     if with_user:
         found.add(books.user.name.split("/")[1])

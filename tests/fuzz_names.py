@@ -20,6 +20,11 @@ COLLECTIONS = {
     "finance-tracker/Transaction": "transactions",
     "finance-tracker/RecurringTransaction": "recurringTransactions",
     "finance-tracker/AuditEvent": "auditEvents",
+    "finance-tracker/Member": "members",
+    "finance-tracker/ExchangeRate": "exchangeRates",
+    "finance-tracker/Rule": "rules",
+    # Statements sit under an account: this one's is an account of no one.
+    "finance-tracker/Statement": "accounts/none/statements",
 }
 # How a request field names a resource: the user a call acts for (a parent, a user's name),
 # the resource it acts on (`name`), or one that the request refers to. The API knows callers by
@@ -28,6 +33,9 @@ COLLECTIONS = {
 # fields that must not lead there, by their IDs under its own user and, in references, by
 # their own names.
 SCOPE, ADDRESS, REFERENCE = "scope", "address", "reference"
+# Fields besides `name` and `parent` that name the resource a call acts on (and so, for the
+# other user's, would be a call of theirs): (request message, field).
+ACTS_ON = {("ReconcileAccountRequest", "account")}
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,10 @@ def name_role(field: FieldDescriptor) -> tuple[str, str] | None:
         return None
     if kind == USER:
         return kind, SCOPE
-    return kind, ADDRESS if identifier or field.name == "name" else REFERENCE
+    acts_on = field.name in ("name", "parent") or (
+        field.containing_type is not None and (field.containing_type.name, field.name) in ACTS_ON
+    )
+    return kind, ADDRESS if identifier or acts_on else REFERENCE
 
 
 def malformed(name: str) -> list[str]:

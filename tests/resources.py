@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
 from finance.v1 import account_service_pb2 as apb
 from finance.v1 import account_service_pb2_grpc as apb_grpc
 from finance.v1 import category_service_pb2 as cpb
@@ -59,6 +60,22 @@ class Clients:
     exchange_rates: "xpb_grpc.ExchangeRateServiceAsyncStub"
     rules: "rpb_grpc.RuleServiceAsyncStub"
     statements: "spb_grpc.StatementServiceAsyncStub"
+
+    @classmethod
+    def over(cls, channel: grpc.aio.Channel) -> "Clients":
+        """A stub of each service over `channel`."""
+        return cls(
+            users=upb_grpc.UserServiceStub(channel),
+            accounts=apb_grpc.AccountServiceStub(channel),
+            categories=cpb_grpc.CategoryServiceStub(channel),
+            payees=ppb_grpc.PayeeServiceStub(channel),
+            transactions=tpb_grpc.TransactionServiceStub(channel),
+            members=mpb_grpc.MemberServiceStub(channel),
+            recurring=recpb_grpc.RecurringTransactionServiceStub(channel),
+            exchange_rates=xpb_grpc.ExchangeRateServiceStub(channel),
+            rules=rpb_grpc.RuleServiceStub(channel),
+            statements=spb_grpc.StatementServiceStub(channel),
+        )
 
 
 @dataclass(frozen=True)

@@ -197,10 +197,10 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         list(payees.payees),
         list(transactions.transactions),
         list(members.members),
-        list(recurring.recurring_transactions),
         list(rates.exchange_rates),
         list(rules.rules),
         statements,
+        list(recurring.recurring_transactions),
         list(events.audit_events),
     ]
 

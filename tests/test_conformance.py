@@ -14,7 +14,7 @@ from google.rpc import error_details_pb2
 from service.server import SERVICE_NAMES
 from tests import tenancy
 from tests.helpers import invalid_fields, rpc_error, unpack
-from tests.resources import NOT_A_UUID, RESOURCES, Clients, Resource
+from tests.resources import NOT_A_UUID, RESOURCES, Resource
 
 ALL = list(RESOURCES)
 OWNED = [name for name in ALL if name != "users"]  # the resources with a parent user
@@ -24,34 +24,6 @@ NOT_ISSUED = "is not an etag this service issued"
 REUSED = "was already used by a different request; use a new one"
 BOUND_ELSEWHERE = "was issued for a request with another parent, filter or order_by"
 TOKEN_NOT_ISSUED = "is not a page token this service issued"
-
-
-@pytest.fixture
-def clients(
-    users,
-    accounts,
-    categories,
-    payees,
-    transactions,
-    members,
-    recurring,
-    exchange_rates,
-    rules,
-    statements,
-) -> Clients:
-    """The clients of the services that hold resources, on the shared server."""
-    return Clients(
-        users,
-        accounts,
-        categories,
-        payees,
-        transactions,
-        members,
-        recurring,
-        exchange_rates,
-        rules,
-        statements,
-    )
 
 
 @pytest.fixture

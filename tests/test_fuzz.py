@@ -85,33 +85,6 @@ async def _state(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: st
 
 
 @pytest.fixture(scope="module")
-def clients(
-    users,
-    accounts,
-    categories,
-    payees,
-    transactions,
-    members,
-    recurring,
-    exchange_rates,
-    rules,
-    statements,
-) -> Clients:
-    return Clients(
-        users,
-        accounts,
-        categories,
-        payees,
-        transactions,
-        members,
-        recurring,
-        exchange_rates,
-        rules,
-        statements,
-    )
-
-
-@pytest.fixture(scope="module")
 async def stranger(channel, clients, audit) -> Stranger:
     # Markers no strategy draws by chance: 128 random bits each.
     marker, user_marker = (f"Qz{uuid.uuid4().hex}" for _ in range(2))

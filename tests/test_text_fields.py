@@ -16,7 +16,6 @@ from finance.v1 import account_service_pb2 as apb
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
-from finance.v1 import recurring_transaction_service_pb2 as recpb
 from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import user_service_pb2 as upb
@@ -24,7 +23,7 @@ from google.protobuf import json_format
 
 from service.api.text import check_characters
 from service.domain.errors import InvalidArgument
-from tests.builders import EXPENSE, Books, day, leg, money, monthly_expense, new_account, new_user
+from tests.builders import EXPENSE, Books, day, leg, money, new_account, new_user
 from tests.helpers import invalid_fields
 from tests.resources import Clients, mask
 
@@ -198,23 +197,6 @@ TEXT_FIELDS: dict[str, tuple[str, Send]] = {
             t, "postings.memo", postings=[tpb.Posting(memo="fine"), tpb.Posting(memo=s)]
         ),
     ),
-    "CreateRecurringTransaction description": (
-        "recurring_transaction.template.description",
-        lambda t, s: t.clients.recurring.CreateRecurringTransaction(
-            recpb.CreateRecurringTransactionRequest(
-                parent=t.owner, recurring_transaction=_recurring(t, s)
-            )
-        ),
-    ),
-    "UpdateRecurringTransaction description": (
-        "recurring_transaction.template.description",
-        lambda t, s: t.clients.recurring.UpdateRecurringTransaction(
-            recpb.UpdateRecurringTransactionRequest(
-                recurring_transaction=_recurring(t, s, name=f"{t.owner}/recurringTransactions/r1"),
-                update_mask=mask("template"),
-            )
-        ),
-    ),
     "RecordExpense description": ("description", lambda t, s: _one_off(t, "expense", s)),
     "RecordIncome description": ("description", lambda t, s: _one_off(t, "income", s)),
     "TransferFunds description": ("description", lambda t, s: _one_off(t, "transfer", s)),
@@ -286,40 +268,9 @@ TEXT_FIELDS["UpdateRule display_name"] = (
 MULTI_LINE = {"CreateTransaction notes", "UpdateTransaction notes"}
 
 
-def _recurring(t: Target, description: str, **fields: Any) -> recpb.RecurringTransaction:
-    """A monthly expense from the target's account described as `description`."""
-    recurring = monthly_expense(t.account, **fields)
-    recurring.template.description = description
-    return recurring
-
-
 @pytest.fixture
-def target(
-    user,
-    users,
-    accounts,
-    categories,
-    payees,
-    transactions,
-    members,
-    recurring,
-    exchange_rates,
-    rules,
-    statements,
-) -> Target:
+def target(user, clients) -> Target:
     """Requests on behalf of the test's user."""
-    clients = Clients(
-        users,
-        accounts,
-        categories,
-        payees,
-        transactions,
-        members,
-        recurring,
-        exchange_rates,
-        rules,
-        statements,
-    )
     return Target(user.name, f"{user.name}/accounts/a1", clients)
 
 

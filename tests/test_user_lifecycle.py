@@ -2,6 +2,7 @@
 everything it has (AIP-135 `force`), leaving one audit event that says who did it."""
 
 import grpc
+import pytest
 from finance.v1 import audit_service_pb2 as aupb
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
@@ -13,6 +14,9 @@ from google.rpc import error_details_pb2
 from google.type import decimal_pb2
 
 from service.db.unit_of_work import UnitOfWork
+from service.domain import catalog_rules
+from service.domain.errors import FailedPrecondition
+from service.domain.keys import UserKey
 from service.services.ledger import LedgerService
 from tests.builders import create_category, create_payee, day, leg, money
 from tests.helpers import rpc_error, unpack
@@ -147,3 +151,13 @@ class TestDeleteUser:
                 )
                 assert left == 0, table
         assert await LedgerService(UnitOfWork(database)).verify() == []
+
+
+def test_what_is_left_is_named_in_the_singular_for_one_of_a_kind():
+    with pytest.raises(FailedPrecondition) as caught:
+        catalog_rules.check_user_deletable(
+            UserKey("u"), {"categories": 1, "statements": 1, "exchange rates": 2, "rules": 0}
+        )
+    assert caught.value.violation.description.startswith(
+        "the user still has 1 category, 1 statement, 2 exchange rates;"
+    )

@@ -18,21 +18,19 @@ def _refuse(kind: str, subject: ResourceKey, description: str) -> FailedPrecondi
     return FailedPrecondition(PreconditionViolation(kind, subject, description))
 
 
-_SINGULAR = {
-    "accounts": "account",
-    "transactions": "transaction",
-    "categories": "category",
-    "payees": "payee",
-    "exchange rates": "exchange rate",
-    "rules": "rule",
-}
+# The plural kinds (table names) whose singular is not the plural less its final "s".
+_SINGULAR = {"categories": "category", "entries": "entry"}
+
+
+def _singular(kind: str) -> str:
+    return _SINGULAR.get(kind, kind.removesuffix("s"))
 
 
 def check_user_deletable(key: UserKey, holdings: Mapping[str, int]) -> None:
     """A user is deleted without `force` only once it has nothing left (AIP-135): the error
     lists what is left, such as "2 accounts, 1 payee"."""
     left = [
-        f"{count} {kind if count != 1 else _SINGULAR[kind]}"
+        f"{count} {kind if count != 1 else _singular(kind)}"
         for kind, count in holdings.items()
         if count
     ]
