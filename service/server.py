@@ -14,6 +14,7 @@ from finance.v1 import (
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    recurring_transaction_service_pb2_grpc,
     report_service_pb2_grpc,
     rule_service_pb2_grpc,
     statement_service_pb2_grpc,
@@ -36,6 +37,7 @@ from service.api.limits import Limits
 from service.api.member_servicer import MemberServicer
 from service.api.page_tokens import PageTokens
 from service.api.payee_servicer import PayeeServicer
+from service.api.recurring_servicer import RecurringTransactionServicer
 from service.api.report_servicer import ReportServicer
 from service.api.rule_servicer import RuleServicer
 from service.api.statement_servicer import StatementServicer
@@ -56,8 +58,10 @@ from service.services.catalog import CategoryService, PayeeService
 from service.services.exchange_rates import ExchangeRateService
 from service.services.ledger import LedgerService
 from service.services.members import MemberService
+from service.services.recurring import RecurringService
 from service.services.reports import ReportService
 from service.services.rules import RuleService
+from service.services.scheduler import OccurrenceRecorder, RecurringScheduler
 from service.services.statements import StatementService
 from service.services.users import UserService
 from service.settings import Settings
@@ -73,6 +77,7 @@ SERVICE_NAMES = tuple(
         "CategoryService",
         "PayeeService",
         "TransactionService",
+        "RecurringTransactionService",
         "RuleService",
         "StatementService",
         "AuditService",
@@ -105,6 +110,10 @@ def add_servicers(
     transaction_service_pb2_grpc.add_TransactionServiceServicer_to_server(
         TransactionServicer(LedgerService(uow), page_tokens=page_tokens), server
     )
+    recurring_transaction_service_pb2_grpc.add_RecurringTransactionServiceServicer_to_server(
+        RecurringTransactionServicer(RecurringService(uow, today=today), page_tokens=page_tokens),
+        server,
+    )
     exchange_rate_service_pb2_grpc.add_ExchangeRateServiceServicer_to_server(
         ExchangeRateServicer(ExchangeRateService(uow), page_tokens=page_tokens), server
     )
@@ -128,8 +137,8 @@ def add_servicers(
 @dataclass
 class App:
     """A built server with what it owns besides the database: health and its monitor, the
-    unit of work its services share (whose retry counts tests read), and its metrics and
-    traces."""
+    unit of work its services share (whose retry counts tests read), its metrics and traces,
+    and the scheduler of recurring transactions (None when turned off)."""
 
     server: grpc.aio.Server
     port: int
@@ -137,16 +146,22 @@ class App:
     monitor: DatabaseHealthMonitor
     uow: UnitOfWork
     telemetry: Telemetry
+    scheduler: RecurringScheduler | None = None
 
     async def start(self) -> None:
-        """Start serving; health reflects the database from the first call on."""
+        """Start serving; health reflects the database from the first call on, and due
+        occurrences of recurring transactions are recorded from then on."""
         await self.telemetry.start()
         await self.monitor.start()
         await self.server.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING, refuse new RPCs and let in-flight ones run for up to `grace`
         seconds."""
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         await self.monitor.stop()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
@@ -223,7 +238,12 @@ def build_app(
     monitor = DatabaseHealthMonitor(
         database, health_servicer, SERVICE_NAMES, interval=settings.health_check_interval_seconds
     )
-    return App(server, port, health_servicer, monitor, uow, telemetry)
+    scheduler = None
+    if settings.recurring_interval_seconds > 0:
+        scheduler = RecurringScheduler(
+            OccurrenceRecorder(uow), today=today, interval=settings.recurring_interval_seconds
+        )
+    return App(server, port, health_servicer, monitor, uow, telemetry, scheduler)
 
 
 async def open_database(settings: Settings) -> Database:

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         default=10.0, ge=0, description="How long in-flight RPCs may run on after SIGTERM."
     )
     health_check_interval_seconds: float = Field(default=2.0, gt=0)
+    recurring_interval_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often the server records the due occurrences of recurring"
+        " transactions (each once, whatever the number of servers); 0 turns it off.",
+    )
     max_concurrent_rpcs: int = Field(
         default=100,
         ge=0,

@@ -17,6 +17,7 @@ from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
+from finance.v1 import recurring_transaction_service_pb2_grpc as recpb_grpc
 from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import rule_service_pb2_grpc as rpb_grpc
 from finance.v1 import statement_service_pb2 as spb
@@ -30,7 +31,16 @@ from google.type import decimal_pb2
 
 from service.db.database import Database
 from service.server import App, build_app
-from tests.builders import Books, create_category, create_payee, day, leg, money
+from tests.builders import (
+    Books,
+    create_category,
+    create_payee,
+    create_recurring,
+    day,
+    leg,
+    money,
+    monthly_expense,
+)
 from tests.conftest import make_settings
 from tests.credentials import SigningKeys
 
@@ -86,6 +96,7 @@ class Clients:
     categories: "cpb_grpc.CategoryServiceAsyncStub"
     payees: "ppb_grpc.PayeeServiceAsyncStub"
     transactions: "tpb_grpc.TransactionServiceAsyncStub"
+    recurring: "recpb_grpc.RecurringTransactionServiceAsyncStub"
     rules: "rpb_grpc.RuleServiceAsyncStub"
     statements: "spb_grpc.StatementServiceAsyncStub"
 
@@ -100,6 +111,7 @@ class Clients:
             cpb_grpc.CategoryServiceStub(channel),
             ppb_grpc.PayeeServiceStub(channel),
             tpb_grpc.TransactionServiceStub(channel),
+            recpb_grpc.RecurringTransactionServiceStub(channel),
             rpb_grpc.RuleServiceStub(channel),
             spb_grpc.StatementServiceStub(channel),
         )
@@ -123,6 +135,7 @@ class SharedBooks:
     pending: str
     posted: str
     spare_member: str
+    recurring: str
     exchange_rate: str
     rule: str
     # A statement of an account of its own, reconciled on the 31st of January 2024.
@@ -171,6 +184,7 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
     )
     category = await create_category(owner.categories, user.name)
     payee = await create_payee(owner.payees, user.name)
+    recurring = await create_recurring(owner.recurring, user.name, monthly_expense(checking.name))
     rule = await owner.rules.CreateRule(
         rpb.CreateRuleRequest(
             parent=user.name,
@@ -211,6 +225,7 @@ async def share_books(owner: Clients, *, editor: str, viewer: str) -> SharedBook
         pending=pending.name,
         posted=posted.name,
         spare_member=spare.name,
+        recurring=recurring.name,
         exchange_rate=rate.name,
         rule=rule.name,
         statement=statement.statement.name,

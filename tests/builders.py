@@ -1,4 +1,5 @@
-"""Factories for RPC tests: money, dates, users, accounts, categories, payees and transactions."""
+"""Factories for RPC tests: money, dates, users, accounts, categories, payees, transactions
+and recurring transactions."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +10,8 @@ from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import category_service_pb2_grpc as cpb_grpc
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
+from finance.v1 import recurring_transaction_service_pb2 as recpb
+from finance.v1 import recurring_transaction_service_pb2_grpc as recpb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
 from finance.v1 import transaction_service_pb2_grpc as tpb_grpc
 from finance.v1 import user_service_pb2 as upb
@@ -116,6 +119,38 @@ async def record_expense(
             category=category,
             payee=payee,
             booking_date=day(31),
+        )
+    )
+
+
+def monthly_expense(account: str, units: int = 10, **fields: Any) -> recpb.RecurringTransaction:
+    """A recurring expense of `units` EUR from `account` on the 31st (each month's last day)
+    of 2024, three times from January, unless `fields` (of the message) say otherwise."""
+    values: dict[str, Any] = {
+        "template": recpb.TransactionTemplate(
+            kind=recpb.TransactionTemplate.KIND_EXPENSE,
+            account=account,
+            amount=money(units),
+            description="Rent",
+        ),
+        "schedule": recpb.Schedule(
+            frequency=recpb.Schedule.FREQUENCY_MONTHLY, start_date=day(31), count=3
+        ),
+        **fields,
+    }
+    return recpb.RecurringTransaction(**values)
+
+
+async def create_recurring(
+    recurring: "recpb_grpc.RecurringTransactionServiceAsyncStub",
+    parent: str,
+    message: recpb.RecurringTransaction,
+    **fields: Any,
+) -> recpb.RecurringTransaction:
+    """A new recurring transaction of user `parent`."""
+    return await recurring.CreateRecurringTransaction(
+        recpb.CreateRecurringTransactionRequest(
+            parent=parent, recurring_transaction=message, **fields
         )
     )
 

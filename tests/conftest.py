@@ -25,6 +25,7 @@ from finance.v1 import (
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    recurring_transaction_service_pb2_grpc,
     report_service_pb2_grpc,
     rule_service_pb2_grpc,
     statement_service_pb2_grpc,
@@ -92,6 +93,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "port": 0,
         "database_url": database_url,
         "health_check_interval_seconds": 0.2,
+        # Off unless a test turns it on with a clock of its own: the shared server's clock is
+        # the real one, and tests never depend on today's date.
+        "recurring_interval_seconds": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -171,6 +175,14 @@ def transactions(
 ) -> "transaction_service_pb2_grpc.TransactionServiceAsyncStub":
     """A TransactionService client."""
     return transaction_service_pb2_grpc.TransactionServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def recurring(
+    channel: grpc.aio.Channel,
+) -> "recurring_transaction_service_pb2_grpc.RecurringTransactionServiceAsyncStub":
+    """A RecurringTransactionService client."""
+    return recurring_transaction_service_pb2_grpc.RecurringTransactionServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,8 @@ from finance.v1 import exchange_rate_service_pb2_grpc as xpb_grpc
 from finance.v1 import member_service_pb2_grpc as mpb_grpc
 from finance.v1 import payee_service_pb2 as ppb
 from finance.v1 import payee_service_pb2_grpc as ppb_grpc
+from finance.v1 import recurring_transaction_service_pb2 as recpb
+from finance.v1 import recurring_transaction_service_pb2_grpc as recpb_grpc
 from finance.v1 import rule_service_pb2_grpc as rpb_grpc
 from finance.v1 import statement_service_pb2_grpc as spb_grpc
 from finance.v1 import transaction_service_pb2 as tpb
@@ -26,7 +28,15 @@ from finance.v1 import user_service_pb2_grpc as upb_grpc
 from google.protobuf import field_mask_pb2
 from google.type import date_pb2
 
-from tests.builders import EXPENSE, create_account, create_user, day, money, own_id
+from tests.builders import (
+    EXPENSE,
+    create_account,
+    create_user,
+    day,
+    money,
+    monthly_expense,
+    own_id,
+)
 
 REQUIRED = "is required"
 NOT_A_UUID = "must be a UUID"
@@ -52,6 +62,7 @@ class Clients:
     rules: "rpb_grpc.RuleServiceAsyncStub"
     statements: "spb_grpc.StatementServiceAsyncStub"
     budgets: "bpb_grpc.BudgetServiceAsyncStub"
+    recurring: "recpb_grpc.RecurringTransactionServiceAsyncStub"
 
     @classmethod
     def over(cls, channel: grpc.aio.Channel) -> "Clients":
@@ -67,6 +78,7 @@ class Clients:
             rules=rpb_grpc.RuleServiceStub(channel),
             statements=spb_grpc.StatementServiceStub(channel),
             budgets=bpb_grpc.BudgetServiceStub(channel),
+            recurring=recpb_grpc.RecurringTransactionServiceStub(channel),
         )
 
 
@@ -440,6 +452,80 @@ async def new_user(c: Clients) -> str:
     return (await create_user(c.users)).name
 
 
+def recurring_transactions(c: Clients) -> Resource:
+    """Recurring transactions of a user: monthly expenses from an account of its own, the
+    template's description their label."""
+    opened: dict[str, str] = {}
+
+    async def new_scope() -> str:
+        user = await new_user(c)
+        opened[user] = (await create_account(c.accounts, user)).name
+        return user
+
+    def message(scope: str, label: str) -> recpb.RecurringTransaction:
+        recurring = monthly_expense(opened.get(scope, f"{scope}/accounts/a"))
+        recurring.template.description = label
+        return recurring
+
+    async def create(
+        scope: str, label: str = "One", request_id: str = ""
+    ) -> recpb.RecurringTransaction:
+        return await c.recurring.CreateRecurringTransaction(
+            recpb.CreateRecurringTransactionRequest(
+                parent=scope, recurring_transaction=message(scope, label), request_id=request_id
+            )
+        )
+
+    async def list_(scope: str, **fields: Any) -> Page:
+        request = recpb.ListRecurringTransactionsRequest(parent=scope, **fields)
+        page = await c.recurring.ListRecurringTransactions(request)
+        return Page(list(page.recurring_transactions), page.next_page_token)
+
+    async def update(name: str, label: str, etag: str = "") -> recpb.RecurringTransaction:
+        scope = name.split("/recurringTransactions/")[0]
+        recurring = message(scope, label)
+        recurring.name, recurring.etag = name, etag
+        return await c.recurring.UpdateRecurringTransaction(
+            recpb.UpdateRecurringTransactionRequest(
+                recurring_transaction=recurring, update_mask=mask("template")
+            )
+        )
+
+    return Resource(
+        type="finance-tracker/RecurringTransaction",
+        singular="recurring_transaction",
+        new_scope=new_scope,
+        create=create,
+        get=lambda name: c.recurring.GetRecurringTransaction(
+            recpb.GetRecurringTransactionRequest(name=name)
+        ),
+        list=list_,
+        update=update,
+        delete=lambda name, etag="": c.recurring.DeleteRecurringTransaction(
+            recpb.DeleteRecurringTransactionRequest(name=name, etag=etag)
+        ),
+        create_invalid=lambda: c.recurring.CreateRecurringTransaction(
+            recpb.CreateRecurringTransactionRequest(
+                parent="people/x",
+                recurring_transaction=monthly_expense(
+                    "nope", schedule=recpb.Schedule(start_date=day(1))
+                ),
+                request_id="nope",
+            )
+        ),
+        invalid_create_fields={
+            "parent": NOT_A_USER,
+            "recurring_transaction.template.account": "'nope' is not a resource name of the"
+            " form users/{user}/accounts/{account}",
+            "recurring_transaction.schedule.frequency": "is required: FREQUENCY_DAILY,"
+            " FREQUENCY_WEEKLY, FREQUENCY_MONTHLY or FREQUENCY_YEARLY",
+            "request_id": NOT_A_UUID,
+        },
+        filter='description:"One"',
+        order_by="description",
+    )
+
+
 RESOURCES = {
     "users": users,
     "accounts": accounts,
@@ -447,4 +533,5 @@ RESOURCES = {
     "payees": payees,
     "transactions": transactions,
     "budgets": budgets,
+    "recurringTransactions": recurring_transactions,
 }

@@ -14,6 +14,7 @@ from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
+from finance.v1 import recurring_transaction_service_pb2 as recpb
 from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import statement_service_pb2 as spb
 from finance.v1 import transaction_service_pb2 as tpb
@@ -21,7 +22,17 @@ from google.api import field_behavior_pb2, resource_pb2
 from google.protobuf.descriptor import Descriptor, FileDescriptor
 from google.type import date_pb2, decimal_pb2
 
-from tests.builders import EXPENSE, create_category, create_payee, create_user, day, leg, money
+from tests.builders import (
+    EXPENSE,
+    create_category,
+    create_payee,
+    create_recurring,
+    create_user,
+    day,
+    leg,
+    money,
+    monthly_expense,
+)
 from tests.resources import Clients, mask
 
 USER_TYPE = "finance-tracker/User"
@@ -40,7 +51,7 @@ _WORLDS = itertools.count()
 @dataclass(frozen=True)
 class World:
     """One user's resources, all real: two accounts with a posted and a pending transfer
-    between them, a category and a payee."""
+    between them, a category, a payee, a member and a recurring expense."""
 
     user: str
     account: apb.Account
@@ -50,6 +61,7 @@ class World:
     posted: tpb.Transaction
     pending: tpb.Transaction
     member: mpb.Member
+    recurring: recpb.RecurringTransaction
     exchange_rate: xpb.ExchangeRate
     rule: rpb.Rule
     statement: spb.Statement
@@ -97,6 +109,7 @@ async def build_world(c: Clients) -> World:
             member=mpb.Member(principal=f"accountant-of-{user}", role=mpb.Member.ROLE_VIEWER),
         )
     )
+    recurring = await create_recurring(c.recurring, user, monthly_expense(account.name))
     # A rate's id is its pair and day: each world's is of another day, so that their id under
     # the caller's user names nothing of the caller's.
     serial = next(_WORLDS)
@@ -129,6 +142,7 @@ async def build_world(c: Clients) -> World:
         posted,
         pending,
         member,
+        recurring,
         exchange_rate,
         rule,
         reconciled.statement,
@@ -191,6 +205,9 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         tpb.ListTransactionsRequest(parent=user, page_size=1000)
     )
     members = await c.members.ListMembers(mpb.ListMembersRequest(parent=user, page_size=1000))
+    recurring = await c.recurring.ListRecurringTransactions(
+        recpb.ListRecurringTransactionsRequest(parent=user, page_size=1000)
+    )
     rates = await c.exchange_rates.ListExchangeRates(
         xpb.ListExchangeRatesRequest(parent=user, page_size=1000)
     )
@@ -219,6 +236,7 @@ async def snapshot(c: Clients, audit: "audit_grpc.AuditServiceAsyncStub", user: 
         list(rules.rules),
         statements,
         list(budgets.budgets),
+        list(recurring.recurring_transactions),
         list(events.audit_events),
     ]
 
@@ -231,6 +249,7 @@ TARGETS = {
     "posted": ("finance-tracker/Transaction", "transactions"),
     "pending": ("finance-tracker/Transaction", "transactions"),
     "member": ("finance-tracker/Member", "members"),
+    "recurring": ("finance-tracker/RecurringTransaction", "recurringTransactions"),
     "exchange_rate": ("finance-tracker/ExchangeRate", "exchangeRates"),
     "rule": ("finance-tracker/Rule", "rules"),
     "statement": ("finance-tracker/Statement", "statements"),
@@ -308,13 +327,47 @@ def _transfer(me: World, **fields: Any) -> tpb.TransferFundsRequest:
     return tpb.TransferFundsRequest(parent=me.user, **values)
 
 
+def _template(me: World, **fields: Any) -> recpb.TransactionTemplate:
+    """A monthly expense's template from the caller's account, with `fields`."""
+    values = {
+        "kind": recpb.TransactionTemplate.KIND_EXPENSE,
+        "account": me.account.name,
+        "amount": money(1),
+        **fields,
+    }
+    return recpb.TransactionTemplate(**values)
+
+
+def _transfer_template(me: World, **fields: Any) -> recpb.TransactionTemplate:
+    values = {"to_account": me.other_account.name, **fields}
+    return _template(me, kind=recpb.TransactionTemplate.KIND_TRANSFER, **values)
+
+
+def _create_recurring(
+    me: World, template: recpb.TransactionTemplate
+) -> recpb.CreateRecurringTransactionRequest:
+    return recpb.CreateRecurringTransactionRequest(
+        parent=me.user, recurring_transaction=monthly_expense("", template=template)
+    )
+
+
+def _update_recurring(
+    me: World, template: recpb.TransactionTemplate, name: str = ""
+) -> recpb.UpdateRecurringTransactionRequest:
+    recurring = recpb.RecurringTransaction(name=name or me.recurring.name, template=template)
+    return recpb.UpdateRecurringTransactionRequest(
+        recurring_transaction=recurring, update_mask=mask("template")
+    )
+
+
 A, CAT, P, TX = "AccountService", "CategoryService", "PayeeService", "TransactionService"
-M, X, R, S, B = (
+M, X, R, S, B, RT = (
     "MemberService",
     "ExchangeRateService",
     "RuleService",
     "StatementService",
     "BudgetService",
+    "RecurringTransactionService",
 )
 CASES = [
     Case(f"{B}.CreateBudget", "budget.lines.category", "category",
@@ -450,6 +503,56 @@ CASES = [
          lambda c, me, n: c.transactions.TransferFunds(_transfer(me, from_account=n))),
     Case(f"{TX}.TransferFunds", "to_account", "account",
          lambda c, me, n: c.transactions.TransferFunds(_transfer(me, to_account=n))),
+    Case(f"{RT}.CreateRecurringTransaction", "recurring_transaction.template.account", "account",
+         lambda c, me, n: c.recurring.CreateRecurringTransaction(
+             _create_recurring(me, _template(me, account=n)))),
+    Case(f"{RT}.CreateRecurringTransaction", "recurring_transaction.template.to_account",
+         "account",
+         lambda c, me, n: c.recurring.CreateRecurringTransaction(
+             _create_recurring(me, _transfer_template(me, to_account=n)))),
+    Case(f"{RT}.CreateRecurringTransaction", "recurring_transaction.template.category",
+         "category",
+         lambda c, me, n: c.recurring.CreateRecurringTransaction(
+             _create_recurring(me, _template(me, category=n)))),
+    Case(f"{RT}.CreateRecurringTransaction", "recurring_transaction.template.payee", "payee",
+         lambda c, me, n: c.recurring.CreateRecurringTransaction(
+             _create_recurring(me, _template(me, payee=n)))),
+    Case(f"{RT}.GetRecurringTransaction", "name", "recurring",
+         lambda c, me, n: c.recurring.GetRecurringTransaction(
+             recpb.GetRecurringTransactionRequest(name=n))),
+    Case(f"{RT}.UpdateRecurringTransaction", "recurring_transaction.name", "recurring",
+         lambda c, me, n: c.recurring.UpdateRecurringTransaction(
+             _update_recurring(me, _template(me), name=n))),
+    Case(f"{RT}.UpdateRecurringTransaction", "recurring_transaction.template.account",
+         "account",
+         lambda c, me, n: c.recurring.UpdateRecurringTransaction(
+             _update_recurring(me, _template(me, account=n)))),
+    Case(f"{RT}.UpdateRecurringTransaction", "recurring_transaction.template.to_account",
+         "account",
+         lambda c, me, n: c.recurring.UpdateRecurringTransaction(
+             _update_recurring(me, _transfer_template(me, to_account=n)))),
+    Case(f"{RT}.UpdateRecurringTransaction", "recurring_transaction.template.category",
+         "category",
+         lambda c, me, n: c.recurring.UpdateRecurringTransaction(
+             _update_recurring(me, _template(me, category=n)))),
+    Case(f"{RT}.UpdateRecurringTransaction", "recurring_transaction.template.payee", "payee",
+         lambda c, me, n: c.recurring.UpdateRecurringTransaction(
+             _update_recurring(me, _template(me, payee=n)))),
+    Case(f"{RT}.DeleteRecurringTransaction", "name", "recurring",
+         lambda c, me, n: c.recurring.DeleteRecurringTransaction(
+             recpb.DeleteRecurringTransactionRequest(name=n))),
+    Case(f"{RT}.PauseRecurringTransaction", "name", "recurring",
+         lambda c, me, n: c.recurring.PauseRecurringTransaction(
+             recpb.PauseRecurringTransactionRequest(name=n))),
+    Case(f"{RT}.ResumeRecurringTransaction", "name", "recurring",
+         lambda c, me, n: c.recurring.ResumeRecurringTransaction(
+             recpb.ResumeRecurringTransactionRequest(name=n))),
+    Case(f"{RT}.SkipOccurrence", "name", "recurring",
+         lambda c, me, n: c.recurring.SkipOccurrence(
+             recpb.SkipOccurrenceRequest(name=n, occurrence_date=day(31)))),
+    Case(f"{RT}.ListUpcomingOccurrences", "name", "recurring",
+         lambda c, me, n: c.recurring.ListUpcomingOccurrences(
+             recpb.ListUpcomingOccurrencesRequest(name=n, start_date=day(1), end_date=day(31)))),
     Case(f"{R}.GetRule", "name", "rule",
          lambda c, me, n: c.rules.GetRule(rpb.GetRuleRequest(name=n))),
     Case(f"{R}.UpdateRule", "rule.name", "rule",

@@ -17,6 +17,7 @@ from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
 from finance.v1 import member_service_pb2 as mpb
 from finance.v1 import payee_service_pb2 as ppb
+from finance.v1 import recurring_transaction_service_pb2 as recpb
 from finance.v1 import report_service_pb2 as reppb
 from finance.v1 import rule_service_pb2 as rpb
 from finance.v1 import statement_service_pb2 as spb
@@ -35,7 +36,7 @@ from tests.authorization import (
     jwt_server,
     share_books,
 )
-from tests.builders import day, money
+from tests.builders import day, money, monthly_expense
 from tests.credentials import SigningKeys
 from tests.helpers import field_violations, rpc_error
 
@@ -325,6 +326,44 @@ MATRIX: dict[str, Case] = {
                     tpb.Posting(account=b.empty_account, amount=money(1)),
                 ],
             ),
+        ),
+    ),
+    "RecurringTransactionService/CreateRecurringTransaction": Case(
+        Need.EDITOR,
+        lambda b: recpb.CreateRecurringTransactionRequest(
+            parent=b.user, recurring_transaction=monthly_expense(b.account)
+        ),
+    ),
+    "RecurringTransactionService/GetRecurringTransaction": Case(
+        Need.VIEWER, lambda b: recpb.GetRecurringTransactionRequest(name=b.recurring)
+    ),
+    "RecurringTransactionService/ListRecurringTransactions": Case(
+        Need.VIEWER, lambda b: recpb.ListRecurringTransactionsRequest(parent=b.user)
+    ),
+    "RecurringTransactionService/UpdateRecurringTransaction": Case(
+        Need.EDITOR,
+        lambda b: recpb.UpdateRecurringTransactionRequest(
+            recurring_transaction=monthly_expense(b.account, units=12, name=b.recurring),
+            update_mask=mask("template"),
+        ),
+    ),
+    "RecurringTransactionService/DeleteRecurringTransaction": Case(
+        Need.EDITOR, lambda b: recpb.DeleteRecurringTransactionRequest(name=b.recurring)
+    ),
+    "RecurringTransactionService/PauseRecurringTransaction": Case(
+        Need.EDITOR, lambda b: recpb.PauseRecurringTransactionRequest(name=b.recurring)
+    ),
+    "RecurringTransactionService/ResumeRecurringTransaction": Case(
+        Need.EDITOR, lambda b: recpb.ResumeRecurringTransactionRequest(name=b.recurring)
+    ),
+    "RecurringTransactionService/SkipOccurrence": Case(
+        Need.EDITOR,
+        lambda b: recpb.SkipOccurrenceRequest(name=b.recurring, occurrence_date=day(29, 2)),
+    ),
+    "RecurringTransactionService/ListUpcomingOccurrences": Case(
+        Need.VIEWER,
+        lambda b: recpb.ListUpcomingOccurrencesRequest(
+            name=b.recurring, start_date=day(1), end_date=day(31, 12)
         ),
     ),
     "StatementService/ReconcileAccount": Case(

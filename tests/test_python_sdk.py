@@ -15,6 +15,7 @@ from finance.v1 import audit_service_pb2 as aupb
 from finance.v1 import budget_service_pb2 as bpb
 from finance.v1 import category_service_pb2 as cpb
 from finance.v1 import exchange_rate_service_pb2 as xpb
+from finance.v1 import recurring_transaction_service_pb2 as recpb
 from finance.v1 import report_service_pb2 as reppb
 from finance.v1 import statement_service_pb2 as spb
 from finance.v1 import transaction_service_pb2 as tpb
@@ -43,7 +44,7 @@ from google.type import date_pb2, decimal_pb2
 from grpc_status import rpc_status
 
 from service.server import build_app
-from tests.builders import account_request, money
+from tests.builders import account_request, day, money, monthly_expense
 from tests.conftest import make_settings
 
 ACTOR = "python-sdk-test"
@@ -121,6 +122,24 @@ class TestCalls:
             )
         )
         assert list(report.totals) == [money(30)]
+
+    async def test_schedules_a_recurring_expense_and_lists_its_occurrences(self, client, owner):
+        account = await client.accounts.create_account(account_request(owner.name))
+        recurring = await client.recurring_transactions.create_recurring_transaction(
+            recpb.CreateRecurringTransactionRequest(
+                parent=owner.name, recurring_transaction=monthly_expense(account.name)
+            )
+        )
+        upcoming = await client.recurring_transactions.list_upcoming_occurrences(
+            recpb.ListUpcomingOccurrencesRequest(
+                name=recurring.name, start_date=day(1), end_date=day(31, 12)
+            )
+        )
+        assert [o.booking_date for o in upcoming.occurrences] == [
+            day(31),
+            day(29, 2),
+            day(31, 3),
+        ]
 
     async def test_records_an_exchange_rate_and_looks_up_its_inverse(self, client, owner):
         await client.exchange_rates.create_exchange_rate(
@@ -519,6 +538,10 @@ class TestSyncClient:
                     apb.ListAccountsRequest(parent=user.name, page_size=1),
                 )
                 names = [a.name for page in pages for a in page.accounts]
+                scheduled = client.recurring_transactions.list_recurring_transactions(
+                    recpb.ListRecurringTransactionsRequest(parent=user.name)
+                )
+                assert list(scheduled.recurring_transactions) == []
                 return (
                     first.name,
                     missing.value.resource_name,

@@ -9,6 +9,7 @@ from service.api.convert import account_to_proto, user_to_proto
 from service.api.convert_budgets import budget_to_proto
 from service.api.convert_catalog import category_to_proto, payee_to_proto
 from service.api.convert_ledger import transaction_to_proto
+from service.api.convert_recurring import recurring_to_proto
 from service.api.convert_rules import rule_to_proto
 from service.api.exchange_rate_requests import exchange_rate_to_proto
 from service.api.member_requests import member_to_proto
@@ -20,6 +21,7 @@ from service.domain.ledger import Transaction
 from service.domain.members import Member
 from service.domain.models import Account, User
 from service.domain.payees import Payee
+from service.domain.recurring import RecurringTransaction
 from service.domain.rule_models import Rule
 from service.domain.statements import Statement
 
@@ -48,6 +50,8 @@ def _message(resource: object) -> Message:
             return transaction_to_proto(resource)
         case Member():
             return member_to_proto(resource)
+        case RecurringTransaction():
+            return recurring_to_proto(resource)
         case ExchangeRate():
             return exchange_rate_to_proto(resource)
         case Rule():

@@ -56,6 +56,8 @@ COMMAND_FIELDS = {
     "UpdateTransaction": ("transaction", ("postings",)),
     "CreateBudget": ("budget", _BUDGET_FIELDS),
     "UpdateBudget": ("budget", _BUDGET_FIELDS),
+    "CreateRecurringTransaction": ("recurring_transaction", ("template", "schedule")),
+    "UpdateRecurringTransaction": ("recurring_transaction", ("template", "schedule")),
 }
 
 

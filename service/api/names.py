@@ -13,6 +13,7 @@ from service.domain.keys import (
     ExchangeRateKey,
     MemberKey,
     PayeeKey,
+    RecurringTransactionKey,
     ResourceKey,
     RuleKey,
     StatementKey,
@@ -30,6 +31,8 @@ USER_ID = re.compile(
 # Any ID in a name: wider than USER_ID, so that every ID the service made stays readable.
 _ID = r"([a-z0-9][a-z0-9-]{0,62})"
 _USER_NAME = re.compile(rf"users/{_ID}")
+# The collection of recurring transactions (AIP-122: camelCase).
+RECURRING = "recurringTransactions"
 
 # The resource type of each kind of key (AIP-123), in error details.
 RESOURCE_TYPES: dict[type, str] = {
@@ -39,6 +42,7 @@ RESOURCE_TYPES: dict[type, str] = {
     PayeeKey: "Payee",
     TransactionKey: "Transaction",
     MemberKey: "Member",
+    RecurringTransactionKey: "RecurringTransaction",
     ExchangeRateKey: "ExchangeRate",
     RuleKey: "Rule",
     StatementKey: "Statement",
@@ -93,6 +97,14 @@ def parse_member_name(name: str, field: str = "name") -> MemberKey:
     return MemberKey(*parse_user_child(name, "members", field, id_label="member"))
 
 
+def parse_recurring_transaction_name(name: str, field: str = "name") -> RecurringTransactionKey:
+    """The key of a `users/{user}/recurringTransactions/{recurring_transaction}` name;
+    BadRequest if malformed."""
+    return RecurringTransactionKey(
+        *parse_user_child(name, RECURRING, field, id_label="recurring_transaction")
+    )
+
+
 def parse_exchange_rate_name(name: str, field: str = "name") -> ExchangeRateKey:
     """The key of a `users/{user}/exchangeRates/{exchange_rate}` name; BadRequest if
     malformed."""
@@ -130,6 +142,7 @@ _CHILD_KEYS: dict[str, Callable[[str, str], ResourceKey]] = {
     "payees": PayeeKey,
     "transactions": TransactionKey,
     "members": MemberKey,
+    RECURRING: RecurringTransactionKey,
     "exchangeRates": ExchangeRateKey,
     "rules": RuleKey,
     "budgets": BudgetKey,
@@ -168,6 +181,8 @@ def resource_name(key: ResourceKey) -> str:
             return child_name(user_id, "transactions", transaction_id)
         case MemberKey(user_id, member_id):
             return child_name(user_id, "members", member_id)
+        case RecurringTransactionKey(user_id, recurring_id):
+            return child_name(user_id, RECURRING, recurring_id)
         case ExchangeRateKey(user_id, exchange_rate_id):
             return child_name(user_id, "exchangeRates", exchange_rate_id)
         case RuleKey(user_id, rule_id):

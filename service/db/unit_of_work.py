@@ -38,6 +38,7 @@ from service.repositories.exchange_rates import ExchangeRateRepository
 from service.repositories.idempotency import IdempotencyRepository, fingerprint
 from service.repositories.members import MemberRepository
 from service.repositories.payees import PayeeRepository
+from service.repositories.recurring import RecurringRepository
 from service.repositories.reports import ReportRepository
 from service.repositories.rules import RuleRepository
 from service.repositories.statements import StatementRepository
@@ -142,6 +143,11 @@ class Work:
     def transactions(self) -> TransactionRepository:
         """Transactions and their postings."""
         return TransactionRepository(self._connection)
+
+    @cached_property
+    def recurring(self) -> RecurringRepository:
+        """Recurring transactions and their occurrences."""
+        return RecurringRepository(self._connection)
 
     @cached_property
     def statements(self) -> StatementRepository:

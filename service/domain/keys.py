@@ -55,6 +55,14 @@ class MemberKey:
 
 
 @dataclass(frozen=True)
+class RecurringTransactionKey:
+    """Identifies a recurring transaction: its owner and its own id."""
+
+    user_id: str
+    recurring_id: str
+
+
+@dataclass(frozen=True)
 class ExchangeRateKey:
     """Identifies an exchange rate: its user, and the pair and day it is for."""
 
@@ -99,6 +107,7 @@ ResourceKey = (
     | PayeeKey
     | TransactionKey
     | MemberKey
+    | RecurringTransactionKey
     | ExchangeRateKey
     | RuleKey
     | StatementKey

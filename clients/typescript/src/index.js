@@ -12,6 +12,7 @@ import { CategoryService } from "./gen/finance/v1/category_service_pb.js";
 import { ExchangeRateService } from "./gen/finance/v1/exchange_rate_service_pb.js";
 import { MemberService } from "./gen/finance/v1/member_service_pb.js";
 import { PayeeService } from "./gen/finance/v1/payee_service_pb.js";
+import { RecurringTransactionService } from "./gen/finance/v1/recurring_transaction_service_pb.js";
 import { RuleService } from "./gen/finance/v1/rule_service_pb.js";
 import { StatementService } from "./gen/finance/v1/statement_service_pb.js";
 import { ReportService } from "./gen/finance/v1/report_service_pb.js";
@@ -30,6 +31,7 @@ export * from "./gen/finance/v1/category_service_pb.js";
 export * from "./gen/finance/v1/exchange_rate_service_pb.js";
 export * from "./gen/finance/v1/member_service_pb.js";
 export * from "./gen/finance/v1/payee_service_pb.js";
+export * from "./gen/finance/v1/recurring_transaction_service_pb.js";
 export * from "./gen/finance/v1/rule_service_pb.js";
 export * from "./gen/finance/v1/statement_service_pb.js";
 export * from "./gen/finance/v1/report_service_pb.js";
@@ -37,6 +39,7 @@ export * from "./gen/finance/v1/transaction_service_pb.js";
 export * from "./gen/finance/v1/user_service_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
 export * from "./gen/google/type/date_pb.js";
+export * from "./gen/google/type/dayofweek_pb.js";
 export * from "./gen/google/type/money_pb.js";
 export { Code, ConnectError } from "@connectrpc/connect";
 export { create } from "@bufbuild/protobuf";
@@ -143,6 +146,7 @@ export function createFinanceClient(options) {
     payees: createClient(PayeeService, transport),
     statements: createClient(StatementService, transport),
     transactions: createClient(TransactionService, transport),
+    recurringTransactions: createClient(RecurringTransactionService, transport),
     rules: createClient(RuleService, transport),
     budgets: createClient(BudgetService, transport),
     reports: createClient(ReportService, transport),

@@ -12,6 +12,10 @@ import {
   Code,
   DEFAULT_TIMEOUT_MS,
   ConnectError,
+  Occurrence_State,
+  RecurringTransaction_State,
+  Schedule_Frequency,
+  TransactionTemplate_Kind,
   Statement_State,
   Transaction_State,
   createFinanceClient,
@@ -172,6 +176,39 @@ describe("finance-tracker TypeScript SDK", { skip }, () => {
       viaHelper.push(...page.transactions.map((t) => t.name));
     }
     assert.deepEqual(viaHelper, seen);
+  });
+
+  test("schedules a monthly expense and lists its coming occurrences", async () => {
+    const recurring = await client.recurringTransactions.createRecurringTransaction({
+      parent,
+      recurringTransaction: {
+        template: {
+          kind: TransactionTemplate_Kind.EXPENSE,
+          account: checking,
+          amount: eur(9n),
+          description: "Streaming",
+        },
+        schedule: {
+          frequency: Schedule_Frequency.MONTHLY,
+          startDate: { year: 2024, month: 1, day: 31 },
+          count: 3,
+        },
+      },
+    });
+    assert.equal(recurring.state, RecurringTransaction_State.ACTIVE);
+    const { occurrences } = await client.recurringTransactions.listUpcomingOccurrences({
+      name: recurring.name,
+      startDate: { year: 2024, month: 1, day: 1 },
+      endDate: { year: 2024, month: 12, day: 31 },
+    });
+    assert.deepEqual(
+      occurrences.map((o) => [o.bookingDate?.month, o.bookingDate?.day, o.state]),
+      [
+        [1, 31, Occurrence_State.SCHEDULED],
+        [2, 29, Occurrence_State.SCHEDULED],
+        [3, 31, Occurrence_State.SCHEDULED],
+      ],
+    );
   });
 
   test("filters transactions", async () => {

@@ -15,6 +15,7 @@ from finance.v1 import (
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    recurring_transaction_service_pb2_grpc,
     report_service_pb2_grpc,
     rule_service_pb2_grpc,
     statement_service_pb2_grpc,
@@ -196,6 +197,36 @@ class AsyncTransactionService:
         self.transfer_funds = AsyncCall(self.stub.TransferFunds, settings)
 
 
+class AsyncRecurringTransactionService:
+    """finance.v1.RecurringTransactionService: expenses, income and transfers on a schedule."""
+
+    def __init__(self, channel: grpc.aio.Channel, settings: CallSettings) -> None:
+        self.stub = recurring_transaction_service_pb2_grpc.RecurringTransactionServiceStub(channel)
+        self.create_recurring_transaction = AsyncCall(
+            self.stub.CreateRecurringTransaction, settings
+        )
+        self.get_recurring_transaction = AsyncCall(
+            self.stub.GetRecurringTransaction, settings, read=True
+        )
+        self.list_recurring_transactions = AsyncCall(
+            self.stub.ListRecurringTransactions, settings, read=True
+        )
+        self.update_recurring_transaction = AsyncCall(
+            self.stub.UpdateRecurringTransaction, settings
+        )
+        self.delete_recurring_transaction = AsyncCall(
+            self.stub.DeleteRecurringTransaction, settings
+        )
+        self.pause_recurring_transaction = AsyncCall(self.stub.PauseRecurringTransaction, settings)
+        self.resume_recurring_transaction = AsyncCall(
+            self.stub.ResumeRecurringTransaction, settings
+        )
+        self.skip_occurrence = AsyncCall(self.stub.SkipOccurrence, settings)
+        self.list_upcoming_occurrences = AsyncCall(
+            self.stub.ListUpcomingOccurrences, settings, read=True
+        )
+
+
 class AsyncStatementService:
     """finance.v1.StatementService: reconciling accounts against their bank statements."""
 
@@ -281,6 +312,7 @@ class AsyncFinanceClient:
         self.categories = AsyncCategoryService(self.channel, settings)
         self.payees = AsyncPayeeService(self.channel, settings)
         self.transactions = AsyncTransactionService(self.channel, settings)
+        self.recurring_transactions = AsyncRecurringTransactionService(self.channel, settings)
         self.rules = AsyncRuleService(self.channel, settings)
         self.statements = AsyncStatementService(self.channel, settings)
         self.budgets = AsyncBudgetService(self.channel, settings)

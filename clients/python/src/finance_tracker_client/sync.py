@@ -15,6 +15,7 @@ from finance.v1 import (
     exchange_rate_service_pb2_grpc,
     member_service_pb2_grpc,
     payee_service_pb2_grpc,
+    recurring_transaction_service_pb2_grpc,
     report_service_pb2_grpc,
     rule_service_pb2_grpc,
     statement_service_pb2_grpc,
@@ -203,6 +204,28 @@ class TransactionService:
         self.transfer_funds = Call(self.stub.TransferFunds, settings)
 
 
+class RecurringTransactionService:
+    """finance.v1.RecurringTransactionService: expenses, income and transfers on a schedule."""
+
+    def __init__(self, channel: grpc.Channel, settings: CallSettings) -> None:
+        self.stub = recurring_transaction_service_pb2_grpc.RecurringTransactionServiceStub(channel)
+        self.create_recurring_transaction = Call(self.stub.CreateRecurringTransaction, settings)
+        self.get_recurring_transaction = Call(
+            self.stub.GetRecurringTransaction, settings, read=True
+        )
+        self.list_recurring_transactions = Call(
+            self.stub.ListRecurringTransactions, settings, read=True
+        )
+        self.update_recurring_transaction = Call(self.stub.UpdateRecurringTransaction, settings)
+        self.delete_recurring_transaction = Call(self.stub.DeleteRecurringTransaction, settings)
+        self.pause_recurring_transaction = Call(self.stub.PauseRecurringTransaction, settings)
+        self.resume_recurring_transaction = Call(self.stub.ResumeRecurringTransaction, settings)
+        self.skip_occurrence = Call(self.stub.SkipOccurrence, settings)
+        self.list_upcoming_occurrences = Call(
+            self.stub.ListUpcomingOccurrences, settings, read=True
+        )
+
+
 class StatementService:
     """finance.v1.StatementService: reconciling accounts against their bank statements."""
 
@@ -286,6 +309,7 @@ class FinanceClient:
         self.categories = CategoryService(self.channel, settings)
         self.payees = PayeeService(self.channel, settings)
         self.transactions = TransactionService(self.channel, settings)
+        self.recurring_transactions = RecurringTransactionService(self.channel, settings)
         self.rules = RuleService(self.channel, settings)
         self.statements = StatementService(self.channel, settings)
         self.budgets = BudgetService(self.channel, settings)
