@@ -35,7 +35,8 @@ class Plan:
 
 
 async def _page_query(database: Database, parent: str, token: str) -> Statement:
-    """The page SELECT the servicer runs for this request (the first statement it sends)."""
+    """The page SELECT the servicer runs for this request: the first query it sends after the
+    unit of work's BEGIN and its scoping statement (set_config)."""
     request = transaction_service_pb2.ListTransactionsRequest(
         parent=parent, page_size=PAGE_SIZE, page_token=token
     )
@@ -44,7 +45,12 @@ async def _page_query(database: Database, parent: str, token: str) -> Statement:
         servicer = TransactionServicer(LedgerService(UnitOfWork(db)), page_tokens=TOKENS)
         return await servicer.ListTransactions(request, servicer_context())
 
-    return (await record(database, rpc))[0]
+    statements = await record(database, rpc)
+    return next(
+        s
+        for s in statements
+        if s.sql.lstrip().upper().startswith("SELECT") and "set_config" not in s.sql
+    )
 
 
 def _seq_scans(node: dict[str, object]) -> list[str]:
