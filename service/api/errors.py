@@ -20,6 +20,7 @@ from service.domain.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
+    OutOfRange,
     PermissionDenied,
     ResourceExhausted,
     Unauthenticated,
@@ -172,6 +173,8 @@ def to_status(error: DomainError, method: str = "") -> status_pb2.Status:
             return _status(code_pb2.PERMISSION_DENIED, str(error), "ROLE_TOO_LOW")
         case Unauthenticated():
             return _status(code_pb2.UNAUTHENTICATED, str(error), "INVALID_CREDENTIALS")
+        case OutOfRange():
+            return _status(code_pb2.OUT_OF_RANGE, str(error), "AMOUNT_OUT_OF_RANGE")
         case DeadlineExceeded():
             return _status(code_pb2.DEADLINE_EXCEEDED, str(error), "STATEMENT_TIMEOUT")
         case Unavailable():

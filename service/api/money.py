@@ -4,7 +4,7 @@ from google.type import money_pb2
 
 from service.api.bad_request import BadRequest
 from service.domain import currencies
-from service.domain.errors import excerpt
+from service.domain.errors import OutOfRange, excerpt
 
 _NANOS = 1_000_000_000
 _INT64_MAX = 2**63 - 1
@@ -46,9 +46,15 @@ def to_minor_units(money: money_pb2.Money, currency_code: str, field: str) -> in
 
 
 def to_money(minor: int, currency_code: str) -> money_pb2.Money:
-    """`minor` units of `currency_code` as google.type.Money."""
+    """`minor` units of `currency_code` as google.type.Money. Raises OutOfRange for an amount
+    of more whole units than Money holds (a sum over many accounts can reach that)."""
     digits = currencies.minor_digits(currency_code)
     units, fraction = divmod(abs(minor), 10**digits)
+    if units > _INT64_MAX:
+        raise OutOfRange(
+            f"an amount of {units} {currency_code} is past what google.type.Money holds;"
+            " ask for fewer accounts or a shorter period"
+        )
     sign = -1 if minor < 0 else 1
     return money_pb2.Money(
         currency_code=currency_code,

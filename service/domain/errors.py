@@ -112,6 +112,11 @@ class Aborted(DomainError):
     """The command kept conflicting with concurrent ones; the caller may retry."""
 
 
+class OutOfRange(DomainError):
+    """An answer would hold a figure past what the API can carry (an amount of more than
+    2^63 - 1 whole units, summed over many accounts); narrow the request."""
+
+
 class DeadlineExceeded(DomainError):
     """A statement ran past the time the database allows one."""
 
