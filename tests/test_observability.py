@@ -207,8 +207,15 @@ async def traced_channel(traced: App, spans) -> AsyncIterator[grpc.aio.Channel]:
         yield channel
 
 
-def server_spans(spans: InMemorySpanExporter) -> list[Any]:
-    return [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+async def server_spans(spans: InMemorySpanExporter) -> list[Any]:
+    """The finished server spans, once there is one: the server ends an RPC's span after its
+    answer has left, so the caller may hold the answer before the span is finished."""
+    for _ in range(500):
+        found = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+        if found:
+            return found
+        await asyncio.sleep(0.01)
+    return []
 
 
 def sql_spans(spans: InMemorySpanExporter) -> list[Any]:
@@ -225,7 +232,7 @@ class TestTraces:
     async def test_the_sql_of_an_rpc_is_traced_beneath_its_span(self, traced_channel, spans):
         users = upb_grpc.UserServiceStub(traced_channel)
         await create_user(users)
-        [rpc_span] = server_spans(spans)
+        [rpc_span] = await server_spans(spans)
         assert rpc_span.name == f"/{USERS}/CreateUser"
         sql = sql_spans(spans)
         assert sql, "the RPC ran SQL, which should have spans"
@@ -244,7 +251,7 @@ class TestTraces:
         await users.CreateUser(
             upb.CreateUserRequest(user=new_user()), metadata=(("traceparent", parent),)
         )
-        [rpc_span] = server_spans(spans)
+        [rpc_span] = await server_spans(spans)
         assert format(rpc_span.context.trace_id, "032x") == trace_id
         assert rpc_span.parent is not None
         assert rpc_span.parent.span_id == 0xABABABABABABABAB
@@ -252,7 +259,7 @@ class TestTraces:
     async def test_a_span_carries_the_status_code_of_a_domain_error(self, traced_channel, spans):
         users = upb_grpc.UserServiceStub(traced_channel)
         await rpc_error(users.GetUser(MISSING_USER), grpc.StatusCode.NOT_FOUND)
-        [rpc_span] = server_spans(spans)
+        [rpc_span] = await server_spans(spans)
         assert rpc_span.attributes["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
         # The caller's mistake, not the server's (OpenTelemetry's conventions for servers).
         assert rpc_span.status.status_code != StatusCode.ERROR
@@ -341,7 +348,7 @@ class TestLogs:
         request_id = str(uuid.uuid4())
         await users.CreateUser(upb.CreateUserRequest(user=new_user(), request_id=request_id))
         entry = finished(log_lines, f"/{USERS}/CreateUser")
-        [rpc_span] = server_spans(spans)
+        [rpc_span] = await server_spans(spans)
         assert entry["trace_id"] == format(rpc_span.context.trace_id, "032x")
         assert entry["span_id"] == format(rpc_span.context.span_id, "016x")
         assert entry["request_id"] == request_id
