@@ -60,6 +60,12 @@ class Bearer(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(details._replace(metadata=metadata), request)
 
 
+def jwt_settings(keys: SigningKeys, **overrides: Any) -> dict[str, Any]:
+    """Settings that take bearer tokens of `keys`' issuer and audience; `overrides` say where
+    the keys are (jwt_jwks_file or jwt_jwks_url) and anything else."""
+    return {"auth": "jwt", "jwt_issuer": keys.issuer, "jwt_audience": keys.audience, **overrides}
+
+
 @asynccontextmanager
 async def jwt_server(
     database: Database, database_url: str, keys: SigningKeys, directory: Path, **settings: Any
@@ -69,12 +75,7 @@ async def jwt_server(
     app = build_app(
         make_settings(
             database_url,
-            auth="jwt",
-            jwt_issuer=keys.issuer,
-            jwt_audience=keys.audience,
-            jwt_jwks_file=jwks,
-            jwks_refresh_seconds=0,
-            **settings,
+            **jwt_settings(keys, jwt_jwks_file=jwks, jwks_refresh_seconds=0, **settings),
         ),
         database,
     )

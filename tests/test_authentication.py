@@ -29,7 +29,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 
 from service.api.authentication import KeySet
 from service.server import App, build_app
-from tests.authorization import channel_as, jwt_server
+from tests.authorization import channel_as, jwt_server, jwt_settings
 from tests.conftest import make_settings
 from tests.credentials import Authority, SigningKeys
 from tests.helpers import rpc_error, wait_for_status
@@ -251,11 +251,7 @@ class TestWithoutAuthentication:
         self, database, database_url, keys, jwks_dir, caplog
     ):
         settings = make_settings(
-            database_url,
-            auth="jwt",
-            jwt_issuer=keys.issuer,
-            jwt_audience=keys.audience,
-            jwt_jwks_file=keys.write_jwks(jwks_dir / "quiet.json"),
+            database_url, **jwt_settings(keys, jwt_jwks_file=keys.write_jwks(jwks_dir / "q.json"))
         )
         with caplog.at_level(logging.WARNING, logger="service.server"):
             build_app(settings, database)
@@ -385,11 +381,11 @@ class TestKeysFromAUrl:
         app = build_app(
             make_settings(
                 database_url,
-                auth="jwt",
-                jwt_issuer=keys.issuer,
-                jwt_audience=keys.audience,
-                jwt_jwks_url=f"http://127.0.0.1:{httpd.server_address[1]}/jwks.json",
-                jwks_refresh_seconds=0,
+                **jwt_settings(
+                    keys,
+                    jwt_jwks_url=f"http://127.0.0.1:{httpd.server_address[1]}/jwks.json",
+                    jwks_refresh_seconds=0,
+                ),
             ),
             database,
         )
@@ -416,10 +412,7 @@ class TestKeysFromAUrl:
         app = build_app(
             make_settings(
                 database_url,
-                auth="jwt",
-                jwt_issuer=keys.issuer,
-                jwt_audience=keys.audience,
-                jwt_jwks_url=f"http://127.0.0.1:{closed_port}/jwks.json",
+                **jwt_settings(keys, jwt_jwks_url=f"http://127.0.0.1:{closed_port}/jwks.json"),
             ),
             database,
         )
